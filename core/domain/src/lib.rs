@@ -1,0 +1,14 @@
+//! `fieldkit-domain`: the part of FieldKit that both the phone and the server run.
+//!
+//! It owns the identifiers, the hybrid logical clock, the model of the field-work loop
+//! (dispatch → route → check-in → execution → collection → reports) and the versioned wire
+//! protocol. It performs no I/O: no database, no network, no FFI, no system clock (callers
+//! pass the time in), so every rule here is deterministic and testable.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod protocol;
+
+pub use error::DomainError;

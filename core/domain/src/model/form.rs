@@ -1,0 +1,139 @@
+//! Form templates designed by admins, the responses reps fill in, and SOP templates.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::EventTime;
+use crate::ids::{FormResponseId, FormTemplateId, SopTemplateId, UserId, VisitId};
+use crate::model::TaskKind;
+
+/// The type of one form field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// A decimal number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// An amount in minor units.
+    Money,
+    /// A date and time.
+    DateTime,
+    /// One of the choices.
+    SingleChoice {
+        /// The allowed values.
+        choices: Vec<String>,
+    },
+    /// Any of the choices.
+    MultiChoice {
+        /// The allowed values.
+        choices: Vec<String>,
+    },
+    /// Yes or no.
+    YesNo,
+    /// A rating from 1 to `max`.
+    Rating {
+        /// The highest rating.
+        max: u8,
+    },
+    /// One or more photos.
+    Photos {
+        /// The fewest photos accepted.
+        min: u8,
+        /// The most photos accepted.
+        max: u8,
+    },
+    /// A scanned barcode.
+    Barcode,
+    /// A location fix.
+    Location,
+    /// A signature image.
+    Signature,
+}
+
+/// One field of a form template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormField {
+    /// Stable key the response stores the value under.
+    pub key: String,
+    /// Label shown to the rep.
+    pub label: String,
+    /// The field's type.
+    pub kind: FieldKind,
+    /// Whether a value is required.
+    pub required: bool,
+}
+
+/// A version of a form template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormTemplate {
+    /// The template id, shared by all versions.
+    pub id: FormTemplateId,
+    /// The version, starting at 1.
+    pub version: u32,
+    /// Title shown to the rep.
+    pub title: String,
+    /// The fields, in display order.
+    pub fields: Vec<FormField>,
+}
+
+/// A form filled in by a rep against one template version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormResponse {
+    /// The response id.
+    pub id: FormResponseId,
+    /// The template filled in.
+    pub template_id: FormTemplateId,
+    /// The template version filled in.
+    pub template_version: u32,
+    /// The visit it was filled in during, if any.
+    pub visit_id: Option<VisitId>,
+    /// The rep.
+    pub rep_id: UserId,
+    /// Values by field key.
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// When it was last edited.
+    pub at: EventTime,
+}
+
+/// What one SOP step asks the rep to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SopStepKind {
+    /// Fill in a form.
+    Form {
+        /// The form to fill in.
+        template_id: FormTemplateId,
+    },
+    /// Take a photo.
+    Photo,
+    /// Count stock.
+    StockCount,
+    /// Take an order.
+    Order,
+}
+
+/// One step of an SOP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SopStep {
+    /// Title shown to the rep.
+    pub title: String,
+    /// What the step asks for.
+    pub kind: SopStepKind,
+    /// Whether the visit may end without it.
+    pub required: bool,
+}
+
+/// The standard operating procedure for one kind of visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SopTemplate {
+    /// The template id.
+    pub id: SopTemplateId,
+    /// The kind of task it applies to.
+    pub task_kind: TaskKind,
+    /// The steps, in order.
+    pub steps: Vec<SopStep>,
+}

@@ -1,0 +1,29 @@
+//! The records of the field-work loop, shared by the phone and the server.
+//!
+//! Reference data (org, users, customers, products, templates, articles) is owned by the
+//! server; tasks and visits are edited by several parties; check-ins, check-outs, photos,
+//! tracks and orders are immutable facts (see [`crate::protocol::Fact`]).
+
+mod customer;
+mod form;
+mod kb;
+mod order;
+mod org;
+mod photo;
+mod place;
+mod product;
+mod task;
+mod track;
+mod visit;
+
+pub use customer::{Customer, Grade};
+pub use form::{FieldKind, FormField, FormResponse, FormTemplate, SopStep, SopStepKind, SopTemplate};
+pub use kb::KbArticle;
+pub use order::{Order, OrderLine};
+pub use org::{Org, Role, User};
+pub use photo::PhotoRecord;
+pub use place::{Place, WgsPoint};
+pub use product::{Currency, Money, Product};
+pub use task::{Task, TaskKind, TaskStatus};
+pub use track::{TrackBatch, TrackPoint};
+pub use visit::{CheckIn, CheckOut, LocationFix, LocationProvider, Visit};

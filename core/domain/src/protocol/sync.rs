@@ -1,0 +1,252 @@
+//! One sync round trip: push facts from the outbox, pull the change feed since a cursor.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ids::{DeviceId, FactId, UserId};
+use crate::model::{
+    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, PhotoRecord, Product, SopTemplate, Task,
+    TrackBatch,
+};
+
+/// The most facts one sync request may push.
+pub const MAX_PUSH_ITEMS: usize = 500;
+/// The most feed entries one sync response returns.
+pub const MAX_PULL_LIMIT: u32 = 1_000;
+
+/// An immutable fact recorded in the field. Facts form a grow-only set keyed by their id:
+/// pushing the same fact twice is a no-op; a different body under a known id is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum Fact {
+    /// A rep arrived at a customer.
+    CheckIn(CheckIn),
+    /// A rep left a customer.
+    CheckOut(CheckOut),
+    /// A photo was taken.
+    Photo(PhotoRecord),
+    /// A batch of track points.
+    Track(TrackBatch),
+    /// An order was submitted.
+    Order(Order),
+}
+
+impl Fact {
+    /// The fact's id, its idempotency key.
+    #[must_use]
+    pub fn id(&self) -> FactId {
+        match self {
+            Fact::CheckIn(f) => f.id,
+            Fact::CheckOut(f) => f.id,
+            Fact::Photo(f) => f.id,
+            Fact::Track(f) => f.id,
+            Fact::Order(f) => f.id,
+        }
+    }
+
+    /// The rep who recorded it.
+    #[must_use]
+    pub fn rep_id(&self) -> UserId {
+        match self {
+            Fact::CheckIn(f) => f.rep_id,
+            Fact::CheckOut(f) => f.rep_id,
+            Fact::Photo(f) => f.rep_id,
+            Fact::Track(f) => f.rep_id,
+            Fact::Order(f) => f.rep_id,
+        }
+    }
+
+    /// The stable name of the fact's kind, as on the wire.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fact::CheckIn(_) => "check_in",
+            Fact::CheckOut(_) => "check_out",
+            Fact::Photo(_) => "photo",
+            Fact::Track(_) => "track",
+            Fact::Order(_) => "order",
+        }
+    }
+}
+
+/// `POST /v1/sync`: push a batch, pull what changed since `cursor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The protocol version the client speaks.
+    pub protocol: u16,
+    /// The installation syncing.
+    pub device_id: DeviceId,
+    /// The last feed sequence number the client has applied (0 for none).
+    pub cursor: u64,
+    /// The most feed entries to return (capped at [`MAX_PULL_LIMIT`]).
+    pub pull_limit: u32,
+    /// Device wall-clock time when the request was sent, Unix milliseconds.
+    pub sent_at_ms: i64,
+    /// Facts from the outbox, oldest first (at most [`MAX_PUSH_ITEMS`]).
+    pub push: Vec<Fact>,
+}
+
+/// Why the server refused a pushed fact for good. Refused facts are parked on the phone,
+/// shown to the app, and never retried automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// A fact with the same id but a different body is already stored.
+    ConflictingBody,
+    /// The fact claims another user as its author.
+    WrongAuthor,
+    /// The fact breaks a domain rule.
+    Invalid,
+}
+
+/// What became of one pushed fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Stored now, at this feed sequence number.
+    Stored {
+        /// The per-org sequence number it was stored at.
+        seq: u64,
+    },
+    /// Already stored with the same body (a retry): nothing changed.
+    AlreadyStored,
+    /// Refused for good.
+    Rejected {
+        /// Why, for programs.
+        code: RejectCode,
+        /// Why, for people (lower-case, no personal data).
+        reason: String,
+    },
+}
+
+/// The answer for one pushed fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushAck {
+    /// The fact's id.
+    pub id: FactId,
+    /// What became of it.
+    pub outcome: PushOutcome,
+}
+
+/// The kind of a record in the change feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// A [`Task`].
+    Task,
+    /// A [`Customer`].
+    Customer,
+    /// A [`Product`].
+    Product,
+    /// A [`FormTemplate`].
+    FormTemplate,
+    /// A [`SopTemplate`].
+    SopTemplate,
+    /// A [`KbArticle`].
+    KbArticle,
+}
+
+impl RecordKind {
+    /// The stable text form used in storage and on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Task => "task",
+            RecordKind::Customer => "customer",
+            RecordKind::Product => "product",
+            RecordKind::FormTemplate => "form_template",
+            RecordKind::SopTemplate => "sop_template",
+            RecordKind::KbArticle => "kb_article",
+        }
+    }
+}
+
+/// A record the server sends down the feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum Record {
+    /// A task assigned to the user.
+    Task(Task),
+    /// A customer.
+    Customer(Customer),
+    /// A product.
+    Product(Product),
+    /// A form template version.
+    FormTemplate(FormTemplate),
+    /// An SOP template.
+    SopTemplate(SopTemplate),
+    /// A knowledge-base article.
+    KbArticle(KbArticle),
+}
+
+impl Record {
+    /// The record's kind.
+    #[must_use]
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Task(_) => RecordKind::Task,
+            Record::Customer(_) => RecordKind::Customer,
+            Record::Product(_) => RecordKind::Product,
+            Record::FormTemplate(_) => RecordKind::FormTemplate,
+            Record::SopTemplate(_) => RecordKind::SopTemplate,
+            Record::KbArticle(_) => RecordKind::KbArticle,
+        }
+    }
+
+    /// The record's id.
+    #[must_use]
+    pub fn id(&self) -> Uuid {
+        match self {
+            Record::Task(r) => r.id.0,
+            Record::Customer(r) => r.id.0,
+            Record::Product(r) => r.id.0,
+            Record::FormTemplate(r) => r.id.0,
+            Record::SopTemplate(r) => r.id.0,
+            Record::KbArticle(r) => r.id.0,
+        }
+    }
+}
+
+/// A change in the feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FeedChange {
+    /// The record is new or changed: replace the local copy.
+    Upsert {
+        /// The record's current state.
+        record: Record,
+    },
+    /// The record was deleted or left the user's scope: drop the local copy.
+    Remove {
+        /// The record's kind.
+        kind: RecordKind,
+        /// The record's id.
+        id: Uuid,
+    },
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// The per-org sequence number of the change.
+    pub seq: u64,
+    /// The change.
+    pub change: FeedChange,
+}
+
+/// The answer to a sync request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The protocol version the server answered in.
+    pub protocol: u16,
+    /// One answer per pushed fact, in push order.
+    pub acks: Vec<PushAck>,
+    /// Feed entries after the request's cursor, in sequence order.
+    pub feed: Vec<FeedEntry>,
+    /// The cursor to send next time.
+    pub cursor: u64,
+    /// Whether more entries wait after `cursor`.
+    pub has_more: bool,
+    /// Server time when the answer was made, Unix milliseconds.
+    pub server_time_ms: i64,
+}

@@ -1,0 +1,74 @@
+//! The engine's error type.
+
+use fieldkit_domain::DomainError;
+use fieldkit_domain::protocol::ErrorCode;
+
+/// Everything that can go wrong in the engine. Messages are lower-case, name the offending
+/// value and carry no personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database was written by a newer version of the app; it is left untouched.
+    #[error(
+        "database schema version {found} is newer than this build supports ({supported}); update the app"
+    )]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: usize,
+        /// The newest version this build knows.
+        supported: usize,
+    },
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A file operation failed (moving a corrupt database aside).
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored value does not parse.
+    #[error("stored {what} does not parse: {detail}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// Why it does not parse.
+        detail: String,
+    },
+    /// A value breaks a domain rule.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The call needs a logged-in user.
+    #[error("not logged in")]
+    NotLoggedIn,
+    /// The server refused the session token (expired or revoked): log in again.
+    #[error("the session has expired; log in again")]
+    SessionExpired,
+    /// Unknown org or user, or wrong password.
+    #[error("unknown org, unknown user or wrong password")]
+    BadCredentials,
+    /// The server could not be reached, or it answered that it is unavailable. Retry later.
+    #[error("server unreachable: {0}")]
+    Network(String),
+    /// The server refused the request.
+    #[error("server refused the request ({code:?}): {message}")]
+    Server {
+        /// The server's stable error code, if it sent one.
+        code: Option<ErrorCode>,
+        /// The server's message.
+        message: String,
+    },
+    /// The server answered something this build does not understand.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    /// Whether retrying the same call later may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Network(_))
+    }
+}
+
+/// Result of engine calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

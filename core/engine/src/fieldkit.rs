@@ -1,0 +1,271 @@
+//! [`FieldKit`], the facade the apps call: open, log in, read tasks, check in, sync.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use fieldkit_domain::DomainError;
+use fieldkit_domain::clock::{EventTime, Hlc, HlcClock};
+use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TaskId, VisitId};
+use fieldkit_domain::model::{CheckIn, Customer, LocationFix, Task, User};
+use fieldkit_domain::protocol::{Fact, LoginRequest, Record, RecordKind};
+use rusqlite::Transaction;
+
+use crate::error::{Error, Result};
+use crate::session::{self, Session};
+use crate::store::outbox::{OutboxStats, ParkedItem};
+use crate::store::{Store, facts, meta, outbox, parse_json, records, tasks, to_json};
+use crate::sync::{self, HttpClient, SyncReport};
+use crate::time::now_ms;
+
+/// How to open the engine.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SQLite file (created if missing).
+    pub db_path: PathBuf,
+    /// The sync server, e.g. `https://sync.example.com`.
+    pub server_url: String,
+    /// The org's login name on that server.
+    pub org: String,
+}
+
+/// What the rep enters to check in at a customer.
+#[derive(Debug, Clone)]
+pub struct CheckInInput {
+    /// The customer visited.
+    pub customer_id: CustomerId,
+    /// The task being done, if any.
+    pub task_id: Option<TaskId>,
+    /// The location fix the OS reported.
+    pub fix: LocationFix,
+    /// The rep's note.
+    pub note: Option<String>,
+}
+
+/// Where sync stands, for the app's status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncStatus {
+    /// The offline queue's counts.
+    pub outbox: OutboxStats,
+    /// Device time of the last successful sync, Unix milliseconds.
+    pub last_sync_ms: Option<i64>,
+    /// Server time minus device time at the last sync, in milliseconds.
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// The engine: one per logged-in installation.
+pub struct FieldKit {
+    store: Store,
+    client: HttpClient,
+    org: String,
+    device_id: DeviceId,
+    clock: Mutex<HlcClock>,
+    sync_lock: tokio::sync::Mutex<()>,
+}
+
+impl FieldKit {
+    /// Opens the engine on its database. Works offline: no network call is made.
+    pub fn open(config: Config) -> Result<Self> {
+        let store = Store::open(&config.db_path)?;
+        let client = HttpClient::new(&config.server_url)?;
+        let (device_id, last_stamp) = store.write(|tx| {
+            let device_id = match meta::get(tx, meta::DEVICE_ID)? {
+                Some(text) => text.parse::<DeviceId>().map_err(|e| Error::Corrupt {
+                    what: "device id",
+                    detail: e.to_string(),
+                })?,
+                None => {
+                    let id = DeviceId::new();
+                    meta::set(tx, meta::DEVICE_ID, &id.to_string())?;
+                    id
+                }
+            };
+            let stamp: Option<Hlc> = meta::get(tx, meta::HLC)?
+                .map(|s| parse_json("hlc", &s))
+                .transpose()?;
+            Ok((device_id, stamp))
+        })?;
+        let node = node_of(device_id);
+        let clock = last_stamp.map_or_else(|| HlcClock::new(node), HlcClock::resume);
+        tracing::info!(device = %device_id, "engine opened");
+        Ok(Self {
+            store,
+            client,
+            org: config.org,
+            device_id,
+            clock: Mutex::new(clock),
+            sync_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// This installation's id.
+    #[must_use]
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// Where a damaged database found at open was moved, if one was (it may hold unsynced
+    /// work worth sending to support).
+    #[must_use]
+    pub fn recovered_database(&self) -> Option<&Path> {
+        self.store.recovered_from()
+    }
+
+    /// Logs in with a password and remembers the session, so later opens work offline.
+    pub async fn login(&self, username: &str, password: &str) -> Result<User> {
+        let request = LoginRequest {
+            org: self.org.clone(),
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_id: self.device_id,
+        };
+        let answer = self.client.login(&request).await?;
+        let session = Session {
+            token: answer.token,
+            expires_at_ms: answer.expires_at_ms,
+            user: answer.user.clone(),
+        };
+        self.store.write(|tx| session::save(tx, &session))?;
+        Ok(answer.user)
+    }
+
+    /// Forgets the session on this phone. Queued work stays queued and is pushed after the
+    /// next login.
+    pub fn logout(&self) -> Result<()> {
+        self.store.write(|tx| meta::remove(tx, meta::SESSION))
+    }
+
+    /// The logged-in user, if any.
+    pub fn current_user(&self) -> Result<Option<User>> {
+        Ok(self.store.read(session::load)?.map(|s| s.user))
+    }
+
+    /// The tasks assigned to me, soonest deadline first.
+    pub fn my_tasks(&self) -> Result<Vec<Task>> {
+        self.store.read(tasks::all)
+    }
+
+    /// The customers this phone knows.
+    pub fn customers(&self) -> Result<Vec<Customer>> {
+        let all = self.store.read(|c| records::all(c, RecordKind::Customer))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|r| {
+                if let Record::Customer(c) = r {
+                    Some(c)
+                } else {
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// A customer this phone knows.
+    pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        Ok(
+            match self.store.read(|c| records::get(c, RecordKind::Customer, id.0))? {
+                Some(Record::Customer(c)) => Some(c),
+                _ => None,
+            },
+        )
+    }
+
+    /// Records a check-in: stored durably, opening a visit, and queued for the server, all
+    /// in one transaction. Works offline.
+    pub fn check_in(&self, input: CheckInInput) -> Result<CheckIn> {
+        validate_fix(&input.fix)?;
+        let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
+        let now = now_ms();
+        self.store.write(|tx| {
+            let check_in = CheckIn {
+                id: FactId::new(),
+                visit_id: VisitId::new(),
+                customer_id: input.customer_id,
+                task_id: input.task_id,
+                rep_id: session.user.id,
+                fix: input.fix,
+                at: self.event_time(tx, now)?,
+                note: input.note,
+            };
+            let fact = Fact::CheckIn(check_in.clone());
+            facts::insert(tx, &fact, Some(check_in.visit_id.to_string()), now)?;
+            facts::open_visit(tx, &check_in, now)?;
+            outbox::append(tx, outbox::KIND_FACT, &check_in.id.to_string(), now)?;
+            Ok(check_in)
+        })
+    }
+
+    /// The check-ins recorded on this phone, oldest first.
+    pub fn check_ins(&self) -> Result<Vec<CheckIn>> {
+        self.store.read(facts::check_ins)
+    }
+
+    /// Pushes everything queued and pulls everything new, now. Concurrent calls wait for
+    /// each other: two syncs never run at once.
+    pub async fn sync_now(&self) -> Result<SyncReport> {
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
+        sync::run(&self.store, &self.client, &session, self.device_id).await
+    }
+
+    /// Where sync stands: what waits, what was refused, when it last succeeded.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        self.store.read(|conn| {
+            Ok(SyncStatus {
+                outbox: outbox::stats(conn)?,
+                last_sync_ms: meta::get_i64(conn, meta::LAST_SYNC_MS)?,
+                clock_offset_ms: meta::get_i64(conn, meta::CLOCK_OFFSET_MS)?,
+            })
+        })
+    }
+
+    /// The items the server refused for good, with its reasons.
+    pub fn parked_items(&self) -> Result<Vec<ParkedItem>> {
+        self.store.read(outbox::parked)
+    }
+
+    /// Whether the server has acknowledged a fact; `None` if this phone has no such fact.
+    pub fn is_synced(&self, id: FactId) -> Result<Option<bool>> {
+        self.store.read(|conn| facts::is_synced(conn, id))
+    }
+
+    /// Stamps an event at device time `now` and persists the clock in the same transaction.
+    fn event_time(&self, tx: &Transaction<'_>, now: i64) -> Result<EventTime> {
+        let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
+        let hlc = clock.tick(now.unsigned_abs());
+        meta::set(tx, meta::HLC, &to_json(&hlc))?;
+        let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
+        Ok(EventTime {
+            device_ms: now,
+            hlc,
+            server_estimate_ms: offset.map(|o| now.saturating_add(o)),
+        })
+    }
+}
+
+/// The HLC node of an installation: 64 bits of its device id.
+fn node_of(device: DeviceId) -> u64 {
+    let bytes = device.as_uuid().into_bytes();
+    u64::from_be_bytes(bytes[8..16].try_into().expect("a uuid has 16 bytes"))
+}
+
+fn validate_fix(fix: &LocationFix) -> Result<()> {
+    if !(fix.accuracy_m.is_finite() && fix.accuracy_m >= 0.0) {
+        return Err(DomainError::BadMetres {
+            field: "accuracy_m",
+            value: fix.accuracy_m,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FieldKit>();
+    }
+}

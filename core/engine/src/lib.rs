@@ -1,0 +1,18 @@
+//! `fieldkit-engine`: the runtime a rep's phone embeds.
+//!
+//! It keeps the rep's work in a local SQLite database, works offline for days, queues every
+//! local change in an outbox written in the same transaction as the change, and syncs with
+//! the FieldKit server over the wire protocol of `fieldkit-domain`. Apps use it through the
+//! [`FieldKit`] facade (from Kotlin and Swift via `fieldkit-ffi`).
+
+mod error;
+mod fieldkit;
+mod session;
+pub mod store;
+pub mod sync;
+mod time;
+
+pub use error::{Error, Result};
+pub use fieldkit::{CheckInInput, Config, FieldKit, SyncStatus};
+pub use store::outbox::{OutboxStats, ParkedItem};
+pub use sync::SyncReport;

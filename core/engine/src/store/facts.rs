@@ -1,0 +1,85 @@
+//! Facts recorded on this phone and the visits they open and close.
+
+use fieldkit_domain::ids::FactId;
+use fieldkit_domain::model::CheckIn;
+use fieldkit_domain::protocol::Fact;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{parse_json, to_json};
+use crate::error::Result;
+
+/// Records a fact (not yet synced).
+pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>, now_ms: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO facts (id, kind, visit_id, body, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            fact.id().to_string(),
+            fact.kind(),
+            visit_id,
+            to_json(fact),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Opens the visit a check-in starts.
+pub(crate) fn open_visit(tx: &Transaction<'_>, check_in: &CheckIn, now_ms: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO visits (id, customer_id, task_id, check_in_id, started_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            check_in.visit_id.to_string(),
+            check_in.customer_id.to_string(),
+            check_in.task_id.map(|t| t.to_string()),
+            check_in.id.to_string(),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Marks a fact as acknowledged by the server at `seq` (`None`: it was already there).
+pub(crate) fn mark_synced(tx: &Transaction<'_>, id: FactId, seq: Option<u64>) -> Result<()> {
+    tx.execute(
+        "UPDATE facts SET synced_seq = COALESCE(?2, synced_seq, 0) WHERE id = ?1",
+        params![id.to_string(), seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX))],
+    )?;
+    Ok(())
+}
+
+/// Whether the server has acknowledged the fact; `None` if there is no such fact.
+pub(crate) fn is_synced(conn: &Connection, id: FactId) -> Result<Option<bool>> {
+    Ok(conn
+        .query_row(
+            "SELECT synced_seq IS NOT NULL FROM facts WHERE id = ?1",
+            [id.to_string()],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Facts by id, in the order asked.
+pub(crate) fn bodies(conn: &Connection, ids: &[String]) -> Result<Vec<Fact>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM facts WHERE id = ?1")?;
+    ids.iter()
+        .map(|id| {
+            let body: String = stmt.query_row([id], |row| row.get(0))?;
+            parse_json("fact", &body)
+        })
+        .collect()
+}
+
+/// All check-ins recorded on this phone, oldest first.
+pub(crate) fn check_ins(conn: &Connection) -> Result<Vec<CheckIn>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM facts WHERE kind = 'check_in' ORDER BY id")?;
+    let bodies = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    bodies
+        .map(|b| match parse_json::<Fact>("fact", &b?)? {
+            Fact::CheckIn(c) => Ok(c),
+            other => Err(crate::Error::Corrupt {
+                what: "check-in",
+                detail: format!("found a {} fact", other.kind()),
+            }),
+        })
+        .collect()
+}

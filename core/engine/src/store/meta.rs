@@ -1,0 +1,45 @@
+//! Key-value settings of this installation: device id, session, feed cursor, clock state.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::error::Result;
+
+/// The installation's device id (also its HLC node and, later, automerge actor).
+pub(crate) const DEVICE_ID: &str = "device_id";
+/// The logged-in session (JSON of [`crate::session::Session`]).
+pub(crate) const SESSION: &str = "session";
+/// The last change-feed sequence number applied.
+pub(crate) const FEED_CURSOR: &str = "feed_cursor";
+/// The last HLC stamp issued (JSON).
+pub(crate) const HLC: &str = "hlc";
+/// Server time minus device time, as measured at the last sync, in milliseconds.
+pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
+/// Device time of the last successful sync, Unix milliseconds.
+pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
+
+/// Reads a value.
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+        .optional()?)
+}
+
+/// Reads an integer value.
+pub(crate) fn get_i64(conn: &Connection, key: &str) -> Result<Option<i64>> {
+    Ok(get(conn, key)?.and_then(|v| v.parse().ok()))
+}
+
+/// Writes a value.
+pub(crate) fn set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Removes a value.
+pub(crate) fn remove(tx: &Transaction<'_>, key: &str) -> Result<()> {
+    tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! The HTTP client that speaks the wire protocol to the sync server.
+
+use std::time::Duration;
+
+use fieldkit_domain::protocol::{
+    ErrorBody, ErrorCode, LoginRequest, LoginResponse, SyncRequest, SyncResponse,
+};
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// A client of one sync server.
+pub(crate) struct HttpClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl HttpClient {
+    /// A client for the server at `base_url` (e.g. `https://sync.example.com`).
+    pub(crate) fn new(base_url: &str) -> Result<Self> {
+        // The process may already have a provider (the app's own); either way one is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Network(format!("cannot build the http client: {e}")))?;
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
+        self.post("/v1/login", None, req).await
+    }
+
+    pub(crate) async fn sync(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse> {
+        self.post("/v1/sync", Some(token), req).await
+    }
+
+    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Req,
+    ) -> Result<Resp> {
+        let mut request = self.http.post(format!("{}{path}", self.base_url)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return response.json().await.map_err(|e| {
+                if e.is_decode() {
+                    Error::Protocol(e.without_url().to_string())
+                } else {
+                    Error::Network(e.without_url().to_string())
+                }
+            });
+        }
+        let detail = response.json::<ErrorBody>().await.ok().map(|b| b.error);
+        Err(match (status, detail) {
+            (_, Some(d)) if d.code == ErrorCode::BadCredentials => Error::BadCredentials,
+            (StatusCode::UNAUTHORIZED, _) => Error::SessionExpired,
+            (s, _)
+                if s.is_server_error()
+                    || s == StatusCode::TOO_MANY_REQUESTS
+                    || s == StatusCode::REQUEST_TIMEOUT =>
+            {
+                Error::Network(format!("server answered {s}"))
+            }
+            (_, Some(d)) => Error::Server {
+                code: Some(d.code),
+                message: d.message,
+            },
+            (s, None) => Error::Server {
+                code: None,
+                message: format!("server answered {s}"),
+            },
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! The server's command line and environment: subcommands, flags and their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use fieldkit_domain::model::Role;
+
+/// FieldKit sync server.
+#[derive(Debug, Parser)]
+#[command(name = "fieldkit-server", version, about)]
+pub struct Cli {
+    /// Folder holding the database (created if missing).
+    #[arg(
+        long,
+        env = "FIELDKIT_DATA_DIR",
+        default_value = "./fieldkit-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Create an org.
+    CreateOrg {
+        /// Login name of the org (lower-case letters, digits, dashes).
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Add a user to an org; the password is read from `FIELDKIT_PASSWORD`.
+    AddUser {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        display_name: String,
+        /// `rep`, `manager` or `admin`.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The password (prefer the environment to the command line).
+        #[arg(long, env = "FIELDKIT_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FIELDKIT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "FIELDKIT_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("role {s:?} is not one of rep, manager, admin"))
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The database file inside the data folder.
+#[must_use]
+pub fn database_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("fieldkit-server.sqlite3")
+}

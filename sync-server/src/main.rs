@@ -1,0 +1,88 @@
+//! The `fieldkit-server` binary: parses the command line and runs the library.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use fieldkit_server::config::{Cli, Command, ServeArgs, database_path};
+use fieldkit_server::provision::{self, UserSpec};
+use fieldkit_server::storage::{SqliteStorage, Storage};
+use fieldkit_server::{AppState, Limits};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cli.data_dir.display()))?;
+    let storage =
+        Arc::new(SqliteStorage::open(&database_path(&cli.data_dir)).context("cannot open the database")?);
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            let limits = Limits {
+                max_body_bytes: args.max_body_bytes,
+                ..Limits::default()
+            };
+            let state = AppState::new(storage, limits).map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(args.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.bind))?;
+            tracing::info!(addr = %listener.local_addr()?, data_dir = %cli.data_dir.display(), "serving");
+            fieldkit_server::serve(listener, state, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::CreateOrg { slug, name } => {
+            let org = provision::create_org(storage.as_ref(), &slug, &name).await?;
+            println!("created org {} ({})", org.slug, org.id);
+        }
+        Command::AddUser {
+            org,
+            username,
+            display_name,
+            role,
+            password,
+        } => {
+            let org = storage
+                .org_by_slug(&org)
+                .await?
+                .with_context(|| format!("no org {org:?}"))?;
+            let spec = UserSpec {
+                username: &username,
+                display_name: &display_name,
+                role,
+                team_id: None,
+                password: &password,
+            };
+            let user = provision::add_user(storage.as_ref(), org.id, spec).await?;
+            println!("added {} {} ({})", user.role.as_str(), user.username, user.id);
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

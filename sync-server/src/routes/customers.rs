@@ -1,0 +1,62 @@
+//! Customers, as reference data every member of the org receives.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use fieldkit_domain::ids::{CustomerId, UserId};
+use fieldkit_domain::model::{Customer, Grade, Place};
+use fieldkit_domain::protocol::Record;
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Caller};
+use crate::state::AppState;
+
+/// `POST /v1/customers` body.
+#[derive(Debug, Deserialize)]
+pub(super) struct NewCustomer {
+    name: String,
+    place: Place,
+    grade: Grade,
+    #[serde(default)]
+    tags: Vec<String>,
+    geofence_radius_m: Option<u32>,
+    owner_id: Option<UserId>,
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(new): ApiJson<NewCustomer>,
+) -> ApiResult<(StatusCode, Json<Customer>)> {
+    if !caller.role.can_dispatch() {
+        return Err(ApiError::forbidden(format!(
+            "role {} may not create customers",
+            caller.role.as_str()
+        )));
+    }
+    if new.name.trim().is_empty() {
+        return Err(ApiError::invalid("customer name must not be empty"));
+    }
+    if let Some(owner) = new.owner_id
+        && state.storage.user(caller.org_id, owner).await?.is_none()
+    {
+        return Err(ApiError::invalid(format!(
+            "owner {owner} is not a user of this org"
+        )));
+    }
+    let customer = Customer {
+        id: CustomerId::new(),
+        name: new.name,
+        place: new.place,
+        grade: new.grade,
+        tags: new.tags,
+        geofence_radius_m: new.geofence_radius_m,
+        owner_id: new.owner_id,
+    };
+    state
+        .storage
+        .put_record(caller.org_id, Record::Customer(customer.clone()), None)
+        .await?;
+    Ok((StatusCode::CREATED, Json(customer)))
+}

@@ -1,0 +1,55 @@
+//! `POST /v1/login`: password in, bearer token out.
+
+use axum::Json;
+use axum::extract::State;
+use fieldkit_domain::protocol::{ErrorCode, LoginRequest, LoginResponse};
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use crate::storage::NewToken;
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let found = state.storage.credentials(&req.org, &req.username).await?;
+    let phc = found
+        .as_ref()
+        .map_or_else(|| state.decoy_hash.to_string(), |(_, phc)| phc.clone());
+    let password = req.password;
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "password check failed"))?;
+    let user = match found {
+        Some((user, _)) if matches => user,
+        _ => {
+            tracing::info!("login refused");
+            return Err(ApiError::new(
+                ErrorCode::BadCredentials,
+                "unknown org, unknown user or wrong password",
+            ));
+        }
+    };
+    let token = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e))?;
+    let now = crate::now_ms();
+    let ttl_ms = i64::try_from(state.limits.token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_at_ms = now.saturating_add(ttl_ms);
+    state
+        .storage
+        .store_token(NewToken {
+            token_sha256: auth::token_digest(&token),
+            user_id: user.id,
+            device_id: req.device_id.as_uuid(),
+            expires_at_ms,
+        })
+        .await?;
+    tracing::info!(user = %user.id, "logged in");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at_ms,
+        user,
+        server_time_ms: crate::now_ms(),
+    }))
+}

@@ -1,0 +1,34 @@
+//! The HTTP API: one module per resource, assembled into one router.
+
+mod customers;
+mod facts;
+mod health;
+mod login;
+mod sync;
+mod tasks;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use fieldkit_domain::protocol::ErrorCode;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The whole API over `state`.
+pub fn router(state: AppState) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/v1/login", post(login::login))
+        .route("/v1/sync", post(sync::sync))
+        .route("/v1/tasks", post(tasks::create))
+        .route("/v1/tasks/{id}", put(tasks::replace).get(tasks::get))
+        .route("/v1/customers", post(customers::create))
+        .route("/v1/facts", get(facts::list))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,139 @@
+//! `POST /v1/sync`: push facts, pull the change feed since the client's cursor.
+//!
+//! Both directions are idempotent: facts are keyed by the id the phone made, so a retried
+//! push stores nothing twice; the feed is read from a cursor, so a repeated pull returns
+//! the same entries.
+
+use axum::Json;
+use axum::extract::State;
+use fieldkit_domain::ids::UserId;
+use fieldkit_domain::model::Role;
+use fieldkit_domain::protocol::{
+    ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, PROTOCOL_VERSION, PushAck, PushOutcome, RejectCode,
+    SyncRequest, SyncResponse,
+};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Caller};
+use crate::state::AppState;
+use crate::storage::{FactInsert, FeedReader, NewFact};
+
+pub(super) async fn sync(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiJson(req): ApiJson<SyncRequest>,
+) -> ApiResult<Json<SyncResponse>> {
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedProtocol,
+            format!(
+                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                req.protocol
+            ),
+        ));
+    }
+    if req.push.len() > MAX_PUSH_ITEMS {
+        return Err(ApiError::invalid(format!(
+            "push holds {} facts; at most {MAX_PUSH_ITEMS} are accepted per request",
+            req.push.len()
+        )));
+    }
+
+    // Facts refused here get their answer now (`Some`); the others go to storage together.
+    let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
+    let mut offered = Vec::new();
+    for fact in &req.push {
+        match check(fact, user.id) {
+            Err(outcome) => verdicts.push(Some(outcome)),
+            Ok(()) => {
+                let body = serde_json::to_string(fact).expect("facts always serialize");
+                let body_sha256 = hex::encode(Sha256::digest(body.as_bytes()));
+                offered.push(NewFact {
+                    id: fact.id(),
+                    kind: fact.kind(),
+                    rep_id: fact.rep_id(),
+                    body,
+                    body_sha256,
+                });
+                verdicts.push(None);
+            }
+        }
+    }
+    let offered_count = offered.len();
+    let stored = if offered.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .storage
+            .insert_facts(user.org_id, offered, crate::now_ms())
+            .await?
+    };
+    if stored.len() != offered_count {
+        tracing::error!(
+            offered = offered_count,
+            answered = stored.len(),
+            "storage answered the wrong number of facts"
+        );
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "internal error; try again later",
+        ));
+    }
+    let mut stored = stored.into_iter();
+    let acks = req
+        .push
+        .iter()
+        .zip(verdicts)
+        .map(|(fact, verdict)| {
+            let outcome = verdict.unwrap_or_else(|| match stored.next() {
+                Some(FactInsert::Stored(seq)) => PushOutcome::Stored { seq },
+                Some(FactInsert::ConflictingBody) => {
+                    tracing::warn!(fact = %fact.id(), "fact refused: same id, different body");
+                    PushOutcome::Rejected {
+                        code: RejectCode::ConflictingBody,
+                        reason: format!("fact {} is already stored with a different body", fact.id()),
+                    }
+                }
+                Some(FactInsert::AlreadyStored) | None => PushOutcome::AlreadyStored,
+            });
+            PushAck {
+                id: fact.id(),
+                outcome,
+            }
+        })
+        .collect();
+
+    let reader = match user.role {
+        Role::Rep => FeedReader::Member(user.id),
+        Role::Manager | Role::Admin => FeedReader::Everything,
+    };
+    let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
+    let page = state.storage.feed(user.org_id, reader, req.cursor, limit).await?;
+    tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");
+    Ok(Json(SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        acks,
+        feed: page.entries,
+        cursor: page.cursor,
+        has_more: page.has_more,
+        server_time_ms: crate::now_ms(),
+    }))
+}
+
+/// Refuses, for good, a fact the caller may not push or that breaks a domain rule.
+fn check(fact: &Fact, caller: UserId) -> Result<(), PushOutcome> {
+    let refuse = |code, reason| Err(PushOutcome::Rejected { code, reason });
+    if fact.rep_id() != caller {
+        return refuse(
+            RejectCode::WrongAuthor,
+            format!("fact {} names another user as its author", fact.id()),
+        );
+    }
+    if let Fact::Order(order) = fact
+        && let Err(e) = order.total()
+    {
+        return refuse(RejectCode::Invalid, format!("order {}: {e}", order.id));
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::storage::Storage;
+
+/// Limits and lifetimes the operator may tune.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a bearer token lives.
+    pub token_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where data lives.
+    pub storage: Arc<dyn Storage>,
+    /// Limits in force.
+    pub limits: Limits,
+    /// An argon2 hash verified when a login names an unknown user, so that unknown users
+    /// take as long to refuse as wrong passwords.
+    pub(crate) decoy_hash: Arc<str>,
+}
+
+impl AppState {
+    /// State over `storage` with `limits`.
+    pub fn new(storage: Arc<dyn Storage>, limits: Limits) -> Result<Self, String> {
+        let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
+        Ok(Self {
+            storage,
+            limits,
+            decoy_hash,
+        })
+    }
+}

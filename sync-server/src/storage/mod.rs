@@ -1,0 +1,206 @@
+//! Where the server keeps its data: the [`Storage`] trait and its backends.
+//!
+//! Routes speak only to the trait. The embedded SQLite backend is the default (one binary,
+//! one file); the SQL is kept portable so that a PostgreSQL backend can implement the same
+//! trait. Every accepted change gets the org's next sequence number inside the transaction
+//! that stores it, and writers to one org are serialised, so sequence order is commit order:
+//! a reader that has seen sequence N has seen every change up to N.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use fieldkit_domain::ids::{FactId, OrgId, TeamId, UserId};
+use fieldkit_domain::model::{Org, Role, User};
+use fieldkit_domain::protocol::{FeedEntry, Record, RecordKind};
+use uuid::Uuid;
+
+pub use sqlite::SqliteStorage;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A unique value (org slug, username) is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A referenced row does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A stored body no longer parses (a bug or a hand-edited database).
+    #[error("stored {what} does not parse: {source}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The blocking worker running the query died.
+    #[error("storage worker failed: {0}")]
+    Worker(String),
+}
+
+/// Result of storage calls.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The org.
+    pub org_id: OrgId,
+    /// Login name, unique within the org.
+    pub username: String,
+    /// Name shown to colleagues.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Team, if any.
+    pub team_id: Option<TeamId>,
+    /// The argon2id PHC string of the password.
+    pub password_hash: String,
+}
+
+/// A bearer token to remember (only its hash is stored).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// SHA-256 of the token, lower-case hex.
+    pub token_sha256: String,
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// The installation it was issued to.
+    pub device_id: Uuid,
+    /// When it stops working, Unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
+/// A fact to add to the org's grow-only set, already validated and canonically encoded.
+#[derive(Debug, Clone)]
+pub struct NewFact {
+    /// The fact's id.
+    pub id: FactId,
+    /// The fact's kind (`check_in`, …).
+    pub kind: &'static str,
+    /// The author.
+    pub rep_id: UserId,
+    /// Canonical JSON of the fact.
+    pub body: String,
+    /// SHA-256 of `body`, lower-case hex.
+    pub body_sha256: String,
+}
+
+/// What became of one fact offered to [`Storage::insert_facts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactInsert {
+    /// Stored now at this sequence number.
+    Stored(u64),
+    /// The same fact was already stored: nothing changed.
+    AlreadyStored,
+    /// A different body is stored under this id: nothing changed.
+    ConflictingBody,
+}
+
+/// A fact as stored.
+#[derive(Debug, Clone)]
+pub struct StoredFact {
+    /// The fact's id.
+    pub id: FactId,
+    /// Its kind.
+    pub kind: String,
+    /// Its author.
+    pub rep_id: UserId,
+    /// Its canonical JSON.
+    pub body: String,
+    /// The sequence number it was stored at.
+    pub seq: u64,
+    /// Server receive time, Unix milliseconds.
+    pub received_ms: i64,
+}
+
+/// Which facts to list.
+#[derive(Debug, Clone, Default)]
+pub struct FactFilter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this author.
+    pub rep_id: Option<UserId>,
+}
+
+/// Whose feed is being read.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedReader {
+    /// A rep: reference data and the records addressed to them.
+    Member(UserId),
+    /// A manager or admin: everything in the org.
+    Everything,
+}
+
+/// One page of the change feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// The entries, in sequence order.
+    pub entries: Vec<FeedEntry>,
+    /// The cursor to send next time.
+    pub cursor: u64,
+    /// Whether more entries wait after `cursor`.
+    pub has_more: bool,
+}
+
+/// A record as stored.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// The record.
+    pub record: Record,
+    /// Who it is addressed to (`None`: every member).
+    pub audience: Option<UserId>,
+    /// Its current sequence number.
+    pub seq: u64,
+}
+
+/// The server's data. Each call is one transaction.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Creates an org with a unique slug.
+    async fn create_org(&self, slug: &str, name: &str) -> StorageResult<Org>;
+    /// Finds an org by slug.
+    async fn org_by_slug(&self, slug: &str) -> StorageResult<Option<Org>>;
+    /// Creates a user in an existing org.
+    async fn create_user(&self, user: NewUser) -> StorageResult<User>;
+    /// A user of the org by id.
+    async fn user(&self, org_id: OrgId, id: UserId) -> StorageResult<Option<User>>;
+    /// The users of an org.
+    async fn users(&self, org_id: OrgId) -> StorageResult<Vec<User>>;
+    /// A user and their password hash, by org slug and username.
+    async fn credentials(&self, org_slug: &str, username: &str) -> StorageResult<Option<(User, String)>>;
+    /// Remembers a token.
+    async fn store_token(&self, token: NewToken) -> StorageResult<()>;
+    /// The user a token belongs to, if it is known and not expired at `now_ms`.
+    async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>>;
+    /// Adds facts to the org's grow-only set in one transaction, in order.
+    async fn insert_facts(
+        &self,
+        org_id: OrgId,
+        facts: Vec<NewFact>,
+        now_ms: i64,
+    ) -> StorageResult<Vec<FactInsert>>;
+    /// Lists the org's facts in sequence order.
+    async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>>;
+    /// Creates or replaces a record, addressed to `audience` (`None`: every member). If the
+    /// record was addressed to someone else before, they receive a removal. Returns the
+    /// record's new sequence number.
+    async fn put_record(&self, org_id: OrgId, record: Record, audience: Option<UserId>)
+    -> StorageResult<u64>;
+    /// A record by kind and id.
+    async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>>;
+    /// The changes after `cursor` that `reader` may see, at most `limit` of them.
+    async fn feed(
+        &self,
+        org_id: OrgId,
+        reader: FeedReader,
+        cursor: u64,
+        limit: u32,
+    ) -> StorageResult<FeedPage>;
+}

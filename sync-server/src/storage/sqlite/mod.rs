@@ -1,0 +1,221 @@
+//! The embedded SQLite backend: one file, one writer connection, a few readers, WAL.
+//!
+//! rusqlite is blocking, so every call runs on tokio's blocking pool. Writes go through the
+//! single writer connection in `BEGIN IMMEDIATE` transactions, which serialises them: the
+//! org sequence bumped inside a write transaction is therefore assigned in commit order.
+
+mod facts;
+mod feed;
+mod orgs;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use fieldkit_domain::ids::{OrgId, UserId};
+use fieldkit_domain::model::{Org, User};
+use fieldkit_domain::protocol::{Record, RecordKind};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+
+use super::{
+    FactFilter, FactInsert, FeedPage, FeedReader, NewFact, NewToken, NewUser, Storage, StorageError,
+    StorageResult, StoredFact, StoredRecord,
+};
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../../migrations/001_init.sql"))];
+const READERS: usize = 4;
+
+/// Storage in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StorageResult<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        writer.set_transaction_behavior(TransactionBehavior::Immediate);
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    async fn write<T, F>(&self, f: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> StorageResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn read<T, F>(&self, f: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> StorageResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let mut conn = inner.readers[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // One snapshot for the whole call, so a feed page and its cursor agree.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            f(&tx)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StorageResult<T> + Send + 'static,
+) -> StorageResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Worker(e.to_string()))?
+}
+
+/// Reads a UUID stored as text.
+fn uuid_col(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let text: String = row.get(idx)?;
+    Uuid::parse_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// Bumps the org's sequence and returns the new value. Must run inside a write transaction.
+fn next_seq(tx: &rusqlite::Transaction<'_>, org_id: OrgId) -> StorageResult<u64> {
+    let seq: i64 = tx
+        .query_row(
+            "UPDATE orgs SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+            [org_id.to_string()],
+            |row| row.get(0),
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => StorageError::NotFound(format!("org {org_id}")),
+            other => other.into(),
+        })?;
+    Ok(u64::try_from(seq).expect("sequence numbers start at 1 and only grow"))
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn create_org(&self, slug: &str, name: &str) -> StorageResult<Org> {
+        let (slug, name) = (slug.to_owned(), name.to_owned());
+        self.write(move |tx| orgs::create_org(tx, &slug, &name)).await
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StorageResult<Option<Org>> {
+        let slug = slug.to_owned();
+        self.read(move |tx| orgs::org_by_slug(tx, &slug)).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StorageResult<User> {
+        self.write(move |tx| orgs::create_user(tx, user)).await
+    }
+
+    async fn user(&self, org_id: OrgId, id: UserId) -> StorageResult<Option<User>> {
+        self.read(move |tx| orgs::user(tx, org_id, id)).await
+    }
+
+    async fn users(&self, org_id: OrgId) -> StorageResult<Vec<User>> {
+        self.read(move |tx| orgs::users(tx, org_id)).await
+    }
+
+    async fn credentials(&self, org_slug: &str, username: &str) -> StorageResult<Option<(User, String)>> {
+        let (org_slug, username) = (org_slug.to_owned(), username.to_owned());
+        self.read(move |tx| orgs::credentials(tx, &org_slug, &username))
+            .await
+    }
+
+    async fn store_token(&self, token: NewToken) -> StorageResult<()> {
+        self.write(move |tx| orgs::store_token(tx, token)).await
+    }
+
+    async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>> {
+        let hash = token_sha256.to_owned();
+        self.read(move |tx| orgs::user_by_token(tx, &hash, now_ms)).await
+    }
+
+    async fn insert_facts(
+        &self,
+        org_id: OrgId,
+        facts: Vec<NewFact>,
+        now_ms: i64,
+    ) -> StorageResult<Vec<FactInsert>> {
+        self.write(move |tx| facts::insert(tx, org_id, facts, now_ms))
+            .await
+    }
+
+    async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>> {
+        self.read(move |tx| facts::list(tx, org_id, &filter)).await
+    }
+
+    async fn put_record(
+        &self,
+        org_id: OrgId,
+        record: Record,
+        audience: Option<UserId>,
+    ) -> StorageResult<u64> {
+        self.write(move |tx| feed::put_record(tx, org_id, &record, audience))
+            .await
+    }
+
+    async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>> {
+        self.read(move |tx| feed::record(tx, org_id, kind, id)).await
+    }
+
+    async fn feed(
+        &self,
+        org_id: OrgId,
+        reader: FeedReader,
+        cursor: u64,
+        limit: u32,
+    ) -> StorageResult<FeedPage> {
+        self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit))
+            .await
+    }
+}
