@@ -1,1 +1,150 @@
-fn main() {}
+//! `fieldkit-demo`: the whole loop on one machine. Starts the real server on its embedded
+//! SQLite, seeds a demo org in Shanghai, drives three reps' engines through a day (tasks
+//! pulled, check-ins recorded offline, synced when back online), prints what happened and
+//! keeps serving with the demo logins printed.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use fieldkit_domain::model::{LocationFix, LocationProvider, Role, WgsPoint};
+use fieldkit_e2e::demo_data;
+use fieldkit_e2e::harness::{Api, TestServer, open_phone};
+use fieldkit_engine::CheckInInput;
+use fieldkit_server::Limits;
+use fieldkit_server::provision::{self, UserSpec};
+
+const ORG: &str = "demo";
+const PASSWORD: &str = "fieldkit-demo";
+const REPS: [(&str, &str); 3] = [("rep1", "张伟"), ("rep2", "李娜"), ("rep3", "王芳")];
+
+/// FieldKit demo: one server, three reps, one day.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address the server listens on.
+    #[arg(long, env = "FIELDKIT_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Scratch folder for the server's and the phones' databases (emptied at start).
+    #[arg(long, default_value = ".fieldkit-demo")]
+    data_dir: PathBuf,
+    /// Exit after the day instead of serving on.
+    #[arg(long)]
+    exit: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)
+            .with_context(|| format!("cannot empty {}", args.data_dir.display()))?;
+    }
+    let server_dir = args.data_dir.join("server");
+    let server = TestServer::start_in(&server_dir, &args.bind, Limits::default()).await?;
+    println!(
+        "FieldKit server on {} (SQLite in {})",
+        server.url,
+        server_dir.display()
+    );
+
+    // The operator creates the org and its people.
+    let storage = server.storage.as_ref();
+    let org = provision::create_org(storage, ORG, "演示贸易有限公司").await?;
+    let add = |username: &'static str, name: &'static str, role| {
+        let spec = UserSpec {
+            username,
+            display_name: name,
+            role,
+            team_id: None,
+            password: PASSWORD,
+        };
+        provision::add_user(storage, org.id, spec)
+    };
+    add("manager", "赵经理", Role::Manager).await?;
+    let mut reps = Vec::new();
+    for (username, name) in REPS {
+        reps.push(add(username, name, Role::Rep).await?);
+    }
+
+    // The manager sets up customers and dispatches the day's visits.
+    let api = Api::new(&server.url);
+    let manager = api.login(ORG, "manager", PASSWORD).await?;
+    let customers = demo_data::create_customers(&api, &manager, &reps).await?;
+    let end_of_day = fieldkit_server::now_ms() + 8 * 3_600_000;
+    let tasks = demo_data::dispatch_visits(&api, &manager, &customers, end_of_day).await?;
+    println!(
+        "\n1. Dispatch: manager created {} customers and {} visit tasks",
+        customers.len(),
+        tasks.len()
+    );
+
+    println!("\n2. The reps' day (each phone is a real engine over its own SQLite file)");
+    for (username, name) in REPS {
+        let db = args.data_dir.join(format!("phone-{username}.sqlite3"));
+        let phone = open_phone(&db, &server.url, ORG)?;
+        phone.login(username, PASSWORD).await?;
+        let morning = phone.sync_now().await?;
+        let my_tasks = phone.my_tasks()?;
+        println!(
+            "   {name} ({username}): pulled {} changes, {} tasks for today",
+            morning.pulled,
+            my_tasks.len()
+        );
+
+        // In the field, offline: check-ins are written locally and queued.
+        for task in &my_tasks {
+            let (Some(customer), Some(place)) = (task.customer_id, &task.place) else {
+                continue;
+            };
+            let fix = LocationFix {
+                point: WgsPoint::new(place.point.lat() + 0.0001, place.point.lng() - 0.0001)?,
+                accuracy_m: 12.0,
+                fix_time_ms: fieldkit_server::now_ms(),
+                provider: LocationProvider::Fused,
+                is_mock: false,
+            };
+            phone.check_in(CheckInInput {
+                customer_id: customer,
+                task_id: Some(task.id),
+                fix,
+                note: None,
+            })?;
+        }
+        let waiting = phone.sync_status()?.outbox.pending;
+        println!(
+            "     offline: {} check-ins recorded, {waiting} waiting in the outbox",
+            my_tasks.len()
+        );
+
+        // Back online.
+        let evening = phone.sync_now().await?;
+        let status = phone.sync_status()?;
+        println!(
+            "     back online: pushed {} in {} round trip(s); {} waiting, {} parked",
+            evening.pushed, evening.round_trips, status.outbox.pending, status.outbox.parked
+        );
+    }
+
+    let (_, facts) = api
+        .send("GET", "/v1/facts?kind=check_in", Some(&manager), None)
+        .await?;
+    let count = facts.as_array().map_or(0, Vec::len);
+    println!(
+        "\n3. The manager's view: the server holds {count} check-ins from {} reps",
+        REPS.len()
+    );
+
+    println!("\nDemo logins (org \"{ORG}\", password \"{PASSWORD}\"): manager, rep1, rep2, rep3");
+    println!("Try: curl -s {}/healthz", server.url);
+    if args.exit {
+        return server.stop().await;
+    }
+    println!("Serving; press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    server.stop().await
+}

@@ -124,7 +124,8 @@ pub enum PushOutcome {
 pub struct PushAck {
     /// The fact's id.
     pub id: FactId,
-    /// What became of it.
+    /// What became of it (flattened: `{"id", "outcome", …}`).
+    #[serde(flatten)]
     pub outcome: PushOutcome,
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP client that speaks the wire protocol to the sync server.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fieldkit_domain::protocol::{
@@ -20,9 +21,8 @@ pub(crate) struct HttpClient {
 impl HttpClient {
     /// A client for the server at `base_url` (e.g. `https://sync.example.com`).
     pub(crate) fn new(base_url: &str) -> Result<Self> {
-        // The process may already have a provider (the app's own); either way one is set.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()
@@ -86,4 +86,18 @@ impl HttpClient {
             },
         })
     }
+}
+
+/// TLS with rustls on the `ring` provider and Mozilla's root certificates, set on this
+/// client only: nothing process-wide, so the host app's own TLS set-up is left alone.
+fn tls_config() -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Network(format!("cannot set up tls: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(config)
 }

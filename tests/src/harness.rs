@@ -1,0 +1,220 @@
+//! A real server on loopback, real engines in temp folders, and a plain HTTP client for
+//! what a manager's dashboard or a hostile client would send.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fieldkit_domain::model::{Org, Role, User};
+use fieldkit_engine::{Config, FieldKit};
+use fieldkit_server::provision::{self, UserSpec};
+use fieldkit_server::storage::SqliteStorage;
+use fieldkit_server::{AppState, Limits};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The server, running in this process on a loopback port.
+pub struct TestServer {
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The server's storage, for assertions that look behind the API.
+    pub storage: Arc<SqliteStorage>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on `127.0.0.1:0` over a fresh database in a temp folder.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(Limits::default()).await
+    }
+
+    /// Starts a server with the given limits.
+    pub async fn start_with(limits: Limits) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut server = Self::start_in(dir.path(), "127.0.0.1:0", limits).await?;
+        server._dir = Some(dir);
+        Ok(server)
+    }
+
+    /// Starts a server over the database in `data_dir`, listening on `bind`.
+    pub async fn start_in(data_dir: &Path, bind: &str, limits: Limits) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(
+            data_dir,
+        ))?);
+        let state = AppState::new(storage.clone(), limits).map_err(anyhow::Error::msg)?;
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(fieldkit_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            url,
+            storage,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: None,
+        })
+    }
+
+    /// Creates an org with one manager and `reps` reps (`rep1`, `rep2`, …).
+    pub async fn org(&self, slug: &str, reps: usize) -> anyhow::Result<TestOrg> {
+        let org = provision::create_org(self.storage.as_ref(), slug, &format!("Org {slug}")).await?;
+        let manager = self.user(&org, "manager", Role::Manager).await?;
+        let mut rep_users = Vec::new();
+        for i in 1..=reps {
+            rep_users.push(self.user(&org, &format!("rep{i}"), Role::Rep).await?);
+        }
+        let api = Api::new(&self.url);
+        let manager_token = api.login(slug, "manager", PASSWORD).await?;
+        Ok(TestOrg {
+            org,
+            manager,
+            manager_token,
+            reps: rep_users,
+        })
+    }
+
+    async fn user(&self, org: &Org, username: &str, role: Role) -> anyhow::Result<User> {
+        let spec = UserSpec {
+            username,
+            display_name: username,
+            role,
+            team_id: None,
+            password: PASSWORD,
+        };
+        Ok(provision::add_user(self.storage.as_ref(), org.id, spec).await?)
+    }
+
+    /// Opens a phone (an engine over a temp database) for `username` of `org` and logs in.
+    pub async fn phone(&self, org: &str, username: &str) -> anyhow::Result<Phone> {
+        let dir = tempfile::tempdir()?;
+        let kit = open_phone(&dir.path().join("fieldkit.db"), &self.url, org)?;
+        kit.login(username, PASSWORD).await?;
+        Ok(Phone { kit, _dir: dir })
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens an engine over the database at `db_path`.
+pub fn open_phone(db_path: &Path, server_url: &str, org: &str) -> anyhow::Result<FieldKit> {
+    Ok(FieldKit::open(Config {
+        db_path: db_path.to_owned(),
+        server_url: server_url.to_owned(),
+        org: org.to_owned(),
+    })?)
+}
+
+/// An org made by [`TestServer::org`].
+pub struct TestOrg {
+    /// The org.
+    pub org: Org,
+    /// Its manager.
+    pub manager: User,
+    /// The manager's bearer token.
+    pub manager_token: String,
+    /// Its reps, `rep1` first.
+    pub reps: Vec<User>,
+}
+
+/// An engine in a temp folder.
+pub struct Phone {
+    /// The engine.
+    pub kit: FieldKit,
+    _dir: tempfile::TempDir,
+}
+
+/// A plain JSON-over-HTTP client, for what a dashboard or a hostile client sends.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// A client of the server at `base`.
+    #[must_use]
+    pub fn new(base: &str) -> Self {
+        // Test code talks plain HTTP on loopback; reqwest still wants a TLS provider set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, org: &str, username: &str, password: &str) -> anyhow::Result<String> {
+        let body = serde_json::json!({
+            "org": org, "username": username, "password": password,
+            "device_id": "00000000-0000-7000-8000-000000000001"
+        });
+        let (status, answer) = self.send("POST", "/v1/login", None, Some(&body)).await?;
+        anyhow::ensure!(status == StatusCode::OK, "login failed: {status} {answer}");
+        Ok(answer["token"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Sends a JSON request and returns the status and the JSON answer (`Null` if none).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let raw = body.map(serde_json::to_vec).transpose()?;
+        self.send_raw(method, path, token, raw).await
+    }
+
+    /// Sends raw bytes as a JSON body and returns the status and the JSON answer.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
+        Ok((status, value))
+    }
+}
