@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod config;
+mod doc_merge;
 pub mod error;
 mod extract;
 pub mod provision;

@@ -33,16 +33,21 @@ pub struct AppState {
     /// An argon2 hash verified when a login names an unknown user, so that unknown users
     /// take as long to refuse as wrong passwords.
     pub(crate) decoy_hash: Arc<str>,
+    /// This process's automerge actor for the edits it makes (managers' edits through the
+    /// API); random per process, so that several server processes never share one.
+    pub(crate) actor: automerge::ActorId,
 }
 
 impl AppState {
     /// State over `storage` with `limits`.
     pub fn new(storage: Arc<dyn Storage>, limits: Limits) -> Result<Self, String> {
         let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
+        let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
         Ok(Self {
             storage,
             limits,
             decoy_hash,
+            actor,
         })
     }
 }

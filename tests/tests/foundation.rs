@@ -48,13 +48,16 @@ async fn a_rep_checks_in_offline_three_times_and_the_server_has_exactly_three() 
         ids.push(phone.kit.check_in(check_in_at(CustomerId::new()))?.id);
     }
     let status = phone.kit.sync_status()?;
-    assert_eq!(status.outbox.pending, 3);
+    assert_eq!(
+        status.outbox.pending, 6,
+        "three check-in facts and the three visits they opened"
+    );
     assert!(status.outbox.oldest_pending_ms.is_some());
     assert_eq!(phone.kit.is_synced(ids[0])?, Some(false));
     assert_eq!(count_check_ins(&server, org.org.id).await, 0);
 
     let report = phone.kit.sync_now().await?;
-    assert_eq!(report.pushed, 3);
+    assert_eq!(report.pushed, 6);
     assert_eq!(report.already_stored, 0);
     assert_eq!(count_check_ins(&server, org.org.id).await, 3);
     let status = phone.kit.sync_status()?;
@@ -107,7 +110,11 @@ async fn a_pushed_fact_retried_after_a_lost_answer_is_stored_once() -> anyhow::R
 
     // The phone's own push of it is acknowledged as already stored and leaves its queue.
     let report = phone.kit.sync_now().await?;
-    assert_eq!((report.pushed, report.already_stored), (0, 1));
+    assert_eq!(
+        (report.pushed, report.already_stored),
+        (1, 1),
+        "the visit document goes now"
+    );
     assert_eq!(phone.kit.sync_status()?.outbox.pending, 0);
     assert_eq!(count_check_ins(&server, org.org.id).await, 1);
     Ok(())
@@ -134,7 +141,11 @@ async fn a_fact_refused_for_good_is_parked_with_its_reason_and_does_not_block_th
     api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
 
     let report = phone.kit.sync_now().await?;
-    assert_eq!((report.pushed, report.rejected), (1, 1));
+    assert_eq!(
+        (report.pushed, report.rejected),
+        (3, 1),
+        "the second fact and both visits; the first fact parked"
+    );
     let parked = phone.kit.parked_items()?;
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].item_id, first.id.to_string());
@@ -175,11 +186,10 @@ async fn a_managers_task_appears_on_the_reps_phone_and_leaves_it_when_reassigned
     assert!(rep2.kit.my_tasks()?.is_empty(), "rep2 never receives rep1's task");
 
     // Reassigned to rep2: it leaves rep1's phone and appears on rep2's.
-    let mut moved = task.clone();
-    moved["assignee_id"] = json!(org.reps[1].id);
     let path = format!("/v1/tasks/{}", task["id"].as_str().unwrap_or_default());
+    let reassign = json!({ "assignee_id": org.reps[1].id });
     let (status, _) = api
-        .send("PUT", &path, Some(&org.manager_token), Some(&moved))
+        .send("PATCH", &path, Some(&org.manager_token), Some(&reassign))
         .await?;
     assert_eq!(status, StatusCode::OK);
     rep1.kit.sync_now().await?;
@@ -433,11 +443,15 @@ async fn a_phone_with_the_server_down_keeps_its_queue_and_syncs_when_it_is_back(
     offline.check_in(check_in_at(CustomerId::new()))?;
     let err = offline.sync_now().await.expect_err("nothing listens");
     assert!(err.is_retryable(), "{err}");
-    assert_eq!(offline.sync_status()?.outbox.pending, 1);
+    assert_eq!(
+        offline.sync_status()?.outbox.pending,
+        2,
+        "the check-in and its visit wait"
+    );
     drop(offline);
 
     let online = fieldkit_e2e::harness::open_phone(&db, &server.url, "acme")?;
-    assert_eq!(online.sync_now().await?.pushed, 1);
+    assert_eq!(online.sync_now().await?.pushed, 2, "the check-in and its visit");
     assert_eq!(count_check_ins(&server, org.org.id).await, 1);
     Ok(())
 }

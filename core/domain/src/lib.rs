@@ -6,6 +6,7 @@
 //! pass the time in), so every rule here is deterministic and testable.
 
 pub mod clock;
+pub mod docs;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -1,6 +1,7 @@
 //! The engine's error type.
 
 use fieldkit_domain::DomainError;
+use fieldkit_domain::docs::DocError;
 use fieldkit_domain::protocol::ErrorCode;
 
 /// Everything that can go wrong in the engine. Messages are lower-case, name the offending
@@ -37,6 +38,12 @@ pub enum Error {
     /// A value breaks a domain rule.
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// A shared document refused an edit (e.g. a status moving back) or does not load.
+    #[error(transparent)]
+    Document(#[from] DocError),
+    /// No such record on this phone.
+    #[error("{0} not found on this phone")]
+    NotFound(String),
     /// The call needs a logged-in user.
     #[error("not logged in")]
     NotLoggedIn,

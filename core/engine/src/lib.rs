@@ -5,6 +5,7 @@
 //! the FieldKit server over the wire protocol of `fieldkit-domain`. Apps use it through the
 //! [`FieldKit`] facade (from Kotlin and Swift via `fieldkit-ffi`).
 
+mod documents;
 mod error;
 mod fieldkit;
 mod session;
@@ -16,3 +17,4 @@ pub use error::{Error, Result};
 pub use fieldkit::{CheckInInput, Config, FieldKit, SyncStatus};
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::SyncReport;
+pub use sync::scheduler::{ScheduleConfig, ScheduleHandle, SyncObserver, SyncState};

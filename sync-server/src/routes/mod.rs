@@ -9,7 +9,7 @@ mod tasks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post};
 use fieldkit_domain::protocol::ErrorCode;
 use tower_http::trace::TraceLayer;
 
@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login", post(login::login))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/tasks", post(tasks::create))
-        .route("/v1/tasks/{id}", put(tasks::replace).get(tasks::get))
+        .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get))
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })

@@ -7,24 +7,25 @@
 use axum::Json;
 use axum::extract::State;
 use fieldkit_domain::ids::UserId;
-use fieldkit_domain::model::Role;
+use fieldkit_domain::model::{Role, User};
 use fieldkit_domain::protocol::{
-    ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, PROTOCOL_VERSION, PushAck, PushOutcome, RejectCode,
-    SyncRequest, SyncResponse,
+    DocAck, DocPush, ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+    PushAck, PushOutcome, RejectCode, SyncRequest, SyncResponse,
 };
 use sha2::{Digest, Sha256};
 
+use crate::doc_merge::merge_push;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
-use crate::storage::{FactInsert, FeedReader, NewFact};
+use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, NewFact};
 
 pub(super) async fn sync(
     State(state): State<AppState>,
     Caller(user): Caller,
     ApiJson(req): ApiJson<SyncRequest>,
 ) -> ApiResult<Json<SyncResponse>> {
-    if req.protocol != PROTOCOL_VERSION {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.protocol) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedProtocol,
             format!(
@@ -33,10 +34,16 @@ pub(super) async fn sync(
             ),
         ));
     }
-    if req.push.len() > MAX_PUSH_ITEMS {
+    let items = req.push.len() + req.docs.len();
+    if items > MAX_PUSH_ITEMS {
         return Err(ApiError::invalid(format!(
-            "push holds {} facts; at most {MAX_PUSH_ITEMS} are accepted per request",
-            req.push.len()
+            "push holds {items} facts and documents; at most {MAX_PUSH_ITEMS} are accepted per request"
+        )));
+    }
+    if let Some(bad) = req.docs.iter().find(|d| !d.kind.is_document()) {
+        return Err(ApiError::invalid(format!(
+            "{} is not a shared document kind",
+            bad.kind.as_str()
         )));
     }
 
@@ -103,6 +110,7 @@ pub(super) async fn sync(
             }
         })
         .collect();
+    let doc_acks = push_docs(&state, &user, &req.docs).await?;
 
     let reader = match user.role {
         Role::Rep => FeedReader::Member(user.id),
@@ -114,6 +122,7 @@ pub(super) async fn sync(
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         acks,
+        doc_acks,
         feed: page.entries,
         cursor: page.cursor,
         has_more: page.has_more,
@@ -136,4 +145,40 @@ fn check(fact: &Fact, caller: UserId) -> Result<(), PushOutcome> {
         return refuse(RejectCode::Invalid, format!("order {}: {e}", order.id));
     }
     Ok(())
+}
+
+/// Merges pushed document changes, each decided inside the storing transaction.
+async fn push_docs(state: &AppState, user: &User, docs: &[DocPush]) -> ApiResult<Vec<DocAck>> {
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let updates = docs
+        .iter()
+        .map(|d| DocUpdate {
+            kind: d.kind,
+            id: d.id,
+            merge: merge_push(user.clone(), d.kind, d.id, d.changes.clone(), state.actor.clone()),
+        })
+        .collect();
+    let results = state.storage.update_docs(user.org_id, updates).await?;
+    if results.len() != docs.len() {
+        tracing::error!("storage answered the wrong number of documents");
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "internal error; try again later",
+        ));
+    }
+    Ok(docs
+        .iter()
+        .zip(results)
+        .map(|(d, result)| DocAck {
+            kind: d.kind,
+            id: d.id,
+            outcome: match result {
+                DocResult::Written(seq) => PushOutcome::Stored { seq },
+                DocResult::Unchanged => PushOutcome::AlreadyStored,
+                DocResult::Refused(outcome) => outcome,
+            },
+        })
+        .collect())
 }

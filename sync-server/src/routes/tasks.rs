@@ -1,18 +1,21 @@
-//! Task dispatch: managers create tasks and edit or reassign them; each change reaches
-//! the assignee's phone through the change feed, and a reassigned task leaves the old
-//! assignee's phone as a removal.
+//! Task dispatch: managers create tasks and patch or reassign them. A task is a shared
+//! document: the manager's patch and the rep's offline progress merge (see
+//! `fieldkit_domain::docs::task`), every change reaches the assignee's phone through the
+//! change feed, and a reassigned task leaves the old assignee's phone as a removal.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use fieldkit_domain::docs::{self, DocError, task as task_doc};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Place, Task, TaskKind, TaskStatus, User};
-use fieldkit_domain::protocol::{Record, RecordKind};
-use serde::Deserialize;
+use fieldkit_domain::protocol::{ErrorCode, PushOutcome, RecordKind, RejectCode};
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
+use crate::storage::{DocDecision, DocResult, DocUpdate};
 
 /// `POST /v1/tasks` body.
 #[derive(Debug, Deserialize)]
@@ -29,6 +32,29 @@ pub(super) struct NewTask {
     notes: String,
 }
 
+/// `PATCH /v1/tasks/{id}` body: only the fields present change; `null` clears a field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TaskChanges {
+    title: Option<String>,
+    goal: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    deadline_ms: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    place: Option<Option<Place>>,
+    #[serde(default, deserialize_with = "present")]
+    customer_id: Option<Option<CustomerId>>,
+    #[serde(default, deserialize_with = "present")]
+    assignee_id: Option<Option<UserId>>,
+    status: Option<TaskStatus>,
+    notes: Option<String>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 fn require_dispatcher(user: &User) -> ApiResult<()> {
     if user.role.can_dispatch() {
         Ok(())
@@ -40,19 +66,21 @@ fn require_dispatcher(user: &User) -> ApiResult<()> {
     }
 }
 
-/// Checks that the task names only things of the caller's org.
-async fn validate(state: &AppState, caller: &User, task: &Task) -> ApiResult<()> {
-    if task.title.trim().is_empty() {
-        return Err(ApiError::invalid("task title must not be empty"));
-    }
-    if let Some(assignee) = task.assignee_id
+/// Checks that a task names only people and customers of the caller's org.
+async fn check_refs(
+    state: &AppState,
+    caller: &User,
+    assignee: Option<UserId>,
+    customer: Option<CustomerId>,
+) -> ApiResult<()> {
+    if let Some(assignee) = assignee
         && state.storage.user(caller.org_id, assignee).await?.is_none()
     {
         return Err(ApiError::invalid(format!(
             "assignee {assignee} is not a user of this org"
         )));
     }
-    if let Some(customer) = task.customer_id
+    if let Some(customer) = customer
         && state
             .storage
             .record(caller.org_id, RecordKind::Customer, customer.0)
@@ -66,12 +94,23 @@ async fn validate(state: &AppState, caller: &User, task: &Task) -> ApiResult<()>
     Ok(())
 }
 
+fn doc_error(e: &DocError) -> ApiError {
+    match e {
+        DocError::StatusRegress { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
+        other => ApiError::invalid(other.to_string()),
+    }
+}
+
 pub(super) async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(new): ApiJson<NewTask>,
 ) -> ApiResult<(StatusCode, Json<Task>)> {
     require_dispatcher(&caller)?;
+    if new.title.trim().is_empty() {
+        return Err(ApiError::invalid("task title must not be empty"));
+    }
+    check_refs(&state, &caller, new.assignee_id, new.customer_id).await?;
     let task = Task {
         id: TaskId::new(),
         kind: new.kind,
@@ -84,28 +123,43 @@ pub(super) async fn create(
         status: TaskStatus::Open,
         notes: new.notes,
     };
-    validate(&state, &caller, &task).await?;
-    state
-        .storage
-        .put_record(caller.org_id, Record::Task(task.clone()), task.assignee_id)
-        .await?;
+    let mut doc = docs::empty(state.actor.clone());
+    task_doc::create(&mut doc, &task).map_err(|e| doc_error(&e))?;
+    let write = DocDecision::Write {
+        state: doc.save(),
+        body: serde_json::to_string(&task).expect("tasks always serialize"),
+        audience: task.assignee_id,
+    };
+    let update = DocUpdate {
+        kind: RecordKind::Task,
+        id: task.id.0,
+        merge: Box::new(move |stored| match stored {
+            None => write,
+            Some(_) => DocDecision::Refuse(PushOutcome::Rejected {
+                code: RejectCode::Invalid,
+                reason: "task id already exists".into(),
+            }),
+        }),
+    };
+    state.storage.update_docs(caller.org_id, vec![update]).await?;
     tracing::info!(task = %task.id, "task created");
     Ok((StatusCode::CREATED, Json(task)))
 }
 
+/// The task as stored, if the caller may see it.
 async fn load(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Task> {
-    match state
+    let not_found = || ApiError::not_found(format!("task {id} not found"));
+    let stored = state
         .storage
-        .record(caller.org_id, RecordKind::Task, id.0)
+        .doc(caller.org_id, RecordKind::Task, id.0)
         .await?
-    {
-        Some(stored) => match stored.record {
-            Record::Task(task) if caller.role.can_dispatch() || task.assignee_id == Some(caller.id) => {
-                Ok(task)
-            }
-            _ => Err(ApiError::not_found(format!("task {id} not found"))),
-        },
-        None => Err(ApiError::not_found(format!("task {id} not found"))),
+        .ok_or_else(not_found)?;
+    let doc = docs::load(&stored.state, state.actor.clone()).map_err(|e| doc_error(&e))?;
+    let task = task_doc::project(&doc).map_err(|e| doc_error(&e))?;
+    if caller.role.can_dispatch() || task.assignee_id == Some(caller.id) {
+        Ok(task)
+    } else {
+        Err(not_found())
     }
 }
 
@@ -117,25 +171,85 @@ pub(super) async fn get(
     Ok(Json(load(&state, &caller, id).await?))
 }
 
-pub(super) async fn replace(
+pub(super) async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<TaskId>,
-    ApiJson(task): ApiJson<Task>,
+    ApiJson(changes): ApiJson<TaskChanges>,
 ) -> ApiResult<Json<Task>> {
     require_dispatcher(&caller)?;
-    if task.id != id {
-        return Err(ApiError::invalid(format!(
-            "body names task {} but the path names {id}",
-            task.id
-        )));
+    if changes.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(ApiError::invalid("task title must not be empty"));
     }
-    load(&state, &caller, id).await?;
-    validate(&state, &caller, &task).await?;
-    state
+    check_refs(
+        &state,
+        &caller,
+        changes.assignee_id.flatten(),
+        changes.customer_id.flatten(),
+    )
+    .await?;
+    let patch = task_doc::TaskPatch {
+        title: changes.title,
+        goal: changes.goal,
+        deadline_ms: changes.deadline_ms,
+        place: changes.place,
+        customer_id: changes.customer_id,
+        assignee_id: changes.assignee_id,
+        status: changes.status,
+        notes: changes.notes,
+    };
+    let actor = state.actor.clone();
+    let update = DocUpdate {
+        kind: RecordKind::Task,
+        id: id.0,
+        merge: Box::new(move |stored| {
+            let refuse = |code, reason: String| DocDecision::Refuse(PushOutcome::Rejected { code, reason });
+            let Some(bytes) = stored else {
+                return refuse(RejectCode::NotAllowed, format!("task {id} not found"));
+            };
+            let applied = docs::load(bytes, actor).and_then(|mut doc| {
+                task_doc::apply(&mut doc, &patch).and_then(|()| Ok((task_doc::project(&doc)?, doc)))
+            });
+            match applied {
+                Ok((task, mut doc)) => DocDecision::Write {
+                    state: doc.save(),
+                    body: serde_json::to_string(&task).expect("tasks always serialize"),
+                    audience: task.assignee_id,
+                },
+                Err(e @ DocError::StatusRegress { .. }) => refuse(RejectCode::Invalid, e.to_string()),
+                Err(e) => refuse(RejectCode::ConflictingBody, e.to_string()),
+            }
+        }),
+    };
+    match state
         .storage
-        .put_record(caller.org_id, Record::Task(task.clone()), task.assignee_id)
-        .await?;
-    tracing::info!(task = %task.id, "task replaced");
-    Ok(Json(task))
+        .update_docs(caller.org_id, vec![update])
+        .await?
+        .pop()
+    {
+        Some(DocResult::Written(_) | DocResult::Unchanged) => {}
+        Some(DocResult::Refused(PushOutcome::Rejected {
+            code: RejectCode::NotAllowed,
+            reason,
+        })) => {
+            return Err(ApiError::not_found(reason));
+        }
+        Some(DocResult::Refused(PushOutcome::Rejected {
+            code: RejectCode::Invalid,
+            reason,
+        })) => {
+            return Err(ApiError::new(ErrorCode::Conflict, reason));
+        }
+        Some(DocResult::Refused(other)) => {
+            return Err(ApiError::invalid(format!("task not changed: {other:?}")));
+        }
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "internal error; try again later",
+            ));
+        }
+    }
+    tracing::info!(task = %id, "task patched");
+    Ok(Json(load(&state, &caller, id).await?))
 }

@@ -11,7 +11,7 @@ mod sqlite;
 use async_trait::async_trait;
 use fieldkit_domain::ids::{FactId, OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, Role, User};
-use fieldkit_domain::protocol::{FeedEntry, Record, RecordKind};
+use fieldkit_domain::protocol::{FeedEntry, PushOutcome, Record, RecordKind};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStorage;
@@ -160,6 +160,60 @@ pub struct StoredRecord {
     pub seq: u64,
 }
 
+/// Decides, inside the storing transaction, what becomes of changes pushed to a shared
+/// document: it gets the stored state (`None` for a new document) and answers.
+pub type DocMerge = Box<dyn FnOnce(Option<&[u8]>) -> DocDecision + Send>;
+
+/// What a [`DocMerge`] decided.
+#[derive(Debug, Clone)]
+pub enum DocDecision {
+    /// Store this new state.
+    Write {
+        /// The merged automerge document.
+        state: Vec<u8>,
+        /// JSON of its projection.
+        body: String,
+        /// Who it is addressed to (`None`: every member).
+        audience: Option<UserId>,
+    },
+    /// Every change was already there: nothing to store.
+    Unchanged,
+    /// Store nothing and answer this.
+    Refuse(PushOutcome),
+}
+
+/// Changes to one shared document, for [`Storage::update_docs`].
+pub struct DocUpdate {
+    /// The document's kind.
+    pub kind: RecordKind,
+    /// The document's id.
+    pub id: Uuid,
+    /// The decision, taken with the stored state in hand.
+    pub merge: DocMerge,
+}
+
+/// What became of one [`DocUpdate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocResult {
+    /// Stored at this sequence number.
+    Written(u64),
+    /// Nothing to store.
+    Unchanged,
+    /// Refused with this answer.
+    Refused(PushOutcome),
+}
+
+/// A shared document as stored.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    /// The automerge state.
+    pub state: Vec<u8>,
+    /// Who it is addressed to.
+    pub audience: Option<UserId>,
+    /// Its current sequence number.
+    pub seq: u64,
+}
+
 /// The server's data. Each call is one transaction.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -193,6 +247,12 @@ pub trait Storage: Send + Sync + 'static {
     /// record's new sequence number.
     async fn put_record(&self, org_id: OrgId, record: Record, audience: Option<UserId>)
     -> StorageResult<u64>;
+    /// Applies changes to shared documents in one transaction, in order; each decision is
+    /// taken with the state stored at that moment, so concurrent pushes never overwrite
+    /// each other.
+    async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>>;
+    /// A shared document by kind and id.
+    async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>>;
     /// A record by kind and id.
     async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>>;
     /// The changes after `cursor` that `reader` may see, at most `limit` of them.

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::EventTime;
 use crate::ids::{FormResponseId, FormTemplateId, SopTemplateId, UserId, VisitId};
 use crate::model::TaskKind;
 
@@ -95,8 +94,8 @@ pub struct FormResponse {
     pub rep_id: UserId,
     /// Values by field key.
     pub values: BTreeMap<String, serde_json::Value>,
-    /// When it was last edited.
-    pub at: EventTime,
+    /// Whether the rep has submitted it (final: later edits are refused).
+    pub submitted: bool,
 }
 
 /// What one SOP step asks the rep to do.

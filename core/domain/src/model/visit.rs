@@ -50,6 +50,14 @@ pub struct Visit {
     pub check_in_id: FactId,
     /// The check-out that closed it, once there is one.
     pub check_out_id: Option<FactId>,
+    /// Device time of the check-in, Unix milliseconds.
+    pub started_ms: i64,
+    /// Device time of the check-out, once there is one.
+    pub ended_ms: Option<i64>,
+    /// Indexes of the SOP steps completed, ascending.
+    pub completed_steps: Vec<u32>,
+    /// Notes from the rep or the manager.
+    pub notes: String,
 }
 
 /// The fact that a rep arrived at a customer.

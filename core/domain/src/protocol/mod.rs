@@ -6,18 +6,22 @@
 //! format shows up in review as a changed snapshot.
 
 mod auth;
+pub mod bytes;
 mod error;
 mod sync;
 
 pub use auth::{LoginRequest, LoginResponse};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use sync::{
-    Fact, FeedChange, FeedEntry, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, PushAck, PushOutcome, Record, RecordKind,
-    RejectCode, SyncRequest, SyncResponse,
+    DocAck, DocPush, Fact, FeedChange, FeedEntry, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, PushAck, PushOutcome,
+    Record, RecordKind, RejectCode, SyncRequest, SyncResponse,
 };
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u16 = 1;
+/// The oldest protocol version a server of this build still accepts, so that a phone
+/// offline across a server upgrade can still upload what it queued.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
 
 #[cfg(test)]
 mod snapshot_tests;

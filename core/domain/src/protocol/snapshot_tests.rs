@@ -59,21 +59,6 @@ fn check_in() -> CheckIn {
     }
 }
 
-fn task() -> Task {
-    Task {
-        id: id(13),
-        kind: TaskKind::CustomerVisit,
-        title: "Monthly visit".into(),
-        goal: "Check the display and take the order".into(),
-        deadline_ms: Some(1_764_230_400_000),
-        place: Some(shop()),
-        customer_id: Some(id(12)),
-        assignee_id: Some(id(2)),
-        status: TaskStatus::Open,
-        notes: String::new(),
-    }
-}
-
 #[test]
 fn login_request_wire_format() {
     insta::assert_json_snapshot!(LoginRequest {
@@ -103,6 +88,11 @@ fn sync_request_wire_format() {
         pull_limit: 500,
         sent_at_ms: 1_764_201_600_000,
         push: vec![Fact::CheckIn(check_in())],
+        docs: vec![DocPush {
+            kind: RecordKind::Task,
+            id: Uuid::from_u128(13),
+            changes: b"automerge changes".to_vec()
+        }],
     });
 }
 
@@ -128,12 +118,26 @@ fn sync_response_wire_format() {
                 },
             },
         ],
+        doc_acks: vec![
+            DocAck {
+                kind: RecordKind::Task,
+                id: Uuid::from_u128(13),
+                outcome: PushOutcome::Stored { seq: 19 }
+            },
+            DocAck {
+                kind: RecordKind::Visit,
+                id: Uuid::from_u128(11),
+                outcome: PushOutcome::ResendWhole
+            },
+        ],
         feed: vec![
             FeedEntry {
                 seq: 19,
-                change: FeedChange::Upsert {
-                    record: Record::Task(task())
-                }
+                change: FeedChange::Doc {
+                    kind: RecordKind::Task,
+                    id: Uuid::from_u128(13),
+                    state: b"automerge document".to_vec(),
+                },
             },
             FeedEntry {
                 seq: 20,

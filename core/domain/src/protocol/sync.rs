@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
-    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, PhotoRecord, Product, SopTemplate, Task,
+    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, PhotoRecord, Product, SopTemplate,
     TrackBatch,
 };
 
@@ -82,8 +82,37 @@ pub struct SyncRequest {
     pub pull_limit: u32,
     /// Device wall-clock time when the request was sent, Unix milliseconds.
     pub sent_at_ms: i64,
-    /// Facts from the outbox, oldest first (at most [`MAX_PUSH_ITEMS`]).
+    /// Facts from the outbox, oldest first.
     pub push: Vec<Fact>,
+    /// Changes to shared documents from the outbox. Facts and documents together are at
+    /// most [`MAX_PUSH_ITEMS`].
+    #[serde(default)]
+    pub docs: Vec<DocPush>,
+}
+
+/// Changes a client made to one shared document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// The document's kind (a task, visit or form response).
+    pub kind: RecordKind,
+    /// The document's id (the record's id).
+    pub id: Uuid,
+    /// automerge changes the server is not known to have (base64 on the wire); the whole
+    /// document when the server asked for it with [`PushOutcome::ResendWhole`].
+    #[serde(with = "crate::protocol::bytes")]
+    pub changes: Vec<u8>,
+}
+
+/// The answer for one pushed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocAck {
+    /// The document's kind.
+    pub kind: RecordKind,
+    /// The document's id.
+    pub id: Uuid,
+    /// What became of the changes (flattened).
+    #[serde(flatten)]
+    pub outcome: PushOutcome,
 }
 
 /// Why the server refused a pushed fact for good. Refused facts are parked on the phone,
@@ -95,21 +124,28 @@ pub enum RejectCode {
     ConflictingBody,
     /// The fact claims another user as its author.
     WrongAuthor,
-    /// The fact breaks a domain rule.
+    /// The fact or document breaks a domain rule.
     Invalid,
+    /// The caller may not make this change (a rep editing what only managers may, or a
+    /// record outside the caller's scope).
+    NotAllowed,
 }
 
 /// What became of one pushed fact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum PushOutcome {
-    /// Stored now, at this feed sequence number.
+    /// Stored (facts) or merged (documents) now, at this feed sequence number.
     Stored {
         /// The per-org sequence number it was stored at.
         seq: u64,
     },
-    /// Already stored with the same body (a retry): nothing changed.
+    /// Already stored with the same body, or every change already merged (a retry):
+    /// nothing changed.
     AlreadyStored,
+    /// Documents only: the changes depend on history the server does not have; send the
+    /// whole document next time.
+    ResendWhole,
     /// Refused for good.
     Rejected {
         /// Why, for programs.
@@ -133,8 +169,12 @@ pub struct PushAck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
-    /// A [`Task`].
+    /// A task (a shared document).
     Task,
+    /// A visit (a shared document).
+    Visit,
+    /// A form response (a shared document).
+    FormResponse,
     /// A [`Customer`].
     Customer,
     /// A [`Product`].
@@ -153,6 +193,8 @@ impl RecordKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Task => "task",
+            RecordKind::Visit => "visit",
+            RecordKind::FormResponse => "form_response",
             RecordKind::Customer => "customer",
             RecordKind::Product => "product",
             RecordKind::FormTemplate => "form_template",
@@ -160,14 +202,38 @@ impl RecordKind {
             RecordKind::KbArticle => "kb_article",
         }
     }
+
+    /// Parses the text form produced by [`RecordKind::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RecordKind::Task,
+            RecordKind::Visit,
+            RecordKind::FormResponse,
+            RecordKind::Customer,
+            RecordKind::Product,
+            RecordKind::FormTemplate,
+            RecordKind::SopTemplate,
+            RecordKind::KbArticle,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether records of this kind are shared automerge documents (else reference data).
+    #[must_use]
+    pub fn is_document(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Task | RecordKind::Visit | RecordKind::FormResponse
+        )
+    }
 }
 
-/// A record the server sends down the feed.
+/// A reference record the server sends down the feed (read-only on the phone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "body", rename_all = "snake_case")]
 pub enum Record {
-    /// A task assigned to the user.
-    Task(Task),
     /// A customer.
     Customer(Customer),
     /// A product.
@@ -185,7 +251,6 @@ impl Record {
     #[must_use]
     pub fn kind(&self) -> RecordKind {
         match self {
-            Record::Task(_) => RecordKind::Task,
             Record::Customer(_) => RecordKind::Customer,
             Record::Product(_) => RecordKind::Product,
             Record::FormTemplate(_) => RecordKind::FormTemplate,
@@ -198,7 +263,6 @@ impl Record {
     #[must_use]
     pub fn id(&self) -> Uuid {
         match self {
-            Record::Task(r) => r.id.0,
             Record::Customer(r) => r.id.0,
             Record::Product(r) => r.id.0,
             Record::FormTemplate(r) => r.id.0,
@@ -216,6 +280,17 @@ pub enum FeedChange {
     Upsert {
         /// The record's current state.
         record: Record,
+    },
+    /// A shared document is new or changed: merge this state into the local copy.
+    Doc {
+        /// The document's kind.
+        kind: RecordKind,
+        /// The document's id.
+        id: Uuid,
+        /// The whole document as the server holds it (base64 on the wire); merging it is
+        /// idempotent.
+        #[serde(with = "crate::protocol::bytes")]
+        state: Vec<u8>,
     },
     /// The record was deleted or left the user's scope: drop the local copy.
     Remove {
@@ -242,6 +317,9 @@ pub struct SyncResponse {
     pub protocol: u16,
     /// One answer per pushed fact, in push order.
     pub acks: Vec<PushAck>,
+    /// One answer per pushed document, in push order.
+    #[serde(default)]
+    pub doc_acks: Vec<DocAck>,
     /// Feed entries after the request's cursor, in sequence order.
     pub feed: Vec<FeedEntry>,
     /// The cursor to send next time.

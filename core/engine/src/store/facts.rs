@@ -23,21 +23,6 @@ pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>
     Ok(())
 }
 
-/// Opens the visit a check-in starts.
-pub(crate) fn open_visit(tx: &Transaction<'_>, check_in: &CheckIn, now_ms: i64) -> Result<()> {
-    tx.execute(
-        "INSERT INTO visits (id, customer_id, task_id, check_in_id, started_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            check_in.visit_id.to_string(),
-            check_in.customer_id.to_string(),
-            check_in.task_id.map(|t| t.to_string()),
-            check_in.id.to_string(),
-            now_ms
-        ],
-    )?;
-    Ok(())
-}
-
 /// Marks a fact as acknowledged by the server at `seq` (`None`: it was already there).
 pub(crate) fn mark_synced(tx: &Transaction<'_>, id: FactId, seq: Option<u64>) -> Result<()> {
     tx.execute(

@@ -14,6 +14,9 @@ pub(crate) const FEED_CURSOR: &str = "feed_cursor";
 pub(crate) const HLC: &str = "hlc";
 /// Server time minus device time, as measured at the last sync, in milliseconds.
 pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
+/// Round-trip time of the sync that measured the offset, in milliseconds: the offset is
+/// good to within half of it.
+pub(crate) const CLOCK_RTT_MS: &str = "clock_rtt_ms";
 /// Device time of the last successful sync, Unix milliseconds.
 pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
 

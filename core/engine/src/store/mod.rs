@@ -5,12 +5,14 @@
 //! group: reads take a `&Connection`, writes take a `&Transaction`, so a caller composes
 //! several writes (a fact, its projection and its outbox entry) into one transaction.
 
+pub(crate) mod docs;
 pub(crate) mod facts;
 pub(crate) mod meta;
 pub(crate) mod outbox;
 pub(crate) mod records;
 mod schema;
 pub(crate) mod tasks;
+pub(crate) mod visits;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -24,9 +26,16 @@ pub use schema::SCHEMA_VERSION;
 
 /// The engine's database.
 pub struct Store {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     recovered_from: Option<PathBuf>,
+}
+
+/// The writer connection and the documents open in memory, locked together: a document is
+/// only ever edited under the writer lock.
+struct Writer {
+    conn: Connection,
+    docs: docs::DocCache,
 }
 
 impl Store {
@@ -65,7 +74,10 @@ impl Store {
         )?;
         reader.busy_timeout(Duration::from_secs(5))?;
         Ok(Self {
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                docs: docs::DocCache::new(),
+            }),
             reader: Mutex::new(reader),
             recovered_from: None,
         })
@@ -79,11 +91,39 @@ impl Store {
 
     /// Runs `f` in one immediate write transaction; commits if it returns `Ok`.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = writer
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Like [`Store::write`], with the shared documents at hand: documents edited by `f`
+    /// are saved by it in the transaction and stay open in memory only if it commits.
+    pub(crate) fn write_docs<T>(
+        &self,
+        actor: &automerge::ActorId,
+        f: impl FnOnce(&Transaction<'_>, &mut docs::DocSession<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let Writer { conn, docs: cache } = &mut *guard;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut session = docs::DocSession::new(cache, actor.clone());
+        let out = f(&tx, &mut session)?;
+        tx.commit()?;
+        session.committed();
+        Ok(out)
+    }
+
+    /// How many shared documents are open in memory.
+    pub fn open_documents(&self) -> usize {
+        self.writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .docs
+            .len()
     }
 
     /// Runs `f` on the reader connection.

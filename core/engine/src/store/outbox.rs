@@ -1,26 +1,30 @@
 //! The offline queue. Every local change appends an entry in the transaction that makes the
 //! change, so a change is never stored without being queued, nor queued without being stored.
 //! Entries leave the queue only when the server acknowledges them; an entry the server
-//! refuses for good is parked with its reason, kept, and skipped by later pushes.
+//! refuses for good is parked with its reason, kept, and skipped by later pushes. An entry
+//! whose push failed waits until its retry time (backoff) before it is due again.
 
 use rusqlite::{Connection, Transaction, params};
 
 use crate::error::Result;
 
-/// Entry kind of a fact; the entry's item id is the fact's id.
+/// Entry kind of a fact; the entry's item id is the fact's id. Documents use their record
+/// kind (`task`, `visit`, `form_response`) and the document's id.
 pub(crate) const KIND_FACT: &str = "fact";
 
 /// An entry ready to push.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
-    /// The id of the queued item (for facts: the fact id).
+    /// `fact`, or the kind of a document.
+    pub item_kind: String,
+    /// The id of the queued item.
     pub item_id: String,
 }
 
 /// A queued item the server refused for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParkedItem {
-    /// What kind of item (`fact`).
+    /// What kind of item (`fact`, or a document kind such as `task`).
     pub item_kind: String,
     /// The item's id.
     pub item_id: String,
@@ -41,41 +45,56 @@ pub struct OutboxStats {
     pub parked: u64,
 }
 
-/// Queues an item.
+/// Queues an item. A document already queued stays queued once: its entry stands for
+/// every change not yet acknowledged.
 pub(crate) fn append(tx: &Transaction<'_>, kind: &str, item_id: &str, now_ms: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO outbox (item_kind, item_id, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT (item_id) DO NOTHING",
+    )?
+    .execute(params![kind, item_id, now_ms])?;
+    Ok(())
+}
+
+/// The oldest entries due at `now_ms` (not parked, not waiting for a retry), in queue order.
+pub(crate) fn due(conn: &Connection, now_ms: i64, max_items: usize) -> Result<Vec<Pending>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT item_kind, item_id FROM outbox WHERE parked_code IS NULL AND next_attempt_ms <= ?1
+         ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![now_ms, i64::try_from(max_items).unwrap_or(i64::MAX)],
+        |row| {
+            Ok(Pending {
+                item_kind: row.get(0)?,
+                item_id: row.get(1)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next waiting entry is due, if any waits.
+pub(crate) fn next_due_ms(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(next_attempt_ms) FROM outbox WHERE parked_code IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Makes every waiting entry due now (the network came back, or the user asked).
+pub(crate) fn retry_now(tx: &Transaction<'_>) -> Result<()> {
     tx.execute(
-        "INSERT INTO outbox (item_kind, item_id, created_ms) VALUES (?1, ?2, ?3)",
-        params![kind, item_id, now_ms],
+        "UPDATE outbox SET next_attempt_ms = 0 WHERE parked_code IS NULL AND next_attempt_ms > 0",
+        [],
     )?;
     Ok(())
 }
 
-/// The oldest waiting facts, at most `max_items` of them and at most `max_bytes` of bodies
-/// (always at least one, so an item larger than the cap still moves).
-pub(crate) fn next_batch(conn: &Connection, max_items: usize, max_bytes: usize) -> Result<Vec<Pending>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.item_id, length(f.body) FROM outbox o JOIN facts f ON f.id = o.item_id
-         WHERE o.item_kind = 'fact' AND o.parked_code IS NULL ORDER BY o.seq LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([i64::try_from(max_items).unwrap_or(i64::MAX)], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-    })?;
-    let mut batch = Vec::new();
-    let mut bytes = 0_usize;
-    for row in rows {
-        let (item_id, len) = row?;
-        bytes = bytes.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-        if !batch.is_empty() && bytes > max_bytes {
-            break;
-        }
-        batch.push(Pending { item_id });
-    }
-    Ok(batch)
-}
-
 /// Removes an acknowledged item.
 pub(crate) fn remove(tx: &Transaction<'_>, item_id: &str) -> Result<()> {
-    tx.execute("DELETE FROM outbox WHERE item_id = ?1", [item_id])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE item_id = ?1")?
+        .execute([item_id])?;
     Ok(())
 }
 
@@ -88,14 +107,39 @@ pub(crate) fn park(tx: &Transaction<'_>, item_id: &str, code: &str, reason: &str
     Ok(())
 }
 
-/// Counts a failed attempt to push these items.
-pub(crate) fn record_failure(tx: &Transaction<'_>, item_ids: &[String], error: &str) -> Result<()> {
-    let mut stmt =
-        tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE item_id = ?1")?;
+/// Counts a failed attempt to push these items and schedules their retry.
+pub(crate) fn record_failure(
+    tx: &Transaction<'_>,
+    item_ids: &[String],
+    error: &str,
+    retry_at_ms: i64,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE item_id = ?1",
+    )?;
     for id in item_ids {
-        stmt.execute(params![id, error])?;
+        stmt.execute(params![id, error, retry_at_ms])?;
     }
     Ok(())
+}
+
+/// The most attempts any waiting entry has had (drives the backoff).
+pub(crate) fn max_attempts(conn: &Connection) -> Result<u32> {
+    let n: Option<i64> = conn.query_row(
+        "SELECT MAX(attempts) FROM outbox WHERE parked_code IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+}
+
+/// Whether an item is still queued (waiting or parked).
+pub(crate) fn contains(conn: &Connection, item_id: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE item_id = ?1)",
+        [item_id],
+        |r| r.get(0),
+    )?)
 }
 
 /// Counts of the queue.

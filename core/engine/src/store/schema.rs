@@ -5,7 +5,10 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::error::{Error, Result};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/001_init.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/001_init.sql")),
+    M::up(include_str!("../../migrations/002_documents.sql")),
+];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

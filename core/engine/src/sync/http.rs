@@ -7,10 +7,14 @@ use fieldkit_domain::protocol::{
     ErrorBody, ErrorCode, LoginRequest, LoginResponse, SyncRequest, SyncResponse,
 };
 use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+
+/// Bytes of a request body and of its answer's body.
+pub(crate) type Sizes = (u64, u64);
 
 /// A client of one sync server.
 pub(crate) struct HttpClient {
@@ -34,10 +38,10 @@ impl HttpClient {
     }
 
     pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
-        self.post("/v1/login", None, req).await
+        self.post("/v1/login", None, req).await.map(|(r, _)| r)
     }
 
-    pub(crate) async fn sync(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse> {
+    pub(crate) async fn sync(&self, token: &str, req: &SyncRequest) -> Result<(SyncResponse, Sizes)> {
         self.post("/v1/sync", Some(token), req).await
     }
 
@@ -46,8 +50,14 @@ impl HttpClient {
         path: &str,
         token: Option<&str>,
         body: &Req,
-    ) -> Result<Resp> {
-        let mut request = self.http.post(format!("{}{path}", self.base_url)).json(body);
+    ) -> Result<(Resp, Sizes)> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::Protocol(e.to_string()))?;
+        let sent = body.len() as u64;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -56,16 +66,15 @@ impl HttpClient {
             .await
             .map_err(|e| Error::Network(e.without_url().to_string()))?;
         let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::Network(e.without_url().to_string()))?;
         if status.is_success() {
-            return response.json().await.map_err(|e| {
-                if e.is_decode() {
-                    Error::Protocol(e.without_url().to_string())
-                } else {
-                    Error::Network(e.without_url().to_string())
-                }
-            });
+            let answer = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))?;
+            return Ok((answer, (sent, bytes.len() as u64)));
         }
-        let detail = response.json::<ErrorBody>().await.ok().map(|b| b.error);
+        let detail = serde_json::from_slice::<ErrorBody>(&bytes).ok().map(|b| b.error);
         Err(match (status, detail) {
             (_, Some(d)) if d.code == ErrorCode::BadCredentials => Error::BadCredentials,
             (StatusCode::UNAUTHORIZED, _) => Error::SessionExpired,

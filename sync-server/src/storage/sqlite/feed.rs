@@ -1,4 +1,4 @@
-//! Records and the change feed in SQLite.
+//! Records, shared documents and the change feed in SQLite.
 
 use fieldkit_domain::ids::{OrgId, UserId};
 use fieldkit_domain::protocol::{FeedChange, FeedEntry, Record, RecordKind};
@@ -6,7 +6,10 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{next_seq, uuid_col};
-use crate::storage::{FeedPage, FeedReader, StorageError, StorageResult, StoredRecord};
+use crate::storage::{
+    DocDecision, DocResult, DocUpdate, FeedPage, FeedReader, StorageError, StorageResult, StoredDoc,
+    StoredRecord,
+};
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -19,40 +22,126 @@ fn parse_record(body: &str) -> StorageResult<Record> {
     })
 }
 
+fn parse_audience(text: Option<String>) -> Option<UserId> {
+    text.and_then(|a| Uuid::parse_str(&a).ok()).map(UserId::from)
+}
+
+/// A row of `records` to write.
+struct Row<'a> {
+    kind: RecordKind,
+    id: Uuid,
+    body: &'a str,
+    doc: Option<&'a [u8]>,
+    audience: Option<UserId>,
+}
+
+/// Writes a row at the org's next sequence number; if its audience changed, the previous
+/// audience gets a scope exit (a removal in their feed) at the same number.
+fn upsert(tx: &Transaction<'_>, org_id: OrgId, row: &Row<'_>) -> StorageResult<u64> {
+    let org = org_id.to_string();
+    let (kind, id) = (row.kind.as_str(), row.id.to_string());
+    let before: Option<Option<String>> = tx
+        .prepare_cached("SELECT audience FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3")?
+        .query_row(params![org, kind, id], |r| r.get(0))
+        .optional()?;
+    let seq = next_seq(tx, org_id)?;
+    let audience = row.audience.map(|a| a.to_string());
+    tx.prepare_cached(
+        "INSERT INTO records (org_id, kind, id, seq, audience, deleted, body, doc) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+         ON CONFLICT (org_id, kind, id) DO UPDATE SET seq = excluded.seq, audience = excluded.audience,
+             deleted = 0, body = excluded.body, doc = excluded.doc",
+    )?
+    .execute(params![org, kind, id, to_i64(seq), audience, row.body, row.doc])?;
+    if let Some(Some(previous)) = before
+        && Some(&previous) != audience.as_ref()
+    {
+        tx.prepare_cached(
+            "INSERT INTO scope_exits (org_id, seq, user_id, kind, id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![org, to_i64(seq), previous, kind, id])?;
+    }
+    Ok(seq)
+}
+
 pub(super) fn put_record(
     tx: &Transaction<'_>,
     org_id: OrgId,
     record: &Record,
     audience: Option<UserId>,
 ) -> StorageResult<u64> {
-    let org = org_id.to_string();
-    let kind = record.kind().as_str();
-    let id = record.id().to_string();
     let body = serde_json::to_string(record).expect("records always serialize");
-    let before: Option<Option<String>> = tx
-        .query_row(
-            "SELECT audience FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3",
-            params![org, kind, id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let seq = next_seq(tx, org_id)?;
-    let audience_text = audience.map(|a| a.to_string());
-    tx.execute(
-        "INSERT INTO records (org_id, kind, id, seq, audience, deleted, body) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
-         ON CONFLICT (org_id, kind, id) DO UPDATE SET seq = excluded.seq, audience = excluded.audience,
-             deleted = 0, body = excluded.body",
-        params![org, kind, id, to_i64(seq), audience_text, body],
-    )?;
-    if let Some(Some(previous)) = before
-        && Some(&previous) != audience_text.as_ref()
-    {
-        tx.execute(
-            "INSERT INTO scope_exits (org_id, seq, user_id, kind, id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![org, to_i64(seq), previous, kind, id],
-        )?;
+    upsert(
+        tx,
+        org_id,
+        &Row {
+            kind: record.kind(),
+            id: record.id(),
+            body: &body,
+            doc: None,
+            audience,
+        },
+    )
+}
+
+pub(super) fn update_docs(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    updates: Vec<DocUpdate>,
+) -> StorageResult<Vec<DocResult>> {
+    let org = org_id.to_string();
+    let mut results = Vec::with_capacity(updates.len());
+    for update in updates {
+        let stored: Option<Vec<u8>> = tx
+            .prepare_cached(
+                "SELECT doc FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND doc IS NOT NULL",
+            )?
+            .query_row(params![org, update.kind.as_str(), update.id.to_string()], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let result = match (update.merge)(stored.as_deref()) {
+            DocDecision::Write {
+                state,
+                body,
+                audience,
+            } => {
+                let row = Row {
+                    kind: update.kind,
+                    id: update.id,
+                    body: &body,
+                    doc: Some(&state),
+                    audience,
+                };
+                DocResult::Written(upsert(tx, org_id, &row)?)
+            }
+            DocDecision::Unchanged => DocResult::Unchanged,
+            DocDecision::Refuse(outcome) => DocResult::Refused(outcome),
+        };
+        results.push(result);
     }
-    Ok(seq)
+    Ok(results)
+}
+
+pub(super) fn doc(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    kind: RecordKind,
+    id: Uuid,
+) -> StorageResult<Option<StoredDoc>> {
+    Ok(tx
+        .query_row(
+            "SELECT doc, audience, seq FROM records
+             WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND deleted = 0 AND doc IS NOT NULL",
+            params![org_id.to_string(), kind.as_str(), id.to_string()],
+            |row| {
+                Ok(StoredDoc {
+                    state: row.get(0)?,
+                    audience: parse_audience(row.get(1)?),
+                    seq: row.get::<_, i64>(2)?.unsigned_abs(),
+                })
+            },
+        )
+        .optional()?)
 }
 
 pub(super) fn record(
@@ -63,7 +152,8 @@ pub(super) fn record(
 ) -> StorageResult<Option<StoredRecord>> {
     let row: Option<(String, Option<String>, i64)> = tx
         .query_row(
-            "SELECT body, audience, seq FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND deleted = 0",
+            "SELECT body, audience, seq FROM records
+             WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND deleted = 0 AND doc IS NULL",
             params![org_id.to_string(), kind.as_str(), id.to_string()],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -71,7 +161,7 @@ pub(super) fn record(
     row.map(|(body, audience, seq)| {
         Ok(StoredRecord {
             record: parse_record(&body)?,
-            audience: audience.and_then(|a| Uuid::parse_str(&a).ok()).map(UserId::from),
+            audience: parse_audience(audience),
             seq: seq.unsigned_abs(),
         })
     })
@@ -79,13 +169,14 @@ pub(super) fn record(
 }
 
 fn parse_kind(kind: &str) -> StorageResult<RecordKind> {
-    serde_json::from_value(serde_json::Value::String(kind.to_owned())).map_err(|source| {
-        StorageError::Corrupt {
-            what: "record kind",
-            source,
-        }
+    RecordKind::parse(kind).ok_or_else(|| StorageError::Corrupt {
+        what: "record kind",
+        source: serde::de::Error::custom(format!("unknown kind {kind:?}")),
     })
 }
+
+/// One row of a feed page, before it becomes a [`FeedEntry`].
+type FeedRow = (i64, String, Uuid, bool, Option<String>, Option<Vec<u8>>);
 
 pub(super) fn page(
     tx: &Transaction<'_>,
@@ -107,10 +198,10 @@ pub(super) fn page(
     };
     // Upserts and deletions the reader may see, and removals for records that left their scope.
     let mut stmt = tx.prepare_cached(
-        "SELECT seq, kind, id, deleted, body FROM records
+        "SELECT seq, kind, id, deleted, body, doc FROM records
            WHERE org_id = ?1 AND seq > ?2 AND (?4 OR audience IS NULL OR audience = ?3)
          UNION ALL
-         SELECT seq, kind, id, 1, NULL FROM scope_exits
+         SELECT seq, kind, id, 1, NULL, NULL FROM scope_exits
            WHERE org_id = ?1 AND seq > ?2 AND user_id = ?3
          ORDER BY seq LIMIT ?5",
     )?;
@@ -118,30 +209,30 @@ pub(super) fn page(
         params![org, to_i64(cursor), member, everything, i64::from(limit) + 1],
         |row| {
             Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
+                row.get(0)?,
+                row.get(1)?,
                 uuid_col(row, 2)?,
-                row.get::<_, bool>(3)?,
-                row.get::<_, Option<String>>(4)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
             ))
         },
     )?;
     let mut entries = Vec::new();
     let mut has_more = false;
     for row in rows {
-        let (seq, kind, id, deleted, body) = row?;
+        let (seq, kind, id, deleted, body, doc): FeedRow = row?;
         if entries.len() == limit as usize {
             has_more = true;
             break;
         }
-        let change = match (deleted, body) {
-            (false, Some(body)) => FeedChange::Upsert {
+        let kind = parse_kind(&kind)?;
+        let change = match (deleted, doc, body) {
+            (false, Some(state), _) => FeedChange::Doc { kind, id, state },
+            (false, None, Some(body)) => FeedChange::Upsert {
                 record: parse_record(&body)?,
             },
-            _ => FeedChange::Remove {
-                kind: parse_kind(&kind)?,
-                id,
-            },
+            _ => FeedChange::Remove { kind, id },
         };
         entries.push(FeedEntry {
             seq: seq.unsigned_abs(),

@@ -21,11 +21,14 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    FactFilter, FactInsert, FeedPage, FeedReader, NewFact, NewToken, NewUser, Storage, StorageError,
-    StorageResult, StoredFact, StoredRecord,
+    DocResult, DocUpdate, FactFilter, FactInsert, FeedPage, FeedReader, NewFact, NewToken, NewUser, Storage,
+    StorageError, StorageResult, StoredDoc, StoredFact, StoredRecord,
 };
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../../migrations/001_init.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../../migrations/001_init.sql")),
+    M::up(include_str!("../../../migrations/002_documents.sql")),
+];
 const READERS: usize = 4;
 
 /// Storage in one SQLite file.
@@ -202,6 +205,14 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<u64> {
         self.write(move |tx| feed::put_record(tx, org_id, &record, audience))
             .await
+    }
+
+    async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>> {
+        self.write(move |tx| feed::update_docs(tx, org_id, updates)).await
+    }
+
+    async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>> {
+        self.read(move |tx| feed::doc(tx, org_id, kind, id)).await
     }
 
     async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>> {

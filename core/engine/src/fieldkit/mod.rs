@@ -1,21 +1,27 @@
-//! [`FieldKit`], the facade the apps call: open, log in, read tasks, check in, sync.
+//! [`FieldKit`], the facade the apps call. This file: open, log in, sync and its status;
+//! the rep's work is in the sibling modules (tasks, visits, forms).
+
+mod forms;
+mod tasks;
+mod visits;
+
+pub use visits::CheckInInput;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use fieldkit_domain::DomainError;
 use fieldkit_domain::clock::{EventTime, Hlc, HlcClock};
-use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TaskId, VisitId};
-use fieldkit_domain::model::{CheckIn, Customer, LocationFix, Task, User};
-use fieldkit_domain::protocol::{Fact, LoginRequest, Record, RecordKind};
+use fieldkit_domain::ids::{DeviceId, FactId};
+use fieldkit_domain::model::User;
+use fieldkit_domain::protocol::{LoginRequest, RecordKind};
 use rusqlite::Transaction;
 
 use crate::error::{Error, Result};
 use crate::session::{self, Session};
 use crate::store::outbox::{OutboxStats, ParkedItem};
-use crate::store::{Store, facts, meta, outbox, parse_json, records, tasks, to_json};
+use crate::store::{Store, facts, meta, outbox, parse_json, to_json};
+use crate::sync::scheduler::{self, ScheduleConfig, ScheduleHandle, SyncObserver, Triggers};
 use crate::sync::{self, HttpClient, SyncReport};
-use crate::time::now_ms;
 
 /// How to open the engine.
 #[derive(Debug, Clone)]
@@ -26,19 +32,6 @@ pub struct Config {
     pub server_url: String,
     /// The org's login name on that server.
     pub org: String,
-}
-
-/// What the rep enters to check in at a customer.
-#[derive(Debug, Clone)]
-pub struct CheckInInput {
-    /// The customer visited.
-    pub customer_id: CustomerId,
-    /// The task being done, if any.
-    pub task_id: Option<TaskId>,
-    /// The location fix the OS reported.
-    pub fix: LocationFix,
-    /// The rep's note.
-    pub note: Option<String>,
 }
 
 /// Where sync stands, for the app's status line.
@@ -54,12 +47,14 @@ pub struct SyncStatus {
 
 /// The engine: one per logged-in installation.
 pub struct FieldKit {
-    store: Store,
+    pub(crate) store: Store,
     client: HttpClient,
     org: String,
     device_id: DeviceId,
+    actor: automerge::ActorId,
     clock: Mutex<HlcClock>,
     sync_lock: tokio::sync::Mutex<()>,
+    pub(crate) triggers: Triggers,
 }
 
 impl FieldKit {
@@ -92,8 +87,10 @@ impl FieldKit {
             client,
             org: config.org,
             device_id,
+            actor: fieldkit_domain::docs::actor(device_id.as_uuid()),
             clock: Mutex::new(clock),
             sync_lock: tokio::sync::Mutex::new(()),
+            triggers: Triggers::default(),
         })
     }
 
@@ -139,72 +136,43 @@ impl FieldKit {
         Ok(self.store.read(session::load)?.map(|s| s.user))
     }
 
-    /// The tasks assigned to me, soonest deadline first.
-    pub fn my_tasks(&self) -> Result<Vec<Task>> {
-        self.store.read(tasks::all)
-    }
-
-    /// The customers this phone knows.
-    pub fn customers(&self) -> Result<Vec<Customer>> {
-        let all = self.store.read(|c| records::all(c, RecordKind::Customer))?;
-        Ok(all
-            .into_iter()
-            .filter_map(|r| {
-                if let Record::Customer(c) = r {
-                    Some(c)
-                } else {
-                    None
-                }
-            })
-            .collect())
-    }
-
-    /// A customer this phone knows.
-    pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
-        Ok(
-            match self.store.read(|c| records::get(c, RecordKind::Customer, id.0))? {
-                Some(Record::Customer(c)) => Some(c),
-                _ => None,
-            },
-        )
-    }
-
-    /// Records a check-in: stored durably, opening a visit, and queued for the server, all
-    /// in one transaction. Works offline.
-    pub fn check_in(&self, input: CheckInInput) -> Result<CheckIn> {
-        validate_fix(&input.fix)?;
-        let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        let now = now_ms();
-        self.store.write(|tx| {
-            let check_in = CheckIn {
-                id: FactId::new(),
-                visit_id: VisitId::new(),
-                customer_id: input.customer_id,
-                task_id: input.task_id,
-                rep_id: session.user.id,
-                fix: input.fix,
-                at: self.event_time(tx, now)?,
-                note: input.note,
-            };
-            let fact = Fact::CheckIn(check_in.clone());
-            facts::insert(tx, &fact, Some(check_in.visit_id.to_string()), now)?;
-            facts::open_visit(tx, &check_in, now)?;
-            outbox::append(tx, outbox::KIND_FACT, &check_in.id.to_string(), now)?;
-            Ok(check_in)
-        })
-    }
-
-    /// The check-ins recorded on this phone, oldest first.
-    pub fn check_ins(&self) -> Result<Vec<CheckIn>> {
-        self.store.read(facts::check_ins)
-    }
-
     /// Pushes everything queued and pulls everything new, now. Concurrent calls wait for
     /// each other: two syncs never run at once.
     pub async fn sync_now(&self) -> Result<SyncReport> {
+        self.sync(sync::Due::All).await
+    }
+
+    /// Starts syncing on its own (after local writes, periodically, on retries and when
+    /// the network comes back), reporting to `observer`; it stops when the handle is dropped.
+    /// Needs a tokio runtime.
+    pub fn start_sync_schedule(
+        self: &Arc<Self>,
+        config: ScheduleConfig,
+        observer: Option<Arc<dyn SyncObserver>>,
+    ) -> ScheduleHandle {
+        scheduler::start(Arc::clone(self), config, observer)
+    }
+
+    /// Tells the engine the network is back: queued work is retried at once.
+    pub fn network_available(&self) {
+        self.triggers.network_back.notify_one();
+    }
+
+    /// A local write: one transaction with the shared documents at hand, after which the
+    /// schedule (if running) is told to sync soon.
+    pub(crate) fn write_local<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &mut crate::store::docs::DocSession<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let out = self.store.write_docs(&self.actor, f)?;
+        self.triggers.local_write.notify_one();
+        Ok(out)
+    }
+
+    pub(crate) async fn sync(&self, due: sync::Due) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        sync::run(&self.store, &self.client, &session, self.device_id).await
+        sync::run(&self.store, &self.client, &session, self.device_id, due).await
     }
 
     /// Where sync stands: what waits, what was refused, when it last succeeded.
@@ -223,13 +191,30 @@ impl FieldKit {
         self.store.read(outbox::parked)
     }
 
+    /// Whether the server has every local change to a shared document (task, visit, form
+    /// response); `None` if this phone has no such document.
+    pub fn is_document_synced(&self, kind: RecordKind, id: uuid::Uuid) -> Result<Option<bool>> {
+        self.store.read(|conn| {
+            if crate::store::docs::state(conn, kind, id)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(!outbox::contains(conn, &id.to_string())?))
+        })
+    }
+
+    /// How many shared documents are open in memory (the rest stay in SQLite until used).
+    #[must_use]
+    pub fn open_documents(&self) -> usize {
+        self.store.open_documents()
+    }
+
     /// Whether the server has acknowledged a fact; `None` if this phone has no such fact.
     pub fn is_synced(&self, id: FactId) -> Result<Option<bool>> {
         self.store.read(|conn| facts::is_synced(conn, id))
     }
 
     /// Stamps an event at device time `now` and persists the clock in the same transaction.
-    fn event_time(&self, tx: &Transaction<'_>, now: i64) -> Result<EventTime> {
+    pub(crate) fn event_time(&self, tx: &Transaction<'_>, now: i64) -> Result<EventTime> {
         let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
         let hlc = clock.tick(now.unsigned_abs());
         meta::set(tx, meta::HLC, &to_json(&hlc))?;
@@ -246,17 +231,6 @@ impl FieldKit {
 fn node_of(device: DeviceId) -> u64 {
     let bytes = device.as_uuid().into_bytes();
     u64::from_be_bytes(bytes[8..16].try_into().expect("a uuid has 16 bytes"))
-}
-
-fn validate_fix(fix: &LocationFix) -> Result<()> {
-    if !(fix.accuracy_m.is_finite() && fix.accuracy_m >= 0.0) {
-        return Err(DomainError::BadMetres {
-            field: "accuracy_m",
-            value: fix.accuracy_m,
-        }
-        .into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,115 @@
+//! Shared documents on the phone: local edits and merges of the server's state, each
+//! written in one transaction with the document's projection (the plain table the app
+//! queries) and, for local edits, the document's outbox entry.
+
+use automerge::AutoCommit;
+use fieldkit_domain::docs::{self, DocError, form_response, task, visit};
+use fieldkit_domain::protocol::RecordKind;
+use rusqlite::Transaction;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::store::docs::{DocSession, mark_synced, same_heads, save};
+use crate::store::{docs as doc_rows, outbox, tasks, visits};
+
+/// Writes the projection of a document into its table.
+fn project(tx: &Transaction<'_>, kind: RecordKind, doc: &AutoCommit) -> Result<()> {
+    match kind {
+        RecordKind::Task => tasks::upsert(tx, &task::project(doc)?),
+        RecordKind::Visit => visits::upsert(tx, &visit::project(doc)?),
+        RecordKind::FormResponse => visits::upsert_response(tx, &form_response::project(doc)?),
+        other => Err(Error::Protocol(format!(
+            "{} is not a shared document",
+            other.as_str()
+        ))),
+    }
+}
+
+/// Creates a document made on this phone and queues it.
+pub(crate) fn create(
+    tx: &Transaction<'_>,
+    session: &mut DocSession<'_>,
+    kind: RecordKind,
+    id: Uuid,
+    now_ms: i64,
+    write: impl FnOnce(&mut AutoCommit) -> Result<(), DocError>,
+) -> Result<()> {
+    let doc = session.create(kind, id);
+    write(doc)?;
+    save(tx, kind, id, doc)?;
+    project(tx, kind, doc)?;
+    outbox::append(tx, kind.as_str(), &id.to_string(), now_ms)
+}
+
+/// Edits a document and, if anything changed, saves it, updates its projection and queues it.
+pub(crate) fn edit<T>(
+    tx: &Transaction<'_>,
+    session: &mut DocSession<'_>,
+    kind: RecordKind,
+    id: Uuid,
+    now_ms: i64,
+    change: impl FnOnce(&mut AutoCommit) -> Result<T, DocError>,
+) -> Result<T> {
+    let doc = session
+        .get(tx, kind, id)?
+        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.as_str())))?;
+    let before = doc.get_heads();
+    let out = change(doc)?;
+    if doc.get_heads() != before {
+        save(tx, kind, id, doc)?;
+        project(tx, kind, doc)?;
+        outbox::append(tx, kind.as_str(), &id.to_string(), now_ms)?;
+    }
+    Ok(out)
+}
+
+/// Merges the whole document as the server holds it into the local copy. What the server
+/// sent, it has: the document's synced heads move forward, and if nothing local is newer
+/// its outbox entry goes (an acknowledgement lost in transit is made good here).
+pub(crate) fn merge_remote(
+    tx: &Transaction<'_>,
+    session: &mut DocSession<'_>,
+    kind: RecordKind,
+    id: Uuid,
+    state: &[u8],
+) -> Result<()> {
+    let server_heads = AutoCommit::load(state)
+        .map_err(|e| Error::Protocol(format!("document from server: {e}")))?
+        .get_heads();
+    let doc = match session.get(tx, kind, id)? {
+        Some(doc) => doc,
+        None => session.create(kind, id),
+    };
+    docs::merge(doc, state)?;
+    save(tx, kind, id, doc)?;
+    project(tx, kind, doc)?;
+    if same_heads(&doc.get_heads(), &server_heads) && mark_synced(tx, kind, id, &server_heads)? {
+        outbox::remove(tx, &id.to_string())?;
+    }
+    Ok(())
+}
+
+/// Drops a document that left this user's scope, unless local changes still wait to be
+/// pushed (the server will answer those; the app sees them parked if refused).
+pub(crate) fn remove(
+    tx: &Transaction<'_>,
+    session: &mut DocSession<'_>,
+    kind: RecordKind,
+    id: Uuid,
+) -> Result<()> {
+    match kind {
+        RecordKind::Task => tasks::remove(tx, id)?,
+        RecordKind::Visit | RecordKind::FormResponse => {}
+        other => {
+            return Err(Error::Protocol(format!(
+                "{} is not a shared document",
+                other.as_str()
+            )));
+        }
+    }
+    if !outbox::contains(tx, &id.to_string())? {
+        doc_rows::delete(tx, kind, id)?;
+        session.forget(kind, id);
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! The visits projection and the form responses projection, written from their documents.
+
+use fieldkit_domain::ids::VisitId;
+use fieldkit_domain::model::{FormResponse, Visit};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{parse_json, to_json};
+use crate::error::Result;
+
+/// Stores a visit as its document now reads.
+pub(crate) fn upsert(tx: &Transaction<'_>, visit: &Visit) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO visits (id, customer_id, task_id, check_in_id, check_out_id, started_ms, ended_ms, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET check_out_id = excluded.check_out_id, ended_ms = excluded.ended_ms,
+             body = excluded.body",
+    )?
+    .execute(params![
+        visit.id.to_string(),
+        visit.customer_id.to_string(),
+        visit.task_id.map(|t| t.to_string()),
+        visit.check_in_id.to_string(),
+        visit.check_out_id.map(|c| c.to_string()),
+        visit.started_ms,
+        visit.ended_ms,
+        to_json(visit)
+    ])?;
+    Ok(())
+}
+
+/// One visit (visits recorded before documents existed have no projection and read `None`).
+pub(crate) fn get(conn: &Connection, id: VisitId) -> Result<Option<Visit>> {
+    let body: Option<Option<String>> = conn
+        .prepare_cached("SELECT body FROM visits WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    body.flatten().map(|b| parse_json("visit", &b)).transpose()
+}
+
+/// All visits with a projection, newest first.
+pub(crate) fn all(conn: &Connection) -> Result<Vec<Visit>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM visits WHERE body IS NOT NULL ORDER BY started_ms DESC, id")?;
+    let bodies = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("visit", &b?)).collect()
+}
+
+/// Stores a form response as its document now reads.
+pub(crate) fn upsert_response(tx: &Transaction<'_>, response: &FormResponse) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO form_responses (id, template_id, visit_id, submitted, body) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET submitted = excluded.submitted, body = excluded.body",
+    )?
+    .execute(params![
+        response.id.to_string(),
+        response.template_id.to_string(),
+        response.visit_id.map(|v| v.to_string()),
+        response.submitted,
+        to_json(response)
+    ])?;
+    Ok(())
+}
+
+/// All form responses on this phone.
+pub(crate) fn responses(conn: &Connection) -> Result<Vec<FormResponse>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM form_responses ORDER BY id")?;
+    let bodies = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("form response", &b?)).collect()
+}

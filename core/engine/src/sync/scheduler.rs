@@ -1,0 +1,145 @@
+//! When to sync without being asked: shortly after local writes (debounced), periodically,
+//! when the app says the network is back, and when the next queued retry falls due. One
+//! task per engine runs the schedule; it reports to an observer and stops when its handle
+//! is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::{Due, SyncReport};
+use crate::error::Error;
+use crate::fieldkit::FieldKit;
+use crate::store::outbox;
+use crate::time::now_ms;
+
+/// How the scheduler paces syncs.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleConfig {
+    /// Wait this long after a local write for more writes before syncing.
+    pub debounce: Duration,
+    /// Sync at least this often.
+    pub period: Duration,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            debounce: Duration::from_secs(2),
+            period: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Where sync stands, as the observer hears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    /// A sync is running.
+    Syncing,
+    /// The last sync succeeded; nothing is due.
+    Idle,
+    /// The server could not be reached; queued work waits for its retry.
+    Offline {
+        /// Why (lower-case).
+        reason: String,
+    },
+    /// The server refused the session or the request; the app must act (log in again…).
+    Failed {
+        /// Why (lower-case).
+        reason: String,
+    },
+}
+
+/// What the app hears about sync. Called on the scheduler's task: return quickly.
+pub trait SyncObserver: Send + Sync {
+    /// The state changed.
+    fn on_state(&self, state: SyncState);
+    /// A sync finished with this report.
+    fn on_report(&self, report: SyncReport);
+}
+
+/// Signals from the app to the scheduler.
+#[derive(Default)]
+pub(crate) struct Triggers {
+    pub(crate) local_write: Notify,
+    pub(crate) network_back: Notify,
+}
+
+/// The running schedule; dropping it stops the task.
+pub struct ScheduleHandle {
+    task: JoinHandle<()>,
+}
+
+impl Drop for ScheduleHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the schedule for `kit` on the current tokio runtime.
+pub fn start(
+    kit: Arc<FieldKit>,
+    config: ScheduleConfig,
+    observer: Option<Arc<dyn SyncObserver>>,
+) -> ScheduleHandle {
+    ScheduleHandle {
+        task: tokio::spawn(run(kit, config, observer)),
+    }
+}
+
+async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dyn SyncObserver>>) {
+    let notify = |state: SyncState| {
+        if let Some(o) = &observer {
+            o.on_state(state);
+        }
+    };
+    loop {
+        let until_retry = next_retry_in(&kit);
+        let due = tokio::select! {
+            () = kit.triggers.local_write.notified() => {
+                // Let a burst of writes settle, then send them together.
+                tokio::time::sleep(config.debounce).await;
+                Due::Scheduled
+            }
+            () = kit.triggers.network_back.notified() => Due::All,
+            () = tokio::time::sleep(until_retry.unwrap_or(config.period).min(config.period)) => Due::Scheduled,
+        };
+        notify(SyncState::Syncing);
+        match kit.sync(due).await {
+            Ok(report) => {
+                if let Some(o) = &observer {
+                    o.on_report(report);
+                }
+                notify(SyncState::Idle);
+            }
+            Err(Error::NotLoggedIn) => notify(SyncState::Failed {
+                reason: "not logged in".into(),
+            }),
+            Err(e) if e.is_retryable() => notify(SyncState::Offline {
+                reason: e.to_string(),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduled sync failed");
+                notify(SyncState::Failed {
+                    reason: e.to_string(),
+                });
+                // Do not spin on a refusal: wait for a signal or the period.
+                tokio::select! {
+                    () = kit.triggers.local_write.notified() => {}
+                    () = kit.triggers.network_back.notified() => {}
+                    () = tokio::time::sleep(config.period) => {}
+                }
+            }
+        }
+    }
+}
+
+/// How long until the earliest queued retry is due (zero if one is due now).
+fn next_retry_in(kit: &FieldKit) -> Option<Duration> {
+    let due_ms = kit.store.read(outbox::next_due_ms).ok().flatten()?;
+    Some(Duration::from_millis(
+        u64::try_from(due_ms.saturating_sub(now_ms())).unwrap_or(0),
+    ))
+}
