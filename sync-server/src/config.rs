@@ -37,6 +37,16 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Forget removals older than some days; phones offline longer start their feed over
+    /// (keeping their queued work).
+    PruneFeed {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// Keep removals from the last this many days.
+        #[arg(long, default_value_t = 90)]
+        keep_days: u32,
+    },
     /// Add a user to an org; the password is read from `FIELDKIT_PASSWORD`.
     AddUser {
         /// The org's slug.

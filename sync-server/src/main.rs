@@ -40,6 +40,18 @@ async fn main() -> anyhow::Result<()> {
             let org = provision::create_org(storage.as_ref(), &slug, &name).await?;
             println!("created org {} ({})", org.slug, org.id);
         }
+        Command::PruneFeed { org, keep_days } => {
+            let org = storage
+                .org_by_slug(&org)
+                .await?
+                .with_context(|| format!("no org {org:?}"))?;
+            let before = fieldkit_server::now_ms() - i64::from(keep_days) * 24 * 3_600_000;
+            let pruned = storage.prune_removals(org.id, before).await?;
+            println!(
+                "pruned {pruned} removals older than {keep_days} days from {}",
+                org.slug
+            );
+        }
         Command::AddUser {
             org,
             username,

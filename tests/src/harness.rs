@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fieldkit_domain::model::{Org, Role, User};
-use fieldkit_engine::{Config, FieldKit};
+use fieldkit_domain::ids::{CustomerId, TeamId};
+use fieldkit_domain::model::{LocationFix, LocationProvider, Org, Role, User, WgsPoint};
+use fieldkit_engine::{CheckInInput, Config, FieldKit};
 use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::storage::SqliteStorage;
 use fieldkit_server::{AppState, Limits};
@@ -64,13 +65,14 @@ impl TestServer {
         })
     }
 
-    /// Creates an org with one manager and `reps` reps (`rep1`, `rep2`, …).
+    /// Creates an org with one team: a manager and `reps` reps (`rep1`, `rep2`, …).
     pub async fn org(&self, slug: &str, reps: usize) -> anyhow::Result<TestOrg> {
         let org = provision::create_org(self.storage.as_ref(), slug, &format!("Org {slug}")).await?;
-        let manager = self.user(&org, "manager", Role::Manager).await?;
+        let team = TeamId::new();
+        let manager = self.user(&org, "manager", Role::Manager, team).await?;
         let mut rep_users = Vec::new();
         for i in 1..=reps {
-            rep_users.push(self.user(&org, &format!("rep{i}"), Role::Rep).await?);
+            rep_users.push(self.user(&org, &format!("rep{i}"), Role::Rep, team).await?);
         }
         let api = Api::new(&self.url);
         let manager_token = api.login(slug, "manager", PASSWORD).await?;
@@ -82,12 +84,13 @@ impl TestServer {
         })
     }
 
-    async fn user(&self, org: &Org, username: &str, role: Role) -> anyhow::Result<User> {
+    /// Adds a user to `org` in `team`.
+    pub async fn user(&self, org: &Org, username: &str, role: Role, team: TeamId) -> anyhow::Result<User> {
         let spec = UserSpec {
             username,
             display_name: username,
             role,
-            team_id: None,
+            team_id: Some(team),
             password: PASSWORD,
         };
         Ok(provision::add_user(self.storage.as_ref(), org.id, spec).await?)
@@ -216,5 +219,28 @@ impl Api {
             serde_json::from_slice(&bytes)?
         };
         Ok((status, value))
+    }
+}
+
+/// A GNSS fix at a point (15 m accuracy, not mocked).
+#[must_use]
+pub fn fix_at(lat: f64, lng: f64) -> LocationFix {
+    LocationFix {
+        point: WgsPoint::new(lat, lng).expect("test coordinates are on the globe"),
+        accuracy_m: 15.0,
+        fix_time_ms: 1_764_201_600_000,
+        provider: LocationProvider::Gnss,
+        is_mock: false,
+    }
+}
+
+/// A check-in at a customer in central Shanghai, for no task.
+#[must_use]
+pub fn check_in_at(customer: CustomerId) -> CheckInInput {
+    CheckInInput {
+        customer_id: customer,
+        task_id: None,
+        fix: fix_at(31.2304, 121.4737),
+        note: None,
     }
 }

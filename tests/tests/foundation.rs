@@ -1,37 +1,17 @@
 //! The foundation scenarios: real server over HTTP on loopback, real SQLite files.
 
 use fieldkit_domain::ids::{CustomerId, FactId};
-use fieldkit_domain::model::{LocationFix, LocationProvider, WgsPoint};
 use fieldkit_domain::protocol::ErrorCode;
-use fieldkit_e2e::harness::{Api, PASSWORD, TestServer};
-use fieldkit_engine::{CheckInInput, Error};
+use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at};
+use fieldkit_engine::Error;
 use fieldkit_server::storage::{FactFilter, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn fix_at(lat: f64, lng: f64) -> LocationFix {
-    LocationFix {
-        point: WgsPoint::new(lat, lng).expect("valid point"),
-        accuracy_m: 15.0,
-        fix_time_ms: 1_764_201_600_000,
-        provider: LocationProvider::Gnss,
-        is_mock: false,
-    }
-}
-
-fn check_in_at(customer: CustomerId) -> CheckInInput {
-    CheckInInput {
-        customer_id: customer,
-        task_id: None,
-        fix: fix_at(31.2304, 121.4737),
-        note: None,
-    }
-}
-
 async fn count_check_ins(server: &TestServer, org: fieldkit_domain::ids::OrgId) -> usize {
     let filter = FactFilter {
         kind: Some("check_in".into()),
-        rep_id: None,
+        rep_ids: None,
     };
     server.storage.facts(org, filter).await.expect("facts").len()
 }

@@ -113,3 +113,15 @@ pub(crate) fn remove(
     }
     Ok(())
 }
+
+/// Drops everything the server sent that it will send again after a feed reset: reference
+/// data, and tasks with no local change waiting. Visits, form responses and queued work stay.
+pub(crate) fn forget_server_data(tx: &Transaction<'_>, session: &mut DocSession<'_>) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM records;
+         DELETE FROM tasks WHERE id NOT IN (SELECT item_id FROM outbox);
+         DELETE FROM docs WHERE kind = 'task' AND id NOT IN (SELECT item_id FROM outbox);",
+    )?;
+    session.forget_kind(RecordKind::Task);
+    Ok(())
+}

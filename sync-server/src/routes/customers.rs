@@ -1,4 +1,5 @@
-//! Customers, as reference data every member of the org receives.
+//! Customers: reference data for the rep who owns them and their manager (everyone, for
+//! a customer with no owner).
 
 use axum::Json;
 use axum::extract::State;
@@ -54,9 +55,14 @@ pub(super) async fn create(
         geofence_radius_m: new.geofence_radius_m,
         owner_id: new.owner_id,
     };
+    // A customer with an owner reaches that rep (and their manager); one without, everyone.
     state
         .storage
-        .put_record(caller.org_id, Record::Customer(customer.clone()), None)
+        .put_record(
+            caller.org_id,
+            Record::Customer(customer.clone()),
+            customer.owner_id,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(customer)))
 }

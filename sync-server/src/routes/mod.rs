@@ -24,7 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login", post(login::login))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/tasks", post(tasks::create))
-        .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get))
+        .route(
+            "/v1/tasks/{id}",
+            patch(tasks::patch).get(tasks::get).delete(tasks::delete),
+        )
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::extract::State;
 use fieldkit_domain::ids::UserId;
-use fieldkit_domain::model::{Role, User};
+use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::{
     DocAck, DocPush, ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
     PushAck, PushOutcome, RejectCode, SyncRequest, SyncResponse,
@@ -62,6 +62,9 @@ pub(super) async fn sync(
                     rep_id: fact.rep_id(),
                     body,
                     body_sha256,
+                    clock_skew_ms: fact
+                        .at()
+                        .and_then(|at| at.server_estimate_ms.map(|est| at.device_ms - est)),
                 });
                 verdicts.push(None);
             }
@@ -112,10 +115,7 @@ pub(super) async fn sync(
         .collect();
     let doc_acks = push_docs(&state, &user, &req.docs).await?;
 
-    let reader = match user.role {
-        Role::Rep => FeedReader::Member(user.id),
-        Role::Manager | Role::Admin => FeedReader::Everything,
-    };
+    let reader = FeedReader::for_user(&user);
     let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let page = state.storage.feed(user.org_id, reader, req.cursor, limit).await?;
     tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");
@@ -126,6 +126,7 @@ pub(super) async fn sync(
         feed: page.entries,
         cursor: page.cursor,
         has_more: page.has_more,
+        reset: page.reset,
         server_time_ms: crate::now_ms(),
     }))
 }

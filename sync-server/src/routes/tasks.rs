@@ -253,3 +253,22 @@ pub(super) async fn patch(
     tracing::info!(task = %id, "task patched");
     Ok(Json(load(&state, &caller, id).await?))
 }
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<TaskId>,
+) -> ApiResult<StatusCode> {
+    require_dispatcher(&caller)?;
+    match state
+        .storage
+        .delete_record(caller.org_id, RecordKind::Task, id.0)
+        .await?
+    {
+        Some(_) => {
+            tracing::info!(task = %id, "task deleted");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::not_found(format!("task {id} not found"))),
+    }
+}

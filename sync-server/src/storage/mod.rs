@@ -90,6 +90,9 @@ pub struct NewFact {
     pub body: String,
     /// SHA-256 of `body`, lower-case hex.
     pub body_sha256: String,
+    /// Device clock minus the device's server-time estimate at the event, if known; the
+    /// fact is flagged when this exceeds the org's limit.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// What became of one fact offered to [`Storage::insert_facts`].
@@ -118,6 +121,10 @@ pub struct StoredFact {
     pub seq: u64,
     /// Server receive time, Unix milliseconds.
     pub received_ms: i64,
+    /// Device clock minus server-time estimate at the event, if known.
+    pub clock_skew_ms: Option<i64>,
+    /// Whether the device clock disagreed by more than the org's limit.
+    pub clock_flagged: bool,
 }
 
 /// Which facts to list.
@@ -125,8 +132,8 @@ pub struct StoredFact {
 pub struct FactFilter {
     /// Only this kind.
     pub kind: Option<String>,
-    /// Only this author.
-    pub rep_id: Option<UserId>,
+    /// Only these authors (`None`: everyone in the org).
+    pub rep_ids: Option<Vec<UserId>>,
 }
 
 /// Whose feed is being read.
@@ -134,8 +141,31 @@ pub struct FactFilter {
 pub enum FeedReader {
     /// A rep: reference data and the records addressed to them.
     Member(UserId),
-    /// A manager or admin: everything in the org.
+    /// A manager: reference data, and the records addressed to them or to a member of
+    /// their team.
+    Team {
+        /// The manager.
+        manager: UserId,
+        /// Their team, if they lead one.
+        team: Option<TeamId>,
+    },
+    /// An admin: everything in the org.
     Everything,
+}
+
+impl FeedReader {
+    /// The reader for `user`.
+    #[must_use]
+    pub fn for_user(user: &User) -> Self {
+        match user.role {
+            Role::Rep => FeedReader::Member(user.id),
+            Role::Manager => FeedReader::Team {
+                manager: user.id,
+                team: user.team_id,
+            },
+            Role::Admin => FeedReader::Everything,
+        }
+    }
 }
 
 /// One page of the change feed.
@@ -147,6 +177,9 @@ pub struct FeedPage {
     pub cursor: u64,
     /// Whether more entries wait after `cursor`.
     pub has_more: bool,
+    /// The reader's cursor was older than what the server still keeps: this page starts
+    /// from the beginning and the reader must drop its reference data and start over.
+    pub reset: bool,
 }
 
 /// A record as stored.
@@ -251,6 +284,14 @@ pub trait Storage: Send + Sync + 'static {
     /// taken with the state stored at that moment, so concurrent pushes never overwrite
     /// each other.
     async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>>;
+    /// Deletes a record for good: its tombstone stays, so the record never comes back, and
+    /// its audience receives a removal. Returns the new sequence number, `None` if absent.
+    async fn delete_record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<u64>>;
+    /// Forgets removals older than `before_ms`; phones whose cursor predates what is kept
+    /// start their feed over. Returns how many were pruned.
+    async fn prune_removals(&self, org_id: OrgId, before_ms: i64) -> StorageResult<usize>;
+    /// The members of a team.
+    async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>>;
     /// A shared document by kind and id.
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>>;
     /// A record by kind and id.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use fieldkit_domain::ids::TeamId;
 use fieldkit_domain::model::{LocationFix, LocationProvider, Role, WgsPoint};
 use fieldkit_e2e::demo_data;
 use fieldkit_e2e::harness::{Api, TestServer, open_phone};
@@ -55,12 +56,13 @@ async fn main() -> anyhow::Result<()> {
     // The operator creates the org and its people.
     let storage = server.storage.as_ref();
     let org = provision::create_org(storage, ORG, "演示贸易有限公司").await?;
+    let team = TeamId::new();
     let add = |username: &'static str, name: &'static str, role| {
         let spec = UserSpec {
             username,
             display_name: name,
             role,
-            team_id: None,
+            team_id: Some(team),
             password: PASSWORD,
         };
         provision::add_user(storage, org.id, spec)

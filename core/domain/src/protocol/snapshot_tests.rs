@@ -163,6 +163,7 @@ fn sync_response_wire_format() {
         ],
         cursor: 21,
         has_more: false,
+        reset: false,
         server_time_ms: 1_764_201_600_400,
     });
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
     CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, PhotoRecord, Product, SopTemplate,
@@ -41,6 +42,19 @@ impl Fact {
             Fact::Photo(f) => f.id,
             Fact::Track(f) => f.id,
             Fact::Order(f) => f.id,
+        }
+    }
+
+    /// When it happened, for facts that carry an event time (all but tracks, whose points
+    /// carry their own times).
+    #[must_use]
+    pub fn at(&self) -> Option<&EventTime> {
+        match self {
+            Fact::CheckIn(f) => Some(&f.at),
+            Fact::CheckOut(f) => Some(&f.at),
+            Fact::Photo(f) => Some(&f.at),
+            Fact::Order(f) => Some(&f.at),
+            Fact::Track(_) => None,
         }
     }
 
@@ -326,6 +340,11 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Whether more entries wait after `cursor`.
     pub has_more: bool,
+    /// The client's cursor was older than what the server still keeps: this page starts
+    /// from the beginning, and the client drops its reference data before applying it
+    /// (its own queued work is kept).
+    #[serde(default)]
+    pub reset: bool,
     /// Server time when the answer was made, Unix milliseconds.
     pub server_time_ms: i64,
 }

@@ -22,6 +22,7 @@ use crate::store::outbox::{OutboxStats, ParkedItem};
 use crate::store::{Store, facts, meta, outbox, parse_json, to_json};
 use crate::sync::scheduler::{self, ScheduleConfig, ScheduleHandle, SyncObserver, Triggers};
 use crate::sync::{self, HttpClient, SyncReport};
+use crate::time::ServerClock;
 
 /// How to open the engine.
 #[derive(Debug, Clone)]
@@ -55,6 +56,7 @@ pub struct FieldKit {
     clock: Mutex<HlcClock>,
     sync_lock: tokio::sync::Mutex<()>,
     pub(crate) triggers: Triggers,
+    server_clock: ServerClock,
 }
 
 impl FieldKit {
@@ -91,6 +93,7 @@ impl FieldKit {
             clock: Mutex::new(clock),
             sync_lock: tokio::sync::Mutex::new(()),
             triggers: Triggers::default(),
+            server_clock: ServerClock::default(),
         })
     }
 
@@ -172,7 +175,15 @@ impl FieldKit {
     pub(crate) async fn sync(&self, due: sync::Due) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        sync::run(&self.store, &self.client, &session, self.device_id, due).await
+        sync::run(
+            &self.store,
+            &self.client,
+            &session,
+            self.device_id,
+            due,
+            &self.server_clock,
+        )
+        .await
     }
 
     /// Where sync stands: what waits, what was refused, when it last succeeded.
@@ -219,10 +230,11 @@ impl FieldKit {
         let hlc = clock.tick(now.unsigned_abs());
         meta::set(tx, meta::HLC, &to_json(&hlc))?;
         let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
+        let server_estimate_ms = self.server_clock.estimate(offset.map(|o| now.saturating_add(o)));
         Ok(EventTime {
             device_ms: now,
             hlc,
-            server_estimate_ms: offset.map(|o| now.saturating_add(o)),
+            server_estimate_ms,
         })
     }
 }

@@ -95,6 +95,21 @@ impl<'a> DocSession<'a> {
         self.cache.open.pop(&(kind, id));
     }
 
+    /// Forgets every open document of a kind.
+    pub(crate) fn forget_kind(&mut self, kind: RecordKind) {
+        self.taken.retain(|((k, _), _)| *k != kind);
+        let keys: Vec<Key> = self
+            .cache
+            .open
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|(k, _)| *k == kind)
+            .collect();
+        for key in keys {
+            self.cache.open.pop(&key);
+        }
+    }
+
     /// After a commit: the documents go back into the cache.
     pub(super) fn committed(self) {
         for (key, doc) in self.taken {

@@ -28,7 +28,7 @@ use crate::session::Session;
 use crate::store::docs::{DocSession, mark_synced, unsynced_changes};
 use crate::store::outbox::Pending;
 use crate::store::{Store, facts, meta, outbox, records};
-use crate::time::now_ms;
+use crate::time::{ServerClock, now_ms};
 
 /// The most items (facts and documents) pushed in one round trip.
 pub const MAX_BATCH_ITEMS: usize = 200;
@@ -82,6 +82,7 @@ pub(crate) async fn run(
     session: &Session,
     device_id: DeviceId,
     due: Due,
+    server_clock: &ServerClock,
 ) -> Result<SyncReport> {
     let actor = fieldkit_domain::docs::actor(device_id.as_uuid());
     if due == Due::All {
@@ -108,6 +109,7 @@ pub(crate) async fn run(
         let sent_at = now_ms();
         let answer = client.sync(&session.token, &request).await;
         let received_at = now_ms();
+        let received_instant = std::time::Instant::now();
         report.round_trips += 1;
         let (response, sizes) = match answer {
             Ok(r) => r,
@@ -119,6 +121,7 @@ pub(crate) async fn run(
         report.bytes_sent += sizes.0;
         report.bytes_received += sizes.1;
         check_answer(&request, &response)?;
+        server_clock.observe(response.server_time_ms, received_at - sent_at, received_instant);
         let more_to_push = store.write_docs(&actor, |tx, docs| {
             apply(tx, docs, &batch, &response, &mut report)?;
             // NTP-style: the answer was made mid-flight, give or take half the round trip.
@@ -286,6 +289,10 @@ fn apply(
                 report.rejected += 1;
             }
         }
+    }
+    if response.reset {
+        tracing::warn!("the server no longer keeps this phone's feed position; starting the feed over");
+        documents::forget_server_data(tx, docs)?;
     }
     for entry in &response.feed {
         apply_entry(tx, docs, entry)?;

@@ -1,7 +1,7 @@
 //! Records, shared documents and the change feed in SQLite.
 
 use fieldkit_domain::ids::{OrgId, UserId};
-use fieldkit_domain::protocol::{FeedChange, FeedEntry, Record, RecordKind};
+use fieldkit_domain::protocol::{FeedChange, FeedEntry, PushOutcome, Record, RecordKind, RejectCode};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -91,15 +91,21 @@ pub(super) fn update_docs(
     let org = org_id.to_string();
     let mut results = Vec::with_capacity(updates.len());
     for update in updates {
-        let stored: Option<Vec<u8>> = tx
-            .prepare_cached(
-                "SELECT doc FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND doc IS NOT NULL",
-            )?
+        let stored: Option<(Option<Vec<u8>>, bool)> = tx
+            .prepare_cached("SELECT doc, deleted FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3")?
             .query_row(params![org, update.kind.as_str(), update.id.to_string()], |r| {
-                r.get(0)
+                Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let result = match (update.merge)(stored.as_deref()) {
+        if let Some((_, true)) = stored {
+            // A deleted record never comes back, whatever a phone still holds.
+            results.push(DocResult::Refused(PushOutcome::Rejected {
+                code: RejectCode::NotAllowed,
+                reason: format!("{} {} was deleted", update.kind.as_str(), update.id),
+            }));
+            continue;
+        }
+        let result = match (update.merge)(stored.and_then(|(doc, _)| doc).as_deref()) {
             DocDecision::Write {
                 state,
                 body,
@@ -120,6 +126,47 @@ pub(super) fn update_docs(
         results.push(result);
     }
     Ok(results)
+}
+
+pub(super) fn delete_record(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    kind: RecordKind,
+    id: Uuid,
+) -> StorageResult<Option<u64>> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM records WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND deleted = 0)",
+        params![org_id.to_string(), kind.as_str(), id.to_string()],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(None);
+    }
+    let seq = next_seq(tx, org_id)?;
+    tx.execute(
+        "UPDATE records SET deleted = 1, doc = NULL, body = '{}', seq = ?4 WHERE org_id = ?1 AND kind = ?2 AND id = ?3",
+        params![org_id.to_string(), kind.as_str(), id.to_string(), to_i64(seq)],
+    )?;
+    Ok(Some(seq))
+}
+
+pub(super) fn prune_removals(tx: &Transaction<'_>, org_id: OrgId, before_ms: i64) -> StorageResult<usize> {
+    let org = org_id.to_string();
+    let floor: Option<i64> = tx.query_row(
+        "SELECT MAX(seq) FROM scope_exits WHERE org_id = ?1 AND created_ms < ?2",
+        params![org, before_ms],
+        |r| r.get(0),
+    )?;
+    let Some(floor) = floor else { return Ok(0) };
+    let pruned = tx.execute(
+        "DELETE FROM scope_exits WHERE org_id = ?1 AND seq <= ?2",
+        params![org, floor],
+    )?;
+    tx.execute(
+        "UPDATE orgs SET feed_floor = MAX(feed_floor, ?2) WHERE id = ?1",
+        params![org, floor],
+    )?;
+    Ok(pruned)
 }
 
 pub(super) fn doc(
@@ -186,27 +233,43 @@ pub(super) fn page(
     limit: u32,
 ) -> StorageResult<FeedPage> {
     let org = org_id.to_string();
-    let last_seq: i64 = tx
-        .query_row("SELECT last_seq FROM orgs WHERE id = ?1", [&org], |row| {
-            row.get(0)
-        })
+    let (last_seq, floor): (i64, i64) = tx
+        .query_row(
+            "SELECT last_seq, feed_floor FROM orgs WHERE id = ?1",
+            [&org],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()?
         .ok_or_else(|| StorageError::NotFound(format!("org {org_id}")))?;
-    let (member, everything) = match reader {
-        FeedReader::Member(user) => (Some(user.to_string()), false),
-        FeedReader::Everything => (None, true),
+    // Removals before the floor are gone: a reader behind it starts over.
+    let reset = cursor > 0 && to_i64(cursor) < floor;
+    let cursor = if reset { 0 } else { cursor };
+    let (user, team, everything) = match reader {
+        FeedReader::Member(user) => (Some(user.to_string()), None, false),
+        FeedReader::Team { manager, team } => (Some(manager.to_string()), team.map(|t| t.to_string()), false),
+        FeedReader::Everything => (None, None, true),
     };
-    // Upserts and deletions the reader may see, and removals for records that left their scope.
+    // What the reader may see: reference data (no audience), records addressed to them or
+    // (for a manager) to their team; and removals of records that left all of that.
     let mut stmt = tx.prepare_cached(
-        "SELECT seq, kind, id, deleted, body, doc FROM records
-           WHERE org_id = ?1 AND seq > ?2 AND (?4 OR audience IS NULL OR audience = ?3)
+        "WITH visible(user_id) AS (
+             SELECT ?3 WHERE ?3 IS NOT NULL
+             UNION SELECT id FROM users WHERE org_id = ?1 AND ?6 IS NOT NULL AND team_id = ?6
+         )
+         SELECT seq, kind, id, deleted, body, doc FROM records
+           WHERE org_id = ?1 AND seq > ?2
+             AND (?4 OR audience IS NULL OR audience IN (SELECT user_id FROM visible))
          UNION ALL
-         SELECT seq, kind, id, 1, NULL, NULL FROM scope_exits
-           WHERE org_id = ?1 AND seq > ?2 AND user_id = ?3
+         SELECT se.seq, se.kind, se.id, 1, NULL, NULL FROM scope_exits se
+           WHERE se.org_id = ?1 AND se.seq > ?2 AND NOT ?4
+             AND se.user_id IN (SELECT user_id FROM visible)
+             AND NOT EXISTS (
+                 SELECT 1 FROM records r WHERE r.org_id = se.org_id AND r.kind = se.kind AND r.id = se.id
+                   AND (r.audience IS NULL OR r.audience IN (SELECT user_id FROM visible)))
          ORDER BY seq LIMIT ?5",
     )?;
     let rows = stmt.query_map(
-        params![org, to_i64(cursor), member, everything, i64::from(limit) + 1],
+        params![org, to_i64(cursor), user, everything, i64::from(limit) + 1, team],
         |row| {
             Ok((
                 row.get(0)?,
@@ -250,5 +313,6 @@ pub(super) fn page(
         entries,
         cursor,
         has_more,
+        reset,
     })
 }

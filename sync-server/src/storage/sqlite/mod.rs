@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fieldkit_domain::ids::{OrgId, UserId};
+use fieldkit_domain::ids::{OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, User};
 use fieldkit_domain::protocol::{Record, RecordKind};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -28,6 +28,9 @@ use super::{
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/001_init.sql")),
     M::up(include_str!("../../../migrations/002_documents.sql")),
+    M::up(include_str!(
+        "../../../migrations/003_feed_retention_and_clock.sql"
+    )),
 ];
 const READERS: usize = 4;
 
@@ -209,6 +212,20 @@ impl Storage for SqliteStorage {
 
     async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>> {
         self.write(move |tx| feed::update_docs(tx, org_id, updates)).await
+    }
+
+    async fn delete_record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<u64>> {
+        self.write(move |tx| feed::delete_record(tx, org_id, kind, id))
+            .await
+    }
+
+    async fn prune_removals(&self, org_id: OrgId, before_ms: i64) -> StorageResult<usize> {
+        self.write(move |tx| feed::prune_removals(tx, org_id, before_ms))
+            .await
+    }
+
+    async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
+        self.read(move |tx| orgs::team_members(tx, org_id, team)).await
     }
 
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>> {

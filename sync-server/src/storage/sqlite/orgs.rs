@@ -1,6 +1,6 @@
 //! Orgs, users and bearer tokens in SQLite.
 
-use fieldkit_domain::ids::{OrgId, UserId};
+use fieldkit_domain::ids::{OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, Role, User};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -161,4 +161,13 @@ pub(super) fn user_by_token(
             user_from_row,
         )
         .optional()?)
+}
+
+pub(super) fn team_members(tx: &Transaction<'_>, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT id FROM users WHERE org_id = ?1 AND team_id = ?2 ORDER BY id")?;
+    let rows = stmt.query_map([org_id.to_string(), team.to_string()], |row| {
+        Ok(UserId::from(uuid_col(row, 0)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
