@@ -96,3 +96,9 @@ impl Default for ServeArgs {
 pub fn database_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("fieldkit-server.sqlite3")
 }
+
+/// The blob folder inside the data folder.
+#[must_use]
+pub fn blob_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("blobs")
+}

@@ -6,6 +6,7 @@
 //! a shutdown signal, so tests run the real server in-process on `127.0.0.1:0`.
 
 mod auth;
+pub mod blobs;
 pub mod config;
 mod doc_merge;
 pub mod error;

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use fieldkit_server::config::{Cli, Command, ServeArgs, database_path};
+use fieldkit_server::blobs::BlobStore;
+use fieldkit_server::config::{Cli, Command, ServeArgs, blob_dir, database_path};
 use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::storage::{SqliteStorage, Storage};
 use fieldkit_server::{AppState, Limits};
@@ -28,7 +29,9 @@ async fn main() -> anyhow::Result<()> {
                 max_body_bytes: args.max_body_bytes,
                 ..Limits::default()
             };
-            let state = AppState::new(storage, limits).map_err(anyhow::Error::msg)?;
+            let blobs =
+                Arc::new(BlobStore::open(&blob_dir(&cli.data_dir)).context("cannot open the blob folder")?);
+            let state = AppState::new(storage, blobs, limits).map_err(anyhow::Error::msg)?;
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::blobs::BlobStore;
 use crate::storage::Storage;
 
 /// Limits and lifetimes the operator may tune.
@@ -12,6 +13,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// How long a bearer token lives.
     pub token_ttl: Duration,
+    /// The largest blob (photo, voice note) accepted, in bytes.
+    pub max_blob_bytes: u64,
 }
 
 impl Default for Limits {
@@ -19,6 +22,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_blob_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -28,6 +32,8 @@ impl Default for Limits {
 pub struct AppState {
     /// Where data lives.
     pub storage: Arc<dyn Storage>,
+    /// Where blob bytes live.
+    pub blobs: Arc<BlobStore>,
     /// Limits in force.
     pub limits: Limits,
     /// An argon2 hash verified when a login names an unknown user, so that unknown users
@@ -39,12 +45,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `storage` with `limits`.
-    pub fn new(storage: Arc<dyn Storage>, limits: Limits) -> Result<Self, String> {
+    /// State over `storage` and `blobs` with `limits`.
+    pub fn new(storage: Arc<dyn Storage>, blobs: Arc<BlobStore>, limits: Limits) -> Result<Self, String> {
         let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
         let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
         Ok(Self {
             storage,
+            blobs,
             limits,
             decoy_hash,
             actor,

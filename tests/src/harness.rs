@@ -7,6 +7,7 @@ use std::sync::Arc;
 use fieldkit_domain::ids::{CustomerId, TeamId};
 use fieldkit_domain::model::{LocationFix, LocationProvider, Org, Role, User, WgsPoint};
 use fieldkit_engine::{CheckInInput, Config, FieldKit};
+use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::storage::SqliteStorage;
 use fieldkit_server::{AppState, Limits};
@@ -49,7 +50,8 @@ impl TestServer {
         let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(
             data_dir,
         ))?);
-        let state = AppState::new(storage.clone(), limits).map_err(anyhow::Error::msg)?;
+        let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(data_dir))?);
+        let state = AppState::new(storage.clone(), blobs, limits).map_err(anyhow::Error::msg)?;
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (tx, rx) = oneshot::channel::<()>();

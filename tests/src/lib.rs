@@ -6,3 +6,4 @@
 
 pub mod demo_data;
 pub mod harness;
+pub mod proxy;

@@ -5,6 +5,7 @@
 //! the FieldKit server over the wire protocol of `fieldkit-domain`. Apps use it through the
 //! [`FieldKit`] facade (from Kotlin and Swift via `fieldkit-ffi`).
 
+mod blobs;
 mod documents;
 mod error;
 mod fieldkit;
@@ -13,6 +14,7 @@ pub mod store;
 pub mod sync;
 mod time;
 
+pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{CheckInInput, Config, FieldKit, SyncStatus};
 pub use store::outbox::{OutboxStats, ParkedItem};

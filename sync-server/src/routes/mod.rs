@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, assembled into one router.
 
+mod blobs;
 mod customers;
 mod facts;
 mod health;
@@ -30,6 +31,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
+        .route("/v1/blobs/missing", get(blobs::missing))
+        .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))
+        .route("/v1/blobs/{sha256}/content", get(blobs::content))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

@@ -11,7 +11,7 @@ mod sqlite;
 use async_trait::async_trait;
 use fieldkit_domain::ids::{FactId, OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, Role, User};
-use fieldkit_domain::protocol::{FeedEntry, PushOutcome, Record, RecordKind};
+use fieldkit_domain::protocol::{BlobStatus, FeedEntry, MissingBlob, PushOutcome, Record, RecordKind};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStorage;
@@ -292,6 +292,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn prune_removals(&self, org_id: OrgId, before_ms: i64) -> StorageResult<usize>;
     /// The members of a team.
     async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>>;
+    /// How far a blob of the org has arrived, if any of it has.
+    async fn blob(&self, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>>;
+    /// Records how far a blob has arrived.
+    async fn save_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<()>;
+    /// The blobs named by the org's photo facts that have not fully arrived.
+    async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>>;
     /// A shared document by kind and id.
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>>;
     /// A record by kind and id.

@@ -6,11 +6,13 @@
 //! format shows up in review as a changed snapshot.
 
 mod auth;
+mod blobs;
 pub mod bytes;
 mod error;
 mod sync;
 
 pub use auth::{LoginRequest, LoginResponse};
+pub use blobs::{BlobStatus, MissingBlob, is_sha256_hex};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use sync::{
     DocAck, DocPush, Fact, FeedChange, FeedEntry, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, PushAck, PushOutcome,

@@ -226,3 +226,30 @@ fn every_fact_kind_round_trips_through_json() {
         assert!(json.contains(&format!("\"kind\":\"{}\"", fact.kind())));
     }
 }
+
+#[test]
+fn blob_status_wire_format() {
+    insta::assert_json_snapshot!(BlobStatus {
+        sha256: "ab".repeat(32),
+        size: 5_242_880,
+        received: 4_194_304,
+        complete: false,
+    });
+}
+
+#[test]
+fn missing_blob_wire_format() {
+    insta::assert_json_snapshot!(MissingBlob {
+        sha256: "cd".repeat(32),
+        fact_id: id(21),
+        received: 0
+    });
+}
+
+#[test]
+fn only_lower_case_sha256_hex_names_a_blob() {
+    assert!(is_sha256_hex(&"0f".repeat(32)));
+    assert!(!is_sha256_hex(&"0F".repeat(32)));
+    assert!(!is_sha256_hex("../../etc/passwd"));
+    assert!(!is_sha256_hex(&"0f".repeat(31)));
+}

@@ -2,6 +2,7 @@
 //! the rep's work is in the sibling modules (tasks, visits, forms).
 
 mod forms;
+mod photos;
 mod tasks;
 mod visits;
 
@@ -16,6 +17,7 @@ use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::{LoginRequest, RecordKind};
 use rusqlite::Transaction;
 
+use crate::blobs::BlobFiles;
 use crate::error::{Error, Result};
 use crate::session::{self, Session};
 use crate::store::outbox::{OutboxStats, ParkedItem};
@@ -44,11 +46,16 @@ pub struct SyncStatus {
     pub last_sync_ms: Option<i64>,
     /// Server time minus device time at the last sync, in milliseconds.
     pub clock_offset_ms: Option<i64>,
+    /// Blobs (photos, voice notes) still to upload.
+    pub blobs_pending: u64,
+    /// Blobs the server refused for good.
+    pub blobs_parked: u64,
 }
 
 /// The engine: one per logged-in installation.
 pub struct FieldKit {
     pub(crate) store: Store,
+    blob_files: BlobFiles,
     client: HttpClient,
     org: String,
     device_id: DeviceId,
@@ -63,6 +70,7 @@ impl FieldKit {
     /// Opens the engine on its database. Works offline: no network call is made.
     pub fn open(config: Config) -> Result<Self> {
         let store = Store::open(&config.db_path)?;
+        let blob_files = BlobFiles::beside(&config.db_path);
         let client = HttpClient::new(&config.server_url)?;
         let (device_id, last_stamp) = store.write(|tx| {
             let device_id = match meta::get(tx, meta::DEVICE_ID)? {
@@ -86,6 +94,7 @@ impl FieldKit {
         tracing::info!(device = %device_id, "engine opened");
         Ok(Self {
             store,
+            blob_files,
             client,
             org: config.org,
             device_id,
@@ -139,8 +148,9 @@ impl FieldKit {
         Ok(self.store.read(session::load)?.map(|s| s.user))
     }
 
-    /// Pushes everything queued and pulls everything new, now. Concurrent calls wait for
-    /// each other: two syncs never run at once.
+    /// Pushes everything queued and pulls everything new, now, then uploads queued blobs
+    /// (a blob that fails waits for its retry and does not fail the sync). Concurrent calls
+    /// wait for each other: two syncs never run at once.
     pub async fn sync_now(&self) -> Result<SyncReport> {
         self.sync(sync::Due::All).await
     }
@@ -175,7 +185,7 @@ impl FieldKit {
     pub(crate) async fn sync(&self, due: sync::Due) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        sync::run(
+        let mut report = sync::run(
             &self.store,
             &self.client,
             &session,
@@ -183,16 +193,27 @@ impl FieldKit {
             due,
             &self.server_clock,
         )
-        .await
+        .await?;
+        if due == sync::Due::All {
+            self.store.write(crate::store::blobs::retry_now)?;
+        }
+        match crate::blobs::upload(&self.store, &self.blob_files, &self.client, &session.token, None).await {
+            Ok(blobs) => report.blobs = blobs,
+            Err(e) => tracing::warn!(error = %e, "blob uploads stopped; they resume at the next sync"),
+        }
+        Ok(report)
     }
 
     /// Where sync stands: what waits, what was refused, when it last succeeded.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         self.store.read(|conn| {
+            let (blobs_pending, blobs_parked) = crate::store::blobs::counts(conn)?;
             Ok(SyncStatus {
                 outbox: outbox::stats(conn)?,
                 last_sync_ms: meta::get_i64(conn, meta::LAST_SYNC_MS)?,
                 clock_offset_ms: meta::get_i64(conn, meta::CLOCK_OFFSET_MS)?,
+                blobs_pending,
+                blobs_parked,
             })
         })
     }

@@ -5,6 +5,7 @@
 //! group: reads take a `&Connection`, writes take a `&Transaction`, so a caller composes
 //! several writes (a fact, its projection and its outbox entry) into one transaction.
 
+pub(crate) mod blobs;
 pub(crate) mod docs;
 pub(crate) mod facts;
 pub(crate) mod meta;

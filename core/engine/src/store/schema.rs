@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/001_init.sql")),
     M::up(include_str!("../../migrations/002_documents.sql")),
+    M::up(include_str!("../../migrations/003_blobs.sql")),
 ];
 
 /// The schema version this build creates and understands.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldkit_domain::protocol::{
-    ErrorBody, ErrorCode, LoginRequest, LoginResponse, SyncRequest, SyncResponse,
+    BlobStatus, ErrorBody, ErrorCode, LoginRequest, LoginResponse, SyncRequest, SyncResponse,
 };
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
@@ -45,6 +45,43 @@ impl HttpClient {
         self.post("/v1/sync", Some(token), req).await
     }
 
+    /// How far the server has a blob; `None` if it has none of it.
+    pub(crate) async fn blob_status(&self, token: &str, sha256: &str) -> Result<Option<BlobStatus>> {
+        let request = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}", self.base_url))
+            .bearer_auth(token);
+        match self.send(request).await {
+            Ok((status, _)) => Ok(Some(status)),
+            Err(Error::Server {
+                code: Some(ErrorCode::NotFound),
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads one chunk of a blob; answers where the server stands after it.
+    pub(crate) async fn put_blob_chunk(
+        &self,
+        token: &str,
+        sha256: &str,
+        offset: u64,
+        size: u64,
+        bytes: Vec<u8>,
+    ) -> Result<BlobStatus> {
+        let request = self
+            .http
+            .put(format!(
+                "{}/v1/blobs/{sha256}?offset={offset}&size={size}",
+                self.base_url
+            ))
+            .bearer_auth(token)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        self.send(request).await.map(|(status, _)| status)
+    }
+
     async fn post<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         path: &str,
@@ -61,18 +98,20 @@ impl HttpClient {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::Network(e.without_url().to_string()))?;
+        let (answer, received) = self.send(request).await?;
+        Ok((answer, (sent, received)))
+    }
+
+    /// Sends a request and decodes its JSON answer, or maps its error answer. Returns the
+    /// answer and its size in bytes.
+    async fn send<Resp: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<(Resp, u64)> {
+        let network = |e: reqwest::Error| Error::Network(e.without_url().to_string());
+        let response = request.send().await.map_err(network)?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::Network(e.without_url().to_string()))?;
+        let bytes = response.bytes().await.map_err(network)?;
         if status.is_success() {
             let answer = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))?;
-            return Ok((answer, (sent, bytes.len() as u64)));
+            return Ok((answer, bytes.len() as u64));
         }
         let detail = serde_json::from_slice::<ErrorBody>(&bytes).ok().map(|b| b.error);
         Err(match (status, detail) {

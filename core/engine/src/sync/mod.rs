@@ -56,6 +56,8 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// The feed cursor after the sync.
     pub cursor: u64,
+    /// What the blob uploads after the data sync did.
+    pub blobs: crate::blobs::BlobReport,
 }
 
 /// Which queued entries a cycle pushes.

@@ -4,6 +4,7 @@
 //! single writer connection in `BEGIN IMMEDIATE` transactions, which serialises them: the
 //! org sequence bumped inside a write transaction is therefore assigned in commit order.
 
+mod blobs;
 mod facts;
 mod feed;
 mod orgs;
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use fieldkit_domain::ids::{OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, User};
-use fieldkit_domain::protocol::{Record, RecordKind};
+use fieldkit_domain::protocol::{BlobStatus, MissingBlob, Record, RecordKind};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/003_feed_retention_and_clock.sql"
     )),
+    M::up(include_str!("../../../migrations/004_blobs.sql")),
 ];
 const READERS: usize = 4;
 
@@ -228,6 +230,19 @@ impl Storage for SqliteStorage {
 
     async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
         self.read(move |tx| orgs::team_members(tx, org_id, team)).await
+    }
+
+    async fn blob(&self, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>> {
+        let sha256 = sha256.to_owned();
+        self.read(move |tx| blobs::get(tx, org_id, &sha256)).await
+    }
+
+    async fn save_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<()> {
+        self.write(move |tx| blobs::save(tx, org_id, &status)).await
+    }
+
+    async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>> {
+        self.read(move |tx| blobs::missing(tx, org_id)).await
     }
 
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>> {
