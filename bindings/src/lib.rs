@@ -34,13 +34,9 @@ impl From<fieldkit_engine::Error> for FieldKitError {
         use fieldkit_engine::Error as E;
         match e {
             E::SchemaTooNew { .. } | E::Database(_) | E::Migration(_) | E::Io(_) | E::Corrupt { .. } => {
-                FieldKitError::Storage {
-                    message: e.to_string(),
-                }
+                FieldKitError::Storage { message: e.to_string() }
             }
-            other => FieldKitError::Engine {
-                message: other.to_string(),
-            },
+            other => FieldKitError::Engine { message: other.to_string() },
         }
     }
 }
@@ -67,14 +63,8 @@ impl FieldKit {
     /// Opens the engine on the SQLite file at `db_path`; no network call is made.
     #[uniffi::constructor]
     pub fn open(db_path: String, server_url: String, org: String) -> Result<Arc<Self>, FieldKitError> {
-        let config = fieldkit_engine::Config {
-            db_path: PathBuf::from(db_path),
-            server_url,
-            org,
-        };
-        Ok(Arc::new(Self {
-            inner: fieldkit_engine::FieldKit::open(config)?,
-        }))
+        let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
+        Ok(Arc::new(Self { inner: fieldkit_engine::FieldKit::open(config)? }))
     }
 
     /// This installation's id.
@@ -118,14 +108,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f.db");
         let conn = rusqlite::Connection::open(&path).expect("open");
-        conn.execute_batch("PRAGMA user_version = 999;")
-            .expect("mark as newer");
+        conn.execute_batch("PRAGMA user_version = 999;").expect("mark as newer");
         drop(conn);
-        let err = FieldKit::open(
-            path.to_string_lossy().into_owned(),
-            "http://x".into(),
-            "acme".into(),
-        );
+        let err = FieldKit::open(path.to_string_lossy().into_owned(), "http://x".into(), "acme".into());
         assert!(matches!(err, Err(FieldKitError::Storage { .. })));
     }
 }

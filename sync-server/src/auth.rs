@@ -16,19 +16,14 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// Whether `password` matches the PHC string `phc`.
 #[must_use]
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
 }
 
 /// A new bearer token: `fk_` and 32 random bytes, base64url.
 pub fn new_token() -> Result<String, String> {
     let mut bytes = [0_u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(format!(
-        "fk_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    Ok(format!("fk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// What the server stores of a token: its SHA-256, lower-case hex. Tokens carry 256 bits of

@@ -25,27 +25,18 @@ impl BlobStore {
     /// A store in `dir` (created if missing).
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect(),
-        })
+        Ok(Self { dir: dir.to_owned(), stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect() })
     }
 
     /// Exclusive access to one blob while its upload state changes.
     pub async fn lock(&self, sha256: &str) -> OwnedMutexGuard<()> {
-        let stripe = sha256
-            .bytes()
-            .fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)))
-            % STRIPES;
+        let stripe =
+            sha256.bytes().fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b))) % STRIPES;
         Arc::clone(&self.stripes[stripe]).lock_owned().await
     }
 
     fn path(&self, org: OrgId, sha256: &str, part: bool) -> PathBuf {
-        let name = if part {
-            format!("{sha256}.part")
-        } else {
-            sha256.to_owned()
-        };
+        let name = if part { format!("{sha256}.part") } else { sha256.to_owned() };
         self.dir.join(org.to_string()).join(name)
     }
 
@@ -62,11 +53,8 @@ impl BlobStore {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
+            let mut file =
+                std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
             file.set_len(offset)?;
             file.seek(SeekFrom::Start(offset))?;
             file.write_all(&bytes)?;
@@ -78,11 +66,8 @@ impl BlobStore {
     /// Verifies the arrived blob against its name: on a match it becomes complete; on a
     /// mismatch its bytes are dropped. Returns whether it matched.
     pub async fn finish(&self, org: OrgId, sha256: &str) -> std::io::Result<bool> {
-        let (part, done, expected) = (
-            self.path(org, sha256, true),
-            self.path(org, sha256, false),
-            sha256.to_owned(),
-        );
+        let (part, done, expected) =
+            (self.path(org, sha256, true), self.path(org, sha256, false), sha256.to_owned());
         tokio::task::spawn_blocking(move || {
             let mut hasher = Sha256::new();
             std::io::copy(&mut std::fs::File::open(&part)?, &mut hasher)?;

@@ -11,12 +11,7 @@ use fieldkit_domain::model::Role;
 #[command(name = "fieldkit-server", version, about)]
 pub struct Cli {
     /// Folder holding the database (created if missing).
-    #[arg(
-        long,
-        env = "FIELDKIT_DATA_DIR",
-        default_value = "./fieldkit-data",
-        global = true
-    )]
+    #[arg(long, env = "FIELDKIT_DATA_DIR", default_value = "./fieldkit-data", global = true)]
     pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -84,10 +79,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            max_body_bytes: 4 * 1024 * 1024,
-        }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 4 * 1024 * 1024 }
     }
 }
 

@@ -56,20 +56,13 @@ pub(crate) fn merge_push(
             Err(e) => return refuse(RejectCode::Invalid, format!("{label}: {e}")),
         };
         if after.id() != id {
-            return refuse(
-                RejectCode::Invalid,
-                format!("{label}: the document holds another record"),
-            );
+            return refuse(RejectCode::Invalid, format!("{label}: the document holds another record"));
         }
         if let Err(reason) = allowed(&caller, before.as_ref(), &after) {
             tracing::warn!(doc = %label, user = %caller.id, "document change refused: {reason}");
             return refuse(RejectCode::NotAllowed, format!("{label}: {reason}"));
         }
-        DocDecision::Write {
-            state: doc.save(),
-            body: after.to_json(),
-            audience: after.audience(),
-        }
+        DocDecision::Write { state: doc.save(), body: after.to_json(), audience: after.audience() }
     })
 }
 
@@ -86,10 +79,7 @@ impl Projection {
             RecordKind::Task => task::project(doc).map(Projection::Task),
             RecordKind::Visit => visit::project(doc).map(Projection::Visit),
             RecordKind::FormResponse => form_response::project(doc).map(Projection::FormResponse),
-            other => Err(DocError::Shape(format!(
-                "{} is not a shared document",
-                other.as_str()
-            ))),
+            other => Err(DocError::Shape(format!("{} is not a shared document", other.as_str()))),
         }
     }
 
@@ -157,9 +147,5 @@ fn allowed(caller: &User, before: Option<&Projection>, after: &Projection) -> Re
 }
 
 fn owner_check(manager: bool, caller: &User, owner: UserId) -> Result<(), String> {
-    if manager || owner == caller.id {
-        Ok(())
-    } else {
-        Err("it belongs to another rep".into())
-    }
+    if manager || owner == caller.id { Ok(()) } else { Err("it belongs to another rep".into()) }
 }

@@ -29,10 +29,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_error(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "request body is larger than the server accepts",
-        );
+        return ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than the server accepts");
     }
     // serde's message names the offending field and position, never the value.
     ApiError::new(ErrorCode::MalformedBody, rejection.body_text().to_lowercase())
@@ -51,21 +48,12 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "missing bearer token"))?;
         let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "authorization header is not a bearer token",
-            )
+            ApiError::new(ErrorCode::Unauthenticated, "authorization header is not a bearer token")
         })?;
-        let user = state
-            .storage
-            .user_by_token(&auth::token_digest(token), crate::now_ms())
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "unknown or expired token; log in again",
-                )
-            })?;
+        let user =
+            state.storage.user_by_token(&auth::token_digest(token), crate::now_ms()).await?.ok_or_else(
+                || ApiError::new(ErrorCode::Unauthenticated, "unknown or expired token; log in again"),
+            )?;
         Ok(Self(user))
     }
 }

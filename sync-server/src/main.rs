@@ -25,10 +25,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(SqliteStorage::open(&database_path(&cli.data_dir)).context("cannot open the database")?);
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
-            let limits = Limits {
-                max_body_bytes: args.max_body_bytes,
-                ..Limits::default()
-            };
+            let limits = Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() };
             let blobs =
                 Arc::new(BlobStore::open(&blob_dir(&cli.data_dir)).context("cannot open the blob folder")?);
             let state = AppState::new(storage, blobs, limits).map_err(anyhow::Error::msg)?;
@@ -44,28 +41,13 @@ async fn main() -> anyhow::Result<()> {
             println!("created org {} ({})", org.slug, org.id);
         }
         Command::PruneFeed { org, keep_days } => {
-            let org = storage
-                .org_by_slug(&org)
-                .await?
-                .with_context(|| format!("no org {org:?}"))?;
+            let org = storage.org_by_slug(&org).await?.with_context(|| format!("no org {org:?}"))?;
             let before = fieldkit_server::now_ms() - i64::from(keep_days) * 24 * 3_600_000;
             let pruned = storage.prune_removals(org.id, before).await?;
-            println!(
-                "pruned {pruned} removals older than {keep_days} days from {}",
-                org.slug
-            );
+            println!("pruned {pruned} removals older than {keep_days} days from {}", org.slug);
         }
-        Command::AddUser {
-            org,
-            username,
-            display_name,
-            role,
-            password,
-        } => {
-            let org = storage
-                .org_by_slug(&org)
-                .await?
-                .with_context(|| format!("no org {org:?}"))?;
+        Command::AddUser { org, username, display_name, role, password } => {
+            let org = storage.org_by_slug(&org).await?.with_context(|| format!("no org {org:?}"))?;
             let spec = UserSpec {
                 username: &username,
                 display_name: &display_name,

@@ -22,9 +22,7 @@ pub enum ProvisionError {
 pub async fn create_org(storage: &dyn Storage, slug: &str, name: &str) -> Result<Org, ProvisionError> {
     let ok = !slug.is_empty()
         && slug.len() <= 64
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !ok {
         return Err(ProvisionError::Invalid(format!(
             "org slug {slug:?} must be 1-64 lower-case letters, digits or dashes"
@@ -58,9 +56,7 @@ pub async fn add_user(
         return Err(ProvisionError::Invalid("username must not be empty".into()));
     }
     if spec.password.chars().count() < 8 {
-        return Err(ProvisionError::Invalid(
-            "password must have at least 8 characters".into(),
-        ));
+        return Err(ProvisionError::Invalid("password must have at least 8 characters".into()));
     }
     let password = spec.password.to_owned();
     let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))

@@ -49,12 +49,6 @@ impl AppState {
     pub fn new(storage: Arc<dyn Storage>, blobs: Arc<BlobStore>, limits: Limits) -> Result<Self, String> {
         let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
         let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
-        Ok(Self {
-            storage,
-            blobs,
-            limits,
-            decoy_hash,
-            actor,
-        })
+        Ok(Self { storage, blobs, limits, decoy_hash, actor })
     }
 }

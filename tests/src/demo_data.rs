@@ -61,13 +61,8 @@ pub async fn create_customers(
             "geofence_radius_m": 200,
             "owner_id": owner,
         });
-        let (status, answer) = api
-            .send("POST", "/v1/customers", Some(manager_token), Some(&body))
-            .await?;
-        anyhow::ensure!(
-            status == StatusCode::CREATED,
-            "customer not created: {status} {answer}"
-        );
+        let (status, answer) = api.send("POST", "/v1/customers", Some(manager_token), Some(&body)).await?;
+        anyhow::ensure!(status == StatusCode::CREATED, "customer not created: {status} {answer}");
         customers.push(serde_json::from_value(answer)?);
     }
     Ok(customers)
@@ -91,13 +86,8 @@ pub async fn dispatch_visits(
             "customer_id": customer.id,
             "assignee_id": customer.owner_id,
         });
-        let (status, answer) = api
-            .send("POST", "/v1/tasks", Some(manager_token), Some(&body))
-            .await?;
-        anyhow::ensure!(
-            status == StatusCode::CREATED,
-            "task not created: {status} {answer}"
-        );
+        let (status, answer) = api.send("POST", "/v1/tasks", Some(manager_token), Some(&body)).await?;
+        anyhow::ensure!(status == StatusCode::CREATED, "task not created: {status} {answer}");
         tasks.push(serde_json::from_value(answer)?);
     }
     Ok(tasks)

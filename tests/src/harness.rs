@@ -47,9 +47,7 @@ impl TestServer {
     /// Starts a server over the database in `data_dir`, listening on `bind`.
     pub async fn start_in(data_dir: &Path, bind: &str, limits: Limits) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(
-            data_dir,
-        ))?);
+        let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(data_dir))?);
         let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(data_dir))?);
         let state = AppState::new(storage.clone(), blobs, limits).map_err(anyhow::Error::msg)?;
         let listener = tokio::net::TcpListener::bind(bind).await?;
@@ -58,13 +56,7 @@ impl TestServer {
         let task = tokio::spawn(fieldkit_server::serve(listener, state, async {
             let _ = rx.await;
         }));
-        Ok(Self {
-            url,
-            storage,
-            shutdown: Some(tx),
-            task: Some(task),
-            _dir: None,
-        })
+        Ok(Self { url, storage, shutdown: Some(tx), task: Some(task), _dir: None })
     }
 
     /// Creates an org with one team: a manager and `reps` reps (`rep1`, `rep2`, …).
@@ -78,23 +70,13 @@ impl TestServer {
         }
         let api = Api::new(&self.url);
         let manager_token = api.login(slug, "manager", PASSWORD).await?;
-        Ok(TestOrg {
-            org,
-            manager,
-            manager_token,
-            reps: rep_users,
-        })
+        Ok(TestOrg { org, manager, manager_token, reps: rep_users })
     }
 
     /// Adds a user to `org` in `team`.
     pub async fn user(&self, org: &Org, username: &str, role: Role, team: TeamId) -> anyhow::Result<User> {
-        let spec = UserSpec {
-            username,
-            display_name: username,
-            role,
-            team_id: Some(team),
-            password: PASSWORD,
-        };
+        let spec =
+            UserSpec { username, display_name: username, role, team_id: Some(team), password: PASSWORD };
         Ok(provision::add_user(self.storage.as_ref(), org.id, spec).await?)
     }
 
@@ -167,10 +149,7 @@ impl Api {
     pub fn new(base: &str) -> Self {
         // Test code talks plain HTTP on loopback; reqwest still wants a TLS provider set.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::new(),
-        }
+        Self { base: base.to_owned(), http: reqwest::Client::new() }
     }
 
     /// Logs in and returns the token.
@@ -215,11 +194,7 @@ impl Api {
         let response = request.send().await?;
         let status = response.status();
         let bytes = response.bytes().await?;
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)?
-        };
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
         Ok((status, value))
     }
 }
@@ -239,10 +214,5 @@ pub fn fix_at(lat: f64, lng: f64) -> LocationFix {
 /// A check-in at a customer in central Shanghai, for no task.
 #[must_use]
 pub fn check_in_at(customer: CustomerId) -> CheckInInput {
-    CheckInInput {
-        customer_id: customer,
-        task_id: None,
-        fix: fix_at(31.2304, 121.4737),
-        note: None,
-    }
+    CheckInInput { customer_id: customer, task_id: None, fix: fix_at(31.2304, 121.4737), note: None }
 }

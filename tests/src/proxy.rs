@@ -143,10 +143,7 @@ impl FaultPlan {
             ("cut_body", self.cut_body),
             ("server_error", self.server_error),
         ] {
-            ensure!(
-                (0.0..=1.0).contains(&p),
-                "probability {name} = {p} is outside [0, 1]"
-            );
+            ensure!((0.0..=1.0).contains(&p), "probability {name} = {p} is outside [0, 1]");
         }
         ensure!(
             self.fault_probability() <= 1.0,
@@ -355,13 +352,9 @@ fn loopback_target(url: &str) -> anyhow::Result<SocketAddr> {
         .strip_prefix("http://")
         .with_context(|| format!("the proxy forwards plain http only, not {url}"))?
         .trim_end_matches('/');
-    let addr: SocketAddr = authority
-        .parse()
-        .with_context(|| format!("{authority} is not an ip address and port"))?;
-    ensure!(
-        addr.ip().is_loopback(),
-        "the proxy forwards to loopback only, not {addr}"
-    );
+    let addr: SocketAddr =
+        authority.parse().with_context(|| format!("{authority} is not an ip address and port"))?;
+    ensure!(addr.ip().is_loopback(), "the proxy forwards to loopback only, not {addr}");
     Ok(addr)
 }
 
@@ -413,11 +406,8 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> anyhow::Result<()> {
     match fault {
         Fault::Drop => Ok(()),
         Fault::ServerError => {
-            let (status, reason) = if param % 2 == 0 {
-                (500, "Internal Server Error")
-            } else {
-                (503, "Service Unavailable")
-            };
+            let (status, reason) =
+                if param % 2 == 0 { (500, "Internal Server Error") } else { (503, "Service Unavailable") };
             let body = "fault injected by the test proxy";
             let answer = format!(
                 "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
@@ -479,10 +469,7 @@ async fn read_request(client: &mut TcpStream) -> anyhow::Result<Option<Request>>
         if let Some(end) = find_head_end(&buf) {
             break end;
         }
-        ensure!(
-            buf.len() <= MAX_HEAD_BYTES,
-            "request head over {MAX_HEAD_BYTES} bytes"
-        );
+        ensure!(buf.len() <= MAX_HEAD_BYTES, "request head over {MAX_HEAD_BYTES} bytes");
         if read_some(client, &mut buf).await? == 0 {
             if buf.is_empty() {
                 return Ok(None);
@@ -496,16 +483,13 @@ async fn read_request(client: &mut TcpStream) -> anyhow::Result<Option<Request>>
     let mut content_length = 0_usize;
     let mut rewritten = format!("{request_line}\r\n");
     for line in lines.filter(|l| !l.is_empty()) {
-        let (name, value) = line
-            .split_once(':')
-            .with_context(|| format!("malformed header line {line:?}"))?;
+        let (name, value) =
+            line.split_once(':').with_context(|| format!("malformed header line {line:?}"))?;
         let name_lower = name.trim().to_ascii_lowercase();
         match name_lower.as_str() {
             "content-length" => {
-                content_length = value
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("bad content-length {value:?}"))?;
+                content_length =
+                    value.trim().parse().with_context(|| format!("bad content-length {value:?}"))?;
             }
             "transfer-encoding" => bail!("chunked request bodies are not supported"),
             "connection" | "keep-alive" | "proxy-connection" => continue,
@@ -522,18 +506,12 @@ async fn read_request(client: &mut TcpStream) -> anyhow::Result<Option<Request>>
     let mut body = buf.split_off(head_end + 4);
     while body.len() < content_length {
         if read_some(client, &mut body).await? == 0 {
-            bail!(
-                "client closed mid-body after {} of {content_length} bytes",
-                body.len()
-            );
+            bail!("client closed mid-body after {} of {content_length} bytes", body.len());
         }
     }
     // Anything past the body would be a pipelined request: one request per connection here.
     body.truncate(content_length);
-    Ok(Some(Request {
-        head: rewritten.into_bytes(),
-        body,
-    }))
+    Ok(Some(Request { head: rewritten.into_bytes(), body }))
 }
 
 /// Where the blank line ending a head starts, if the buffer holds one.
@@ -566,10 +544,7 @@ async fn forward(shared: &Shared, request: &Request) -> anyhow::Result<Vec<u8>> 
         upstream.flush().await?;
         let mut answer = Vec::with_capacity(4096);
         while read_some(&mut upstream, &mut answer).await? > 0 {
-            ensure!(
-                answer.len() <= MAX_RESPONSE_BYTES,
-                "answer over {MAX_RESPONSE_BYTES} bytes"
-            );
+            ensure!(answer.len() <= MAX_RESPONSE_BYTES, "answer over {MAX_RESPONSE_BYTES} bytes");
         }
         Ok(answer)
     })
@@ -646,10 +621,8 @@ mod tests {
         let addr = url.strip_prefix("http://").expect("http url");
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let body = vec![b'x'; 1000];
-        let head = format!(
-            "POST /v1/sync HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        );
+        let head =
+            format!("POST /v1/sync HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n", body.len());
         stream.write_all(head.as_bytes()).await.expect("write head");
         stream.write_all(&body).await.expect("write body");
         let mut answer = Vec::new();
@@ -674,14 +647,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_fault_does_to_the_request_what_it_says() {
-        for fault in [
-            Fault::Drop,
-            Fault::LoseAnswer,
-            Fault::Delay,
-            Fault::CutBody,
-            Fault::ServerError,
-            Fault::Pass,
-        ] {
+        for fault in
+            [Fault::Drop, Fault::LoseAnswer, Fault::Delay, Fault::CutBody, Fault::ServerError, Fault::Pass]
+        {
             let (url, seen, server) = fake_server().await;
             let proxy = FaultProxy::start(&url, only(fault)).await.expect("proxy");
             let answer = String::from_utf8(post(proxy.url()).await).expect("utf-8");
@@ -701,10 +669,7 @@ mod tests {
                 Fault::LoseAnswer => assert!(answer.is_empty() && seen == [Ok(1000)], "{answer:?} {seen:?}"),
                 Fault::CutBody => {
                     assert!(answer.is_empty(), "{answer:?}");
-                    assert!(
-                        matches!(&seen[..], [Err(e)] if e.contains("mid-body")),
-                        "{seen:?}"
-                    );
+                    assert!(matches!(&seen[..], [Err(e)] if e.contains("mid-body")), "{seen:?}");
                 }
                 Fault::ServerError => {
                     assert!(
@@ -742,10 +707,7 @@ mod tests {
         let addr = proxy.url().trim_start_matches("http://").to_owned();
         drop(proxy);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(
-            TcpStream::connect(&addr).await.is_err(),
-            "still listening on {addr}"
-        );
+        assert!(TcpStream::connect(&addr).await.is_err(), "still listening on {addr}");
         server.abort();
     }
 
@@ -784,9 +746,6 @@ mod tests {
     fn the_answer_head_is_rewritten_to_close_the_connection() {
         let answer = b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}".to_vec();
         let out = close_after(answer).expect("a complete head");
-        assert_eq!(
-            out,
-            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_vec()
-        );
+        assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_vec());
     }
 }

@@ -29,13 +29,8 @@ async fn put_raw(
     size: u64,
     bytes: Vec<u8>,
 ) -> anyhow::Result<(StatusCode, Value)> {
-    api.send_raw(
-        "PUT",
-        &format!("/v1/blobs/{sha}?offset={offset}&size={size}"),
-        Some(token),
-        Some(bytes),
-    )
-    .await
+    api.send_raw("PUT", &format!("/v1/blobs/{sha}?offset={offset}&size={size}"), Some(token), Some(bytes))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,9 +47,7 @@ async fn a_5_mb_photo_cut_at_80_percent_resumes_where_it_stopped() -> anyhow::Re
     assert_eq!((first.bytes_sent, first.completed), (4 * 1024 * 1024, 0));
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let (_, status) = api
-        .send("GET", &format!("/v1/blobs/{}", record.sha256), Some(&token), None)
-        .await?;
+    let (_, status) = api.send("GET", &format!("/v1/blobs/{}", record.sha256), Some(&token), None).await?;
     let status: BlobStatus = serde_json::from_value(status)?;
     assert_eq!((status.received, status.complete), (4 * 1024 * 1024, false));
 
@@ -63,9 +56,7 @@ async fn a_5_mb_photo_cut_at_80_percent_resumes_where_it_stopped() -> anyhow::Re
     assert_eq!(report.blobs.bytes_sent, 1024 * 1024, "resumed, not restarted");
     assert_eq!(report.blobs.completed, 1);
     assert_eq!(phone.kit.blob_state(&record.sha256)?.as_deref(), Some("done"));
-    let (status, _) = api
-        .send("GET", &format!("/v1/blobs/{}", record.sha256), Some(&token), None)
-        .await?;
+    let (status, _) = api.send("GET", &format!("/v1/blobs/{}", record.sha256), Some(&token), None).await?;
     assert_eq!(status, StatusCode::OK);
     let content = reqwest::Client::new()
         .get(format!("{}/v1/blobs/{}/content", server.url, record.sha256))
@@ -97,10 +88,7 @@ async fn a_blob_the_server_already_has_is_not_sent_again() -> anyhow::Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_blob_never_holds_back_the_data_and_the_server_lists_what_is_missing() -> anyhow::Result<()>
 {
-    let limits = Limits {
-        max_blob_bytes: 1024 * 1024,
-        ..Limits::default()
-    };
+    let limits = Limits { max_blob_bytes: 1024 * 1024, ..Limits::default() };
     let server = TestServer::start_with(limits).await?;
     let org = server.org("acme", 1).await?;
     let phone = server.phone("acme", "rep1").await?;
@@ -112,15 +100,10 @@ async fn a_refused_blob_never_holds_back_the_data_and_the_server_lists_what_is_m
     assert_eq!((report.blobs.parked, report.blobs.completed), (1, 1));
     assert_eq!(phone.kit.blob_state(&too_big.sha256)?.as_deref(), Some("parked"));
     let status = phone.kit.sync_status()?;
-    assert_eq!(
-        (status.blobs_pending, status.blobs_parked, status.outbox.pending),
-        (0, 1, 0)
-    );
+    assert_eq!((status.blobs_pending, status.blobs_parked, status.outbox.pending), (0, 1, 0));
 
     let api = Api::new(&server.url);
-    let (_, missing) = api
-        .send("GET", "/v1/blobs/missing", Some(&org.manager_token), None)
-        .await?;
+    let (_, missing) = api.send("GET", "/v1/blobs/missing", Some(&org.manager_token), None).await?;
     let missing = missing.as_array().cloned().unwrap_or_default();
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert_eq!(missing[0]["sha256"], too_big.sha256.as_str());
@@ -148,29 +131,15 @@ async fn bytes_that_do_not_match_their_name_or_size_are_refused_and_kept_nowhere
     let other = hex::encode(Sha256::digest(b"other"));
     let (status, body) = put_raw(&api, &token, &other, 0, 1000, bytes.clone()).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("do not hash"),
-        "{body}"
-    );
-    let (_, status) = api
-        .send("GET", &format!("/v1/blobs/{other}"), Some(&token), None)
-        .await?;
-    assert_eq!(
-        (status["received"].as_u64(), status["complete"].as_bool()),
-        (Some(0), Some(false))
-    );
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("do not hash"), "{body}");
+    let (_, status) = api.send("GET", &format!("/v1/blobs/{other}"), Some(&token), None).await?;
+    assert_eq!((status["received"].as_u64(), status["complete"].as_bool()), (Some(0), Some(false)));
 
     // A chunk at the wrong offset appends nothing and says where to resume.
     let (_, status) = put_raw(&api, &token, &sha, 0, 1000, bytes[..400].to_vec()).await?;
     assert_eq!(status["received"], 400);
     let (status_code, status) = put_raw(&api, &token, &sha, 100, 1000, bytes[100..500].to_vec()).await?;
-    assert_eq!(
-        (status_code, status["received"].as_u64()),
-        (StatusCode::OK, Some(400))
-    );
+    assert_eq!((status_code, status["received"].as_u64()), (StatusCode::OK, Some(400)));
     let (_, status) = put_raw(&api, &token, &sha, 400, 1000, bytes[400..].to_vec()).await?;
     assert_eq!(status["complete"], true);
     Ok(())

@@ -86,13 +86,7 @@ async fn phones_behind_proxies(
         let kit = open_phone(&dir.path().join("fieldkit.db"), proxy.url(), &org.org.slug)?;
         let name = format!("rep{}", index + 1);
         login_attempts += login_through_faults(&kit, &name).await?;
-        phones.push(Arc::new(ChaosPhone {
-            name,
-            rep: rep.id,
-            kit,
-            proxy,
-            _dir: dir,
-        }));
+        phones.push(Arc::new(ChaosPhone { name, rep: rep.id, kit, proxy, _dir: dir }));
     }
     Ok((phones, login_attempts))
 }
@@ -141,11 +135,7 @@ fn check_in(
             let mine: Vec<TaskId> = {
                 let workable = workable.lock().unwrap_or_else(PoisonError::into_inner);
                 let tasks = phone.kit.my_tasks()?;
-                tasks
-                    .iter()
-                    .map(|t| t.id)
-                    .filter(|id| workable.contains(id))
-                    .collect()
+                tasks.iter().map(|t| t.id).filter(|id| workable.contains(id)).collect()
             };
             if !mine.is_empty() {
                 let id = mine[usize::try_from(rng.below(u64::try_from(mine.len())?))?];
@@ -180,11 +170,7 @@ fn tally(
             run.pushed += report.pushed;
             run.already_stored += report.already_stored;
             run.pulled += report.pulled;
-            ensure!(
-                report.rejected == 0,
-                "{}: the server refused a fact: {report:?}",
-                phone.name
-            );
+            ensure!(report.rejected == 0, "{}: the server refused a fact: {report:?}", phone.name);
         }
         Err(e) if e.is_retryable() => run.syncs_failed += 1,
         Err(e) => bail!("{}: a sync failed with a non-retryable error: {e}", phone.name),
@@ -257,12 +243,9 @@ async fn run_days(
     for (index, phone) in phones.iter().enumerate() {
         let phone = phone.clone();
         let workable = workable.cloned();
-        days.spawn(async move {
-            (
-                index,
-                drive(phone, index, check_ins, seed_for(2, index), workable).await,
-            )
-        });
+        days.spawn(
+            async move { (index, drive(phone, index, check_ins, seed_for(2, index), workable).await) },
+        );
     }
     let mut runs: Vec<Option<PhoneRun>> = phones.iter().map(|_| None).collect();
     tokio::time::timeout(Duration::from_secs(300), async {
@@ -279,10 +262,7 @@ async fn run_days(
 
 /// What all the proxies did.
 fn total_counts(phones: &[Arc<ChaosPhone>]) -> FaultCounts {
-    phones
-        .iter()
-        .map(|p| p.proxy.counts())
-        .fold(FaultCounts::default(), |a, b| a + b)
+    phones.iter().map(|p| p.proxy.counts()).fold(FaultCounts::default(), |a, b| a + b)
 }
 
 /// The network heals: faults off, and every phone syncs until its queue is empty and it has
@@ -305,11 +285,7 @@ async fn heal(phones: &[Arc<ChaosPhone>]) -> anyhow::Result<u32> {
             if phone.kit.sync_status()?.outbox.pending == 0 {
                 break;
             }
-            ensure!(
-                attempts < 5,
-                "{}: the queue does not drain on a healthy network",
-                phone.name
-            );
+            ensure!(attempts < 5, "{}: the queue does not drain on a healthy network", phone.name);
         }
     }
     Ok(syncs)
@@ -357,15 +333,7 @@ async fn assert_every_check_in_stored_once(
         };
         // Everything but the floating-point fix, which a JSON round trip may not keep bit-exact.
         assert_eq!(
-            (
-                body.id,
-                body.visit_id,
-                body.customer_id,
-                body.rep_id,
-                body.task_id,
-                body.at,
-                &body.note
-            ),
+            (body.id, body.visit_id, body.customer_id, body.rep_id, body.task_id, body.at, &body.note),
             (
                 original.id,
                 original.visit_id,
@@ -382,22 +350,11 @@ async fn assert_every_check_in_stored_once(
 
     for (phone, run) in phones.iter().zip(runs) {
         let status = phone.kit.sync_status()?;
-        assert_eq!(
-            (status.outbox.pending, status.outbox.parked),
-            (0, 0),
-            "{}",
-            phone.name
-        );
+        assert_eq!((status.outbox.pending, status.outbox.parked), (0, 0), "{}", phone.name);
         assert!(phone.kit.parked_items()?.is_empty(), "{}", phone.name);
         assert_eq!(phone.kit.check_ins()?.len(), per_phone, "{}", phone.name);
         for check_in in &run.made {
-            assert_eq!(
-                phone.kit.is_synced(check_in.id)?,
-                Some(true),
-                "{}: {}",
-                phone.name,
-                check_in.id
-            );
+            assert_eq!(phone.kit.is_synced(check_in.id)?, Some(true), "{}: {}", phone.name, check_in.id);
             // The visit the check-in opened is a shared document: on the server, for this rep.
             let visit = check_in.visit_id.0;
             assert_eq!(
@@ -423,10 +380,7 @@ fn assert_the_faults_happened(c: &FaultCounts, min_requests: u64) {
     assert!(c.server_errors > 0, "{c:?}");
     assert!(c.passed > 0, "{c:?}");
     assert_eq!(c.upstream_failures, 0, "the server itself failed requests: {c:?}");
-    assert!(
-        c.requests >= min_requests,
-        "too few requests to call it chaos: {c:?}"
-    );
+    assert!(c.requests >= min_requests, "too few requests to call it chaos: {c:?}");
     assert!(c.faulted() * 100 >= c.requests * 25, "under 25% faulted: {c:?}");
 }
 
@@ -507,12 +461,9 @@ async fn dispatch(
                     "name": format!("Shop {n}"), "grade": "B",
                     "place": { "point": { "lat": 31.2, "lng": 121.4 }, "address": format!("Road {n}") }
                 });
-                let (status, customer) = api
-                    .send("POST", "/v1/customers", Some(token), Some(&body))
-                    .await?;
+                let (status, customer) = api.send("POST", "/v1/customers", Some(token), Some(&body)).await?;
                 ensure!(status == StatusCode::CREATED, "{status} {customer}");
-                out.customers
-                    .insert(serde_json::from_value(customer["id"].clone())?);
+                out.customers.insert(serde_json::from_value(customer["id"].clone())?);
             }
             3..=6 => {
                 let title = format!("Visit {n}");
@@ -531,9 +482,8 @@ async fn dispatch(
             7..=8 => {
                 if let Some(id) = pick(&mut rng, &movable)? {
                     let body = json!({ "assignee_id": rep });
-                    let (status, answer) = api
-                        .send("PATCH", &format!("/v1/tasks/{id}"), Some(token), Some(&body))
-                        .await?;
+                    let (status, answer) =
+                        api.send("PATCH", &format!("/v1/tasks/{id}"), Some(token), Some(&body)).await?;
                     ensure!(status == StatusCode::OK, "move {id}: {status} {answer}");
                     if let Some(task) = out.tasks.get_mut(&id) {
                         task.0 = rep;
@@ -544,9 +494,8 @@ async fn dispatch(
                 if let Some(id) = pick(&mut rng, &all)? {
                     let title = format!("Visit, renamed at {n}");
                     let body = json!({ "title": title });
-                    let (status, answer) = api
-                        .send("PATCH", &format!("/v1/tasks/{id}"), Some(token), Some(&body))
-                        .await?;
+                    let (status, answer) =
+                        api.send("PATCH", &format!("/v1/tasks/{id}"), Some(token), Some(&body)).await?;
                     ensure!(status == StatusCode::OK, "rename {id}: {status} {answer}");
                     if let Some(task) = out.tasks.get_mut(&id) {
                         task.1 = title;
@@ -555,9 +504,8 @@ async fn dispatch(
             }
             _ => {
                 if let Some(id) = pick(&mut rng, &movable)? {
-                    let (status, answer) = api
-                        .send("DELETE", &format!("/v1/tasks/{id}"), Some(token), None)
-                        .await?;
+                    let (status, answer) =
+                        api.send("DELETE", &format!("/v1/tasks/{id}"), Some(token), None).await?;
                     ensure!(status.is_success(), "delete {id}: {status} {answer}");
                     movable.retain(|t| *t != id);
                     all.retain(|t| *t != id);
@@ -604,16 +552,11 @@ async fn every_phone_ends_with_exactly_its_tasks_and_all_customers_when_the_feed
     let api = Api::new(&server.url);
     let mut on_server: HashMap<TaskId, Task> = HashMap::new();
     for (id, (assignee, title)) in &dispatched.tasks {
-        let (status, task) = api
-            .send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None)
-            .await?;
+        let (status, task) =
+            api.send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None).await?;
         assert_eq!(status, StatusCode::OK, "task {id}: {task}");
         let task: Task = serde_json::from_value(task)?;
-        assert_eq!(
-            (task.assignee_id, &task.title),
-            (Some(*assignee), title),
-            "task {id} on the server"
-        );
+        assert_eq!((task.assignee_id, &task.title), (Some(*assignee), title), "task {id} on the server");
         on_server.insert(*id, task);
     }
     let mut worked_tasks = 0;
@@ -621,12 +564,7 @@ async fn every_phone_ends_with_exactly_its_tasks_and_all_customers_when_the_feed
         for (id, note) in &run.worked {
             worked_tasks += 1;
             let task = &on_server[id];
-            assert_eq!(
-                task.assignee_id,
-                Some(phone.rep),
-                "{}: worked task {id}",
-                phone.name
-            );
+            assert_eq!(task.assignee_id, Some(phone.rep), "{}: worked task {id}", phone.name);
             assert_eq!(
                 serde_json::to_value(task.status)?,
                 json!("in_progress"),

@@ -16,11 +16,7 @@ enum Op {
     /// A phone (0: rep1, 1: rep2, 2: manager) appends to a task's notes.
     PhoneNotes { phone: usize, task: usize },
     /// A phone moves a task to a status (refused locally if it would go back).
-    PhoneStatus {
-        phone: usize,
-        task: usize,
-        status: TaskStatus,
-    },
+    PhoneStatus { phone: usize, task: usize, status: TaskStatus },
     /// The manager appends to a task's notes on the server.
     ServerNotes { task: usize },
     /// The manager renames a task on the server.
@@ -36,11 +32,7 @@ enum Op {
 }
 
 fn status() -> impl Strategy<Value = TaskStatus> {
-    prop_oneof![
-        Just(TaskStatus::InProgress),
-        Just(TaskStatus::Done),
-        Just(TaskStatus::Cancelled)
-    ]
+    prop_oneof![Just(TaskStatus::InProgress), Just(TaskStatus::Done), Just(TaskStatus::Cancelled)]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -84,9 +76,7 @@ impl World {
         let mut tasks = Vec::new();
         for rep in 0..2 {
             let body = json!({ "kind": "customer_visit", "title": "start", "assignee_id": org.reps[rep].id });
-            let (_, task) = api
-                .send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body))
-                .await?;
+            let (_, task) = api.send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body)).await?;
             tasks.push(serde_json::from_value(task["id"].clone())?);
         }
         let slug = org.org.slug.clone();
@@ -107,10 +97,7 @@ impl World {
             task_tokens: vec![Vec::new(), Vec::new()],
             visit_tokens: Vec::new(),
             statuses: vec![BTreeSet::new(), BTreeSet::new()],
-            titles: vec![
-                BTreeSet::from(["start".to_owned()]),
-                BTreeSet::from(["start".to_owned()]),
-            ],
+            titles: vec![BTreeSet::from(["start".to_owned()]), BTreeSet::from(["start".to_owned()])],
             next_token: 0,
         })
     }
@@ -121,28 +108,18 @@ impl World {
     }
 
     fn phone_task(&self, phone: usize, task: usize) -> anyhow::Result<Option<Task>> {
-        Ok(self.phones[phone]
-            .kit
-            .my_tasks()?
-            .into_iter()
-            .find(|t| t.id == self.tasks[task]))
+        Ok(self.phones[phone].kit.my_tasks()?.into_iter().find(|t| t.id == self.tasks[task]))
     }
 
     async fn server_task(&self, task: usize) -> anyhow::Result<Task> {
         let path = format!("/v1/tasks/{}", self.tasks[task]);
-        let (_, body) = self
-            .api
-            .send("GET", &path, Some(&self.org.manager_token), None)
-            .await?;
+        let (_, body) = self.api.send("GET", &path, Some(&self.org.manager_token), None).await?;
         Ok(serde_json::from_value(body)?)
     }
 
     async fn patch(&self, task: usize, body: serde_json::Value) -> anyhow::Result<bool> {
         let path = format!("/v1/tasks/{}", self.tasks[task]);
-        let (status, _) = self
-            .api
-            .send("PATCH", &path, Some(&self.org.manager_token), Some(&body))
-            .await?;
+        let (status, _) = self.api.send("PATCH", &path, Some(&self.org.manager_token), Some(&body)).await?;
         Ok(status.is_success())
     }
 
@@ -152,18 +129,13 @@ impl World {
                 if let Some(current) = self.phone_task(phone, task)? {
                     let token = self.token();
                     let notes = format!("{}{token}", current.notes);
-                    self.phones[phone]
-                        .kit
-                        .update_task(self.tasks[task], None, Some(notes))?;
+                    self.phones[phone].kit.update_task(self.tasks[task], None, Some(notes))?;
                     self.task_tokens[task].push(token);
                 }
             }
             Op::PhoneStatus { phone, task, status } if holds(phone, task) => {
                 if self.phone_task(phone, task)?.is_some()
-                    && self.phones[phone]
-                        .kit
-                        .update_task(self.tasks[task], Some(status), None)
-                        .is_ok()
+                    && self.phones[phone].kit.update_task(self.tasks[task], Some(status), None).is_ok()
                 {
                     self.statuses[task].insert(status.as_str());
                 }
@@ -171,10 +143,7 @@ impl World {
             Op::ServerNotes { task } => {
                 let current = self.server_task(task).await?;
                 let token = self.token();
-                if self
-                    .patch(task, json!({ "notes": format!("{}{token}", current.notes) }))
-                    .await?
-                {
+                if self.patch(task, json!({ "notes": format!("{}{token}", current.notes) })).await? {
                     self.task_tokens[task].push(token);
                 }
             }
@@ -254,16 +223,11 @@ impl World {
                 on_server.title
             );
         }
-        let rep_visits: Vec<_> = [0, 1]
-            .iter()
-            .map(|p| self.phones[*p].kit.visits())
-            .collect::<Result<_, _>>()?;
+        let rep_visits: Vec<_> =
+            [0, 1].iter().map(|p| self.phones[*p].kit.visits()).collect::<Result<_, _>>()?;
         let manager_visits = self.phones[2].kit.visits()?;
         let all_rep_visits: Vec<_> = rep_visits.into_iter().flatten().collect();
-        anyhow::ensure!(
-            all_rep_visits.len() == manager_visits.len(),
-            "the manager's phone lacks visits"
-        );
+        anyhow::ensure!(all_rep_visits.len() == manager_visits.len(), "the manager's phone lacks visits");
         for visit in &all_rep_visits {
             let twin = manager_visits.iter().find(|v| v.id == visit.id);
             anyhow::ensure!(twin == Some(visit), "visit {} differs", visit.id);

@@ -104,12 +104,7 @@ impl Proc {
                 }
             }
         });
-        Self {
-            child,
-            lines,
-            reader: Some(reader),
-            seen: Vec::new(),
-        }
+        Self { child, lines, reader: Some(reader), seen: Vec::new() }
     }
 
     /// Waits for the next line starting with `prefix`, up to `deadline`. Returns it, or
@@ -173,10 +168,7 @@ async fn sync_to_completion(kit: &FieldKit) -> u32 {
             return already_stored;
         }
     }
-    panic!(
-        "the outbox did not drain: {:?}",
-        kit.sync_status().expect("status")
-    );
+    panic!("the outbox did not drain: {:?}", kit.sync_status().expect("status"));
 }
 
 /// Checks exactly-once: every acknowledged id is on the phone and on the server once, the
@@ -193,25 +185,15 @@ async fn assert_exactly_once(kit: &FieldKit, storage: &dyn Storage, org: OrgId, 
         "parked: {:?}",
         kit.parked_items().expect("parked")
     );
-    let phone: HashSet<String> = kit
-        .check_ins()
-        .expect("check-ins")
-        .iter()
-        .map(|c| c.id.to_string())
-        .collect();
-    let facts = storage
-        .facts(org, FactFilter::default())
-        .await
-        .expect("server facts");
+    let phone: HashSet<String> =
+        kit.check_ins().expect("check-ins").iter().map(|c| c.id.to_string()).collect();
+    let facts = storage.facts(org, FactFilter::default()).await.expect("server facts");
     let mut on_server: HashMap<String, usize> = HashMap::new();
     for fact in &facts {
         *on_server.entry(fact.id.to_string()).or_default() += 1;
     }
     let duplicated: Vec<_> = on_server.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        duplicated.is_empty(),
-        "facts stored more than once: {duplicated:?}"
-    );
+    assert!(duplicated.is_empty(), "facts stored more than once: {duplicated:?}");
     let lost_locally: Vec<_> = acked.iter().filter(|id| !phone.contains(*id)).collect();
     assert!(
         lost_locally.is_empty(),
@@ -219,21 +201,11 @@ async fn assert_exactly_once(kit: &FieldKit, storage: &dyn Storage, org: OrgId, 
         lost_locally.len()
     );
     let lost: Vec<_> = acked.iter().filter(|id| !on_server.contains_key(*id)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged check-ins never reached the server: {lost:?}",
-        lost.len()
-    );
+    assert!(lost.is_empty(), "{} acknowledged check-ins never reached the server: {lost:?}", lost.len());
     let strangers: Vec<_> = on_server.keys().filter(|id| !phone.contains(*id)).collect();
-    assert!(
-        strangers.is_empty(),
-        "the server has facts the phone never made: {strangers:?}"
-    );
+    assert!(strangers.is_empty(), "the server has facts the phone never made: {strangers:?}");
     let unsent: Vec<_> = phone.iter().filter(|id| !on_server.contains_key(*id)).collect();
-    assert!(
-        unsent.is_empty(),
-        "phone facts missing on the server with an empty outbox: {unsent:?}"
-    );
+    assert!(unsent.is_empty(), "phone facts missing on the server with an empty outbox: {unsent:?}");
     for id in acked {
         let id: FactId = id.parse().expect("a fact id");
         assert_eq!(kit.is_synced(id).expect("is_synced"), Some(true), "{id}");
@@ -306,9 +278,7 @@ fn run_phone_rounds(db: &Path, url: &str, rounds: u32, rng: &mut Rng) -> PhoneRo
         match exited {
             // It made all its writes before the kill came: fine, but not a kill.
             Some(status) if status.success() => {}
-            Some(status) => out
-                .fatal
-                .push(format!("round {round}: the phone ended with {status}")),
+            Some(status) => out.fatal.push(format!("round {round}: the phone ended with {status}")),
             None => *out.kills.entry(kill_at).or_default() += 1,
         }
         let mut syncing = false;
@@ -348,11 +318,7 @@ async fn nothing_acknowledged_is_lost_or_duplicated_when_the_phone_is_killed_mid
     let (db_for_rounds, url) = (db.clone(), server.url.clone());
     let rounds =
         tokio::task::spawn_blocking(move || run_phone_rounds(&db_for_rounds, &url, ROUNDS, &mut rng)).await?;
-    assert!(
-        rounds.fatal.is_empty(),
-        "a phone process failed: {:?}",
-        rounds.fatal
-    );
+    assert!(rounds.fatal.is_empty(), "a phone process failed: {:?}", rounds.fatal);
     assert!(!rounds.acked.is_empty(), "no round got as far as a check-in");
 
     // The phone once more, in this process: it opens cleanly and sends what is left.
@@ -380,12 +346,8 @@ async fn nothing_acknowledged_is_lost_or_duplicated_when_the_phone_is_killed_mid
 
 /// The server running as `test_server` on a fixed address, restarted after each kill.
 fn start_server(data_dir: &Path, bind: &str) -> Proc {
-    let mut server = Proc::spawn(
-        Command::new(TEST_SERVER)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--bind", bind]),
-    );
+    let mut server =
+        Proc::spawn(Command::new(TEST_SERVER).arg("--data-dir").arg(data_dir).args(["--bind", bind]));
     let listening = server.wait_for("listening ", Instant::now() + Duration::from_secs(30));
     assert_eq!(
         listening.as_deref(),
@@ -446,11 +408,7 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
     let mut rng = Rng::from_env(2);
     let bind = format!("127.0.0.1:{}", free_loopback_port(&mut rng));
     let server = start_server(&data_dir, &bind);
-    let kit = Arc::new(open_phone(
-        &dir.path().join("fieldkit.db"),
-        &format!("http://{bind}"),
-        "acme",
-    )?);
+    let kit = Arc::new(open_phone(&dir.path().join("fieldkit.db"), &format!("http://{bind}"), "acme")?);
     kit.login("rep1", PASSWORD).await?;
     let state = Arc::new(PhoneLoop::default());
 
@@ -459,19 +417,11 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
         let (kit, state) = (kit.clone(), state.clone());
         tokio::spawn(async move {
             while !state.stop.load(Ordering::SeqCst) && state.acked.lock().expect("lock").len() < MAX_WRITES {
-                let input = CheckInInput {
-                    customer_id: CustomerId::new(),
-                    task_id: None,
-                    fix: fix(),
-                    note: None,
-                };
+                let input =
+                    CheckInInput { customer_id: CustomerId::new(), task_id: None, fix: fix(), note: None };
                 match kit.check_in(input) {
                     Ok(c) => state.acked.lock().expect("lock").push(c.id.to_string()),
-                    Err(e) => state
-                        .unexpected
-                        .lock()
-                        .expect("lock")
-                        .push(format!("check-in: {e}")),
+                    Err(e) => state.unexpected.lock().expect("lock").push(format!("check-in: {e}")),
                 }
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }
@@ -487,9 +437,7 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
                 match result {
                     Ok(report) => {
                         state.syncs_ok.fetch_add(1, Ordering::SeqCst);
-                        state
-                            .already_stored
-                            .fetch_add(report.already_stored, Ordering::SeqCst);
+                        state.already_stored.fetch_add(report.already_stored, Ordering::SeqCst);
                     }
                     Err(e) if e.is_retryable() => {
                         state.syncs_failed.fetch_add(1, Ordering::SeqCst);
@@ -532,10 +480,7 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
     writer.await?;
     syncer.await?;
     let unexpected = state.unexpected.lock().expect("lock").clone();
-    assert!(
-        unexpected.is_empty(),
-        "errors other than an unreachable server: {unexpected:?}"
-    );
+    assert!(unexpected.is_empty(), "errors other than an unreachable server: {unexpected:?}");
 
     let final_already_stored = sync_to_completion(&kit).await;
     // One last kill, then read what the server kept straight from its database.

@@ -9,10 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn count_check_ins(server: &TestServer, org: fieldkit_domain::ids::OrgId) -> usize {
-    let filter = FactFilter {
-        kind: Some("check_in".into()),
-        rep_ids: None,
-    };
+    let filter = FactFilter { kind: Some("check_in".into()), rep_ids: None };
     server.storage.facts(org, filter).await.expect("facts").len()
 }
 
@@ -28,10 +25,7 @@ async fn a_rep_checks_in_offline_three_times_and_the_server_has_exactly_three() 
         ids.push(phone.kit.check_in(check_in_at(CustomerId::new()))?.id);
     }
     let status = phone.kit.sync_status()?;
-    assert_eq!(
-        status.outbox.pending, 6,
-        "three check-in facts and the three visits they opened"
-    );
+    assert_eq!(status.outbox.pending, 6, "three check-in facts and the three visits they opened");
     assert!(status.outbox.oldest_pending_ms.is_some());
     assert_eq!(phone.kit.is_synced(ids[0])?, Some(false));
     assert_eq!(count_check_ins(&server, org.org.id).await, 0);
@@ -59,10 +53,7 @@ async fn a_second_sync_sends_nothing_new() -> anyhow::Result<()> {
     phone.kit.sync_now().await?;
 
     let again = phone.kit.sync_now().await?;
-    assert_eq!(
-        (again.pushed, again.already_stored, again.rejected, again.pulled),
-        (0, 0, 0, 0)
-    );
+    assert_eq!((again.pushed, again.already_stored, again.rejected, again.pulled), (0, 0, 0, 0));
     assert_eq!(again.round_trips, 1);
     assert_eq!(count_check_ins(&server, org.org.id).await, 1);
     Ok(())
@@ -90,11 +81,7 @@ async fn a_pushed_fact_retried_after_a_lost_answer_is_stored_once() -> anyhow::R
 
     // The phone's own push of it is acknowledged as already stored and leaves its queue.
     let report = phone.kit.sync_now().await?;
-    assert_eq!(
-        (report.pushed, report.already_stored),
-        (1, 1),
-        "the visit document goes now"
-    );
+    assert_eq!((report.pushed, report.already_stored), (1, 1), "the visit document goes now");
     assert_eq!(phone.kit.sync_status()?.outbox.pending, 0);
     assert_eq!(count_check_ins(&server, org.org.id).await, 1);
     Ok(())
@@ -152,9 +139,7 @@ async fn a_managers_task_appears_on_the_reps_phone_and_leaves_it_when_reassigned
 
     let body =
         json!({ "kind": "store_inspection", "title": "Check the shelf", "assignee_id": org.reps[0].id });
-    let (status, task) = api
-        .send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body))
-        .await?;
+    let (status, task) = api.send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body)).await?;
     assert_eq!(status, StatusCode::CREATED, "{task}");
 
     rep1.kit.sync_now().await?;
@@ -168,9 +153,7 @@ async fn a_managers_task_appears_on_the_reps_phone_and_leaves_it_when_reassigned
     // Reassigned to rep2: it leaves rep1's phone and appears on rep2's.
     let path = format!("/v1/tasks/{}", task["id"].as_str().unwrap_or_default());
     let reassign = json!({ "assignee_id": org.reps[1].id });
-    let (status, _) = api
-        .send("PATCH", &path, Some(&org.manager_token), Some(&reassign))
-        .await?;
+    let (status, _) = api.send("PATCH", &path, Some(&org.manager_token), Some(&reassign)).await?;
     assert_eq!(status, StatusCode::OK);
     rep1.kit.sync_now().await?;
     rep2.kit.sync_now().await?;
@@ -190,16 +173,9 @@ async fn a_rep_of_another_org_sees_nothing_of_this_one() -> anyhow::Result<()> {
         "name": "Shop", "grade": "A",
         "place": { "point": { "lat": 31.23, "lng": 121.47 }, "address": "" }
     });
-    api.send(
-        "POST",
-        "/v1/customers",
-        Some(&acme.manager_token),
-        Some(&customer),
-    )
-    .await?;
+    api.send("POST", "/v1/customers", Some(&acme.manager_token), Some(&customer)).await?;
     let task = json!({ "kind": "customer_visit", "title": "Visit", "assignee_id": acme.reps[0].id });
-    api.send("POST", "/v1/tasks", Some(&acme.manager_token), Some(&task))
-        .await?;
+    api.send("POST", "/v1/tasks", Some(&acme.manager_token), Some(&task)).await?;
     let acme_phone = server.phone("acme", "rep1").await?;
     acme_phone.kit.check_in(check_in_at(CustomerId::new()))?;
     acme_phone.kit.sync_now().await?;
@@ -218,16 +194,12 @@ async fn a_rep_of_another_org_sees_nothing_of_this_one() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(facts, json!([]));
     let globex_manager = api.login("globex", "manager", PASSWORD).await?;
-    let (_, acme_task) = api
-        .send("POST", "/v1/tasks", Some(&acme.manager_token), Some(&task))
-        .await?;
+    let (_, acme_task) = api.send("POST", "/v1/tasks", Some(&acme.manager_token), Some(&task)).await?;
     let path = format!("/v1/tasks/{}", acme_task["id"].as_str().unwrap_or_default());
     let (status, _) = api.send("GET", &path, Some(&globex_manager), None).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // A globex manager cannot dispatch to an acme rep.
-    let (status, error) = api
-        .send("POST", "/v1/tasks", Some(&globex_manager), Some(&task))
-        .await?;
+    let (status, error) = api.send("POST", "/v1/tasks", Some(&globex_manager), Some(&task)).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["code"], "invalid_request");
     Ok(())
@@ -244,22 +216,13 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     let org = server.org("acme", 1).await?;
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let before = server
-        .storage
-        .feed(
-            org.org.id,
-            fieldkit_server::storage::FeedReader::Everything,
-            0,
-            1000,
-        )
-        .await?;
+    let before =
+        server.storage.feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, 0, 1000).await?;
 
     // Wrong password, unknown user and unknown org answer alike.
-    for (org_slug, user, password) in [
-        ("acme", "rep1", "wrong password"),
-        ("acme", "nobody", PASSWORD),
-        ("nope", "rep1", PASSWORD),
-    ] {
+    for (org_slug, user, password) in
+        [("acme", "rep1", "wrong password"), ("acme", "nobody", PASSWORD), ("nope", "rep1", PASSWORD)]
+    {
         let body = json!({ "org": org_slug, "username": user, "password": password,
                            "device_id": "00000000-0000-7000-8000-000000000001" });
         let (status, answer) = api.send("POST", "/v1/login", None, Some(&body)).await?;
@@ -270,10 +233,7 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     // The engine reports a wrong password as such.
     let dir = tempfile::tempdir()?;
     let kit = fieldkit_e2e::harness::open_phone(&dir.path().join("x.db"), &server.url, "acme")?;
-    assert!(matches!(
-        kit.login("rep1", "wrong password").await,
-        Err(Error::BadCredentials)
-    ));
+    assert!(matches!(kit.login("rep1", "wrong password").await, Err(Error::BadCredentials)));
     assert!(matches!(kit.sync_now().await, Err(Error::NotLoggedIn)));
 
     let sync = json!({ "protocol": 1, "device_id": "00000000-0000-7000-8000-000000000001",
@@ -291,15 +251,8 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
         br#"{"protocol":1,"device_id":"x","cursor":-1,"pull_limit":10,"sent_at_ms":0,"push":[]}"#,
     ];
     for body in malformed {
-        let (status, answer) = api
-            .send_raw("POST", "/v1/sync", Some(&token), Some(body.to_vec()))
-            .await?;
-        assert_eq!(
-            status,
-            StatusCode::BAD_REQUEST,
-            "{}",
-            String::from_utf8_lossy(body)
-        );
+        let (status, answer) = api.send_raw("POST", "/v1/sync", Some(&token), Some(body.to_vec())).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(body));
         assert_eq!(error_code(&answer), ErrorCode::MalformedBody);
         assert!(!answer["error"]["message"].as_str().unwrap_or_default().is_empty());
     }
@@ -315,11 +268,7 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
         fix: fix_at(31.0, 121.0),
         at: fieldkit_domain::clock::EventTime {
             device_ms: 0,
-            hlc: fieldkit_domain::clock::Hlc {
-                wall_ms: 0,
-                counter: 0,
-                node: 0,
-            },
+            hlc: fieldkit_domain::clock::Hlc { wall_ms: 0, counter: 0, node: 0 },
             server_estimate_ms: None,
         },
         note: None,
@@ -329,13 +278,7 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     request["push"] = json!([off_globe]);
     let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("latitude 123"),
-        "{answer}"
-    );
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("latitude 123"), "{answer}");
 
     // A protocol version the server does not speak.
     let mut future = sync.clone();
@@ -356,50 +299,26 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     // A rep may not dispatch; an unknown route is a JSON 404.
     let task = json!({ "kind": "customer_visit", "title": "x" });
     let (status, answer) = api.send("POST", "/v1/tasks", Some(&token), Some(&task)).await?;
-    assert_eq!(
-        (status, error_code(&answer)),
-        (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
-    );
+    assert_eq!((status, error_code(&answer)), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     let (status, answer) = api.send("GET", "/v1/nope", Some(&token), None).await?;
-    assert_eq!(
-        (status, error_code(&answer)),
-        (StatusCode::NOT_FOUND, ErrorCode::NotFound)
-    );
+    assert_eq!((status, error_code(&answer)), (StatusCode::NOT_FOUND, ErrorCode::NotFound));
 
-    let after = server
-        .storage
-        .feed(
-            org.org.id,
-            fieldkit_server::storage::FeedReader::Everything,
-            0,
-            1000,
-        )
-        .await?;
+    let after =
+        server.storage.feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, 0, 1000).await?;
     assert_eq!(after.cursor, before.cursor, "no change was stored");
-    assert!(
-        server
-            .storage
-            .facts(org.org.id, FactFilter::default())
-            .await?
-            .is_empty()
-    );
+    assert!(server.storage.facts(org.org.id, FactFilter::default()).await?.is_empty());
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_refused_with_413() -> anyhow::Result<()> {
-    let limits = fieldkit_server::Limits {
-        max_body_bytes: 64 * 1024,
-        ..Default::default()
-    };
+    let limits = fieldkit_server::Limits { max_body_bytes: 64 * 1024, ..Default::default() };
     let server = TestServer::start_with(limits).await?;
     server.org("acme", 1).await?;
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
     let huge = format!("{{\"padding\":\"{}\"}}", "x".repeat(100 * 1024));
-    let (status, answer) = api
-        .send_raw("POST", "/v1/sync", Some(&token), Some(huge.into_bytes()))
-        .await?;
+    let (status, answer) = api.send_raw("POST", "/v1/sync", Some(&token), Some(huge.into_bytes())).await?;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_code(&answer), ErrorCode::PayloadTooLarge);
     Ok(())
@@ -423,11 +342,7 @@ async fn a_phone_with_the_server_down_keeps_its_queue_and_syncs_when_it_is_back(
     offline.check_in(check_in_at(CustomerId::new()))?;
     let err = offline.sync_now().await.expect_err("nothing listens");
     assert!(err.is_retryable(), "{err}");
-    assert_eq!(
-        offline.sync_status()?.outbox.pending,
-        2,
-        "the check-in and its visit wait"
-    );
+    assert_eq!(offline.sync_status()?.outbox.pending, 2, "the check-in and its visit wait");
     drop(offline);
 
     let online = fieldkit_e2e::harness::open_phone(&db, &server.url, "acme")?;

@@ -17,9 +17,7 @@ use serde_json::{Value, json};
 
 async fn create_task(api: &Api, org: &TestOrg, assignee: usize, title: &str) -> anyhow::Result<TaskId> {
     let body = json!({ "kind": "customer_visit", "title": title, "assignee_id": org.reps[assignee].id });
-    let (status, task) = api
-        .send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body))
-        .await?;
+    let (status, task) = api.send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body)).await?;
     anyhow::ensure!(status == StatusCode::CREATED, "{status} {task}");
     Ok(serde_json::from_value(task["id"].clone())?)
 }
@@ -30,20 +28,11 @@ async fn patch_task(
     id: TaskId,
     body: Value,
 ) -> anyhow::Result<(StatusCode, Value)> {
-    api.send(
-        "PATCH",
-        &format!("/v1/tasks/{id}"),
-        Some(&org.manager_token),
-        Some(&body),
-    )
-    .await
+    api.send("PATCH", &format!("/v1/tasks/{id}"), Some(&org.manager_token), Some(&body)).await
 }
 
 async fn server_task(api: &Api, org: &TestOrg, id: TaskId) -> anyhow::Result<Value> {
-    Ok(api
-        .send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None)
-        .await?
-        .1)
+    Ok(api.send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None).await?.1)
 }
 
 fn sync_request(device: DeviceId, push: Vec<Fact>, docs: Vec<DocPush>) -> SyncRequest {
@@ -69,9 +58,7 @@ async fn a_task_done_offline_is_not_reopened_by_a_stale_manager_edit_and_both_ed
     phone.kit.sync_now().await?;
 
     // Offline: the rep finishes the task and writes a note.
-    phone
-        .kit
-        .update_task(id, Some(TaskStatus::Done), Some("display fixed".into()))?;
+    phone.kit.update_task(id, Some(TaskStatus::Done), Some("display fixed".into()))?;
     // Meanwhile the manager, not having seen it, renames it, sets it in progress and adds
     // to the notes.
     let (status, _) = patch_task(
@@ -102,12 +89,7 @@ async fn a_task_done_offline_is_not_reopened_by_a_stale_manager_edit_and_both_ed
     let (status, body) = patch_task(&api, &org, id, json!({ "status": "open" })).await?;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // And the rep cannot move it back either.
-    assert!(
-        phone
-            .kit
-            .update_task(id, Some(TaskStatus::InProgress), None)
-            .is_err()
-    );
+    assert!(phone.kit.update_task(id, Some(TaskStatus::InProgress), None).is_err());
     Ok(())
 }
 
@@ -118,11 +100,7 @@ async fn a_reps_edit_of_what_only_managers_may_change_is_refused_and_changes_not
     let api = Api::new(&server.url);
     let id = create_task(&api, &org, 0, "Visit").await?;
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let stored = server
-        .storage
-        .doc(org.org.id, RecordKind::Task, id.0)
-        .await?
-        .expect("stored");
+    let stored = server.storage.doc(org.org.id, RecordKind::Task, id.0).await?.expect("stored");
 
     // A hand-made automerge change renaming the task and taking it away to rep2.
     let mut doc = docs::load(&stored.state, docs::actor(uuid::Uuid::now_v7()))?;
@@ -133,39 +111,24 @@ async fn a_reps_edit_of_what_only_managers_may_change_is_refused_and_changes_not
         ..TaskPatch::default()
     };
     docs::task::apply(&mut doc, &forged)?;
-    let push = DocPush {
-        kind: RecordKind::Task,
-        id: id.0,
-        changes: doc.save_after(&heads),
-    };
+    let push = DocPush { kind: RecordKind::Task, id: id.0, changes: doc.save_after(&heads) };
     let request = serde_json::to_value(sync_request(DeviceId::new(), vec![], vec![push]))?;
     let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["doc_acks"][0]["outcome"], "rejected", "{answer}");
     assert_eq!(answer["doc_acks"][0]["code"], "not_allowed");
 
-    let after = server
-        .storage
-        .doc(org.org.id, RecordKind::Task, id.0)
-        .await?
-        .expect("stored");
+    let after = server.storage.doc(org.org.id, RecordKind::Task, id.0).await?.expect("stored");
     assert_eq!(after.state, stored.state, "the stored document is untouched");
     assert_eq!(server_task(&api, &org, id).await?["title"], "Visit");
 
     // Bytes that are not automerge at all, and a kind that is not a document.
-    let garbage = DocPush {
-        kind: RecordKind::Visit,
-        id: VisitId::new().0,
-        changes: b"not automerge".to_vec(),
-    };
+    let garbage =
+        DocPush { kind: RecordKind::Visit, id: VisitId::new().0, changes: b"not automerge".to_vec() };
     let request = serde_json::to_value(sync_request(DeviceId::new(), vec![], vec![garbage]))?;
     let (_, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(answer["doc_acks"][0]["code"], "invalid", "{answer}");
-    let not_a_doc = DocPush {
-        kind: RecordKind::Customer,
-        id: CustomerId::new().0,
-        changes: vec![1],
-    };
+    let not_a_doc = DocPush { kind: RecordKind::Customer, id: CustomerId::new().0, changes: vec![1] };
     let request = serde_json::to_value(sync_request(DeviceId::new(), vec![], vec![not_a_doc]))?;
     let (status, _) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -187,13 +150,7 @@ async fn a_reps_edit_of_what_only_managers_may_change_is_refused_and_changes_not
     let request = serde_json::to_value(sync_request(DeviceId::new(), too_many, vec![]))?;
     let (status, _) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        server
-            .storage
-            .facts(org.org.id, FactFilter::default())
-            .await?
-            .is_empty()
-    );
+    assert!(server.storage.facts(org.org.id, FactFilter::default()).await?.is_empty());
     Ok(())
 }
 
@@ -206,17 +163,10 @@ async fn visits_and_their_notes_converge_between_the_rep_and_the_managers_phone(
     let check_in = rep.kit.check_in(check_in_at(CustomerId::new()))?;
     rep.kit.sync_now().await?;
     manager.kit.sync_now().await?;
-    assert_eq!(
-        manager.kit.visits()?.len(),
-        1,
-        "the manager's phone receives the team's visits"
-    );
+    assert_eq!(manager.kit.visits()?.len(), 1, "the manager's phone receives the team's visits");
 
-    rep.kit
-        .update_visit(check_in.visit_id, Some(0), Some("shelf empty".into()))?;
-    manager
-        .kit
-        .update_visit(check_in.visit_id, None, Some("call the distributor".into()))?;
+    rep.kit.update_visit(check_in.visit_id, Some(0), Some("shelf empty".into()))?;
+    manager.kit.update_visit(check_in.visit_id, None, Some("call the distributor".into()))?;
     rep.kit.check_out(check_in.visit_id, fix_at(31.2304, 121.4737))?;
     for _ in 0..2 {
         rep.kit.sync_now().await?;
@@ -238,55 +188,39 @@ async fn a_rep_never_receives_another_reps_data_and_a_manager_only_their_teams()
     let api = Api::new(&server.url);
     // A second team in the same org, with its own manager and rep.
     let other_team = TeamId::new();
-    server
-        .user(&org.org, "manager2", Role::Manager, other_team)
-        .await?;
+    server.user(&org.org, "manager2", Role::Manager, other_team).await?;
     let outsider = server.user(&org.org, "rep9", Role::Rep, other_team).await?;
 
     let customer = json!({ "name": "Rep1's shop", "grade": "A", "owner_id": org.reps[0].id,
                            "place": { "point": { "lat": 31.23, "lng": 121.47 }, "address": "" } });
-    let (_, customer) = api
-        .send("POST", "/v1/customers", Some(&org.manager_token), Some(&customer))
-        .await?;
+    let (_, customer) = api.send("POST", "/v1/customers", Some(&org.manager_token), Some(&customer)).await?;
     let rep1_task = create_task(&api, &org, 0, "rep1's task").await?;
     let rep1 = server.phone("acme", "rep1").await?;
     let visit = rep1.kit.check_in(check_in_at(CustomerId::new()))?.visit_id;
     rep1.kit.sync_now().await?;
     let body = json!({ "kind": "repair", "title": "outsider's task", "assignee_id": outsider.id });
-    let (_, outsider_task) = api
-        .send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body))
-        .await?;
+    let (_, outsider_task) = api.send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body)).await?;
 
     // What crosses the wire to rep2: nothing of rep1's.
     let rep2_token = api.login("acme", "rep2", PASSWORD).await?;
     let request = serde_json::to_value(sync_request(DeviceId::new(), vec![], vec![]))?;
-    let (_, answer) = api
-        .send("POST", "/v1/sync", Some(&rep2_token), Some(&request))
-        .await?;
+    let (_, answer) = api.send("POST", "/v1/sync", Some(&rep2_token), Some(&request)).await?;
     let wire = answer.to_string();
-    for secret in [
-        rep1_task.to_string(),
-        visit.to_string(),
-        customer["id"].as_str().unwrap_or("?").to_owned(),
-    ] {
+    for secret in
+        [rep1_task.to_string(), visit.to_string(), customer["id"].as_str().unwrap_or("?").to_owned()]
+    {
         assert!(!wire.contains(&secret), "rep2 received {secret}");
     }
     assert_eq!(answer["feed"], json!([]));
 
     // The first team's manager gets their team's task and visit, not the other team's task.
-    let (_, answer) = api
-        .send("POST", "/v1/sync", Some(&org.manager_token), Some(&request))
-        .await?;
+    let (_, answer) = api.send("POST", "/v1/sync", Some(&org.manager_token), Some(&request)).await?;
     let wire = answer.to_string();
     assert!(wire.contains(&rep1_task.to_string()) && wire.contains(&visit.to_string()));
     assert!(!wire.contains(outsider_task["id"].as_str().unwrap_or("?")));
     let manager2 = api.login("acme", "manager2", PASSWORD).await?;
     let (_, facts) = api.send("GET", "/v1/facts", Some(&manager2), None).await?;
-    assert_eq!(
-        facts,
-        json!([]),
-        "the other team's manager sees none of rep1's check-ins"
-    );
+    assert_eq!(facts, json!([]), "the other team's manager sees none of rep1's check-ins");
     Ok(())
 }
 
@@ -299,29 +233,17 @@ async fn a_deleted_task_never_comes_back_even_from_a_phone_that_edited_it_offlin
     let phone = server.phone("acme", "rep1").await?;
     phone.kit.sync_now().await?;
     phone.kit.update_task(id, None, Some("edited offline".into()))?;
-    let (status, _) = api
-        .send(
-            "DELETE",
-            &format!("/v1/tasks/{id}"),
-            Some(&org.manager_token),
-            None,
-        )
-        .await?;
+    let (status, _) = api.send("DELETE", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None).await?;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let report = phone.kit.sync_now().await?;
-    assert_eq!(
-        report.rejected, 1,
-        "the offline edit of a deleted task is refused"
-    );
+    assert_eq!(report.rejected, 1, "the offline edit of a deleted task is refused");
     assert!(phone.kit.my_tasks()?.is_empty());
     let parked = phone.kit.parked_items()?;
     assert_eq!(parked.len(), 1);
     assert!(parked[0].reason.contains("deleted"), "{}", parked[0].reason);
     phone.kit.sync_now().await?;
-    let (status, _) = api
-        .send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None)
-        .await?;
+    let (status, _) = api.send("GET", &format!("/v1/tasks/{id}"), Some(&org.manager_token), None).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(phone.kit.my_tasks()?.is_empty());
     Ok(())
@@ -342,26 +264,15 @@ async fn a_phone_offline_longer_than_removals_are_kept_starts_over_without_losin
     // While the phone is away: the task moves to rep2, and the server forgets the removal.
     patch_task(&api, &org, moved, json!({ "assignee_id": org.reps[1].id })).await?;
     patch_task(&api, &org, kept, json!({ "title": "stays, renamed" })).await?;
-    let pruned = server
-        .storage
-        .prune_removals(org.org.id, fieldkit_server::now_ms() + 1)
-        .await?;
+    let pruned = server.storage.prune_removals(org.org.id, fieldkit_server::now_ms() + 1).await?;
     assert_eq!(pruned, 1);
     let check_in = phone.kit.check_in(check_in_at(CustomerId::new()))?;
 
     phone.kit.sync_now().await?;
     let tasks = phone.kit.my_tasks()?;
-    assert_eq!(
-        tasks.len(),
-        1,
-        "the moved task is gone although its removal was pruned"
-    );
+    assert_eq!(tasks.len(), 1, "the moved task is gone although its removal was pruned");
     assert_eq!(tasks[0].title, "stays, renamed");
-    assert_eq!(
-        phone.kit.is_synced(check_in.id)?,
-        Some(true),
-        "queued work survived the reset"
-    );
+    assert_eq!(phone.kit.is_synced(check_in.id)?, Some(true), "queued work survived the reset");
     let facts = server.storage.facts(org.org.id, FactFilter::default()).await?;
     assert_eq!(facts.len(), 1);
     Ok(())
@@ -401,11 +312,7 @@ async fn a_phone_offline_across_an_app_upgrade_keeps_and_uploads_its_queue() -> 
     }
 
     let kit = open_phone(&db, &server.url, "acme")?;
-    assert_eq!(
-        kit.sync_status()?.outbox.pending,
-        1,
-        "the queue survived the upgrade"
-    );
+    assert_eq!(kit.sync_status()?.outbox.pending, 1, "the queue survived the upgrade");
     let report = kit.sync_now().await?;
     assert_eq!(report.pushed, 1);
     let facts = server.storage.facts(org.org.id, FactFilter::default()).await?;
@@ -430,16 +337,11 @@ async fn events_whose_device_clock_disagrees_with_server_time_are_flagged() -> a
     let mut skewed = honest.clone();
     skewed.id = FactId::new();
     skewed.at.device_ms += 10 * 60 * 1000;
-    let request = serde_json::to_value(sync_request(
-        DeviceId::new(),
-        vec![Fact::CheckIn(skewed.clone())],
-        vec![],
-    ))?;
+    let request =
+        serde_json::to_value(sync_request(DeviceId::new(), vec![Fact::CheckIn(skewed.clone())], vec![]))?;
     api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
 
-    let (_, facts) = api
-        .send("GET", "/v1/facts?kind=check_in", Some(&org.manager_token), None)
-        .await?;
+    let (_, facts) = api.send("GET", "/v1/facts?kind=check_in", Some(&org.manager_token), None).await?;
     let flag = |id: FactId| {
         facts
             .as_array()
@@ -488,48 +390,28 @@ async fn the_schedule_syncs_after_a_write_and_retries_on_its_own_timer_after_an_
     let kit = Arc::new(open_phone(&dir.path().join("p.db"), &server.url, "acme")?);
     kit.login("rep1", PASSWORD).await?;
     let recorder = Arc::new(Recorder::default());
-    let config = ScheduleConfig {
-        debounce: Duration::from_millis(100),
-        period: Duration::from_secs(60),
-    };
+    let config = ScheduleConfig { debounce: Duration::from_millis(100), period: Duration::from_secs(60) };
     let _schedule = kit.start_sync_schedule(config, Some(recorder.clone()));
 
     // A write is synced without anyone calling sync.
     kit.check_in(check_in_at(CustomerId::new()))?;
     assert!(
-        wait_until(
-            || kit.sync_status().is_ok_and(|s| s.outbox.pending == 0),
-            Duration::from_secs(10)
-        )
-        .await
+        wait_until(|| kit.sync_status().is_ok_and(|s| s.outbox.pending == 0), Duration::from_secs(10)).await
     );
     assert!(recorder.states.lock().expect("lock").contains(&SyncState::Idle));
 
     // The server goes away; a write fails to sync and waits for its retry.
     server.stop().await?;
     kit.check_in(check_in_at(CustomerId::new()))?;
-    let offline = || {
-        recorder
-            .states
-            .lock()
-            .expect("lock")
-            .iter()
-            .any(|s| matches!(s, SyncState::Offline { .. }))
-    };
-    assert!(
-        wait_until(offline, Duration::from_secs(10)).await,
-        "the failed sync is reported"
-    );
+    let offline =
+        || recorder.states.lock().expect("lock").iter().any(|s| matches!(s, SyncState::Offline { .. }));
+    assert!(wait_until(offline, Duration::from_secs(10)).await, "the failed sync is reported");
     assert_eq!(kit.sync_status()?.outbox.pending, 2);
 
     // The server comes back; with no new write and no call, the retry timer delivers.
     let back = TestServer::start_in(data.path(), &bind, Limits::default()).await?;
     assert!(
-        wait_until(
-            || kit.sync_status().is_ok_and(|s| s.outbox.pending == 0),
-            Duration::from_secs(15)
-        )
-        .await,
+        wait_until(|| kit.sync_status().is_ok_and(|s| s.outbox.pending == 0), Duration::from_secs(15)).await,
         "queued work was retried on its own timer"
     );
     let org = back.storage.org_by_slug("acme").await?.expect("org");

@@ -49,21 +49,14 @@ impl HlcClock {
     /// A clock for `node` that has issued nothing yet.
     #[must_use]
     pub fn new(node: u64) -> Self {
-        Self::resume(Hlc {
-            wall_ms: 0,
-            counter: 0,
-            node,
-        })
+        Self::resume(Hlc { wall_ms: 0, counter: 0, node })
     }
 
     /// A clock that continues after `last`, e.g. the stamp persisted before an app restart,
     /// so that stamps keep growing even if the wall clock went back while the app was closed.
     #[must_use]
     pub fn resume(last: Hlc) -> Self {
-        Self {
-            last,
-            max_skew_ms: DEFAULT_MAX_SKEW_MS,
-        }
+        Self { last, max_skew_ms: DEFAULT_MAX_SKEW_MS }
     }
 
     /// The last stamp issued or observed.
@@ -76,16 +69,9 @@ impl HlcClock {
     /// issued or observed before.
     pub fn tick(&mut self, now_ms: u64) -> Hlc {
         self.last = if now_ms > self.last.wall_ms {
-            Hlc {
-                wall_ms: now_ms,
-                counter: 0,
-                node: self.last.node,
-            }
+            Hlc { wall_ms: now_ms, counter: 0, node: self.last.node }
         } else {
-            Hlc {
-                counter: self.last.counter.saturating_add(1),
-                ..self.last
-            }
+            Hlc { counter: self.last.counter.saturating_add(1), ..self.last }
         };
         self.last
     }
@@ -110,11 +96,7 @@ impl HlcClock {
             (false, true) => remote.counter.saturating_add(1),
             (false, false) => 0,
         };
-        self.last = Hlc {
-            wall_ms,
-            counter,
-            node,
-        };
+        self.last = Hlc { wall_ms, counter, node };
         Ok(self.last)
     }
 }
@@ -144,25 +126,14 @@ mod tests {
         let d = clock.tick(2_000);
         assert!(a < b && b < c && c < d);
         assert_eq!(b.wall_ms, 1_000);
-        assert_eq!(
-            d,
-            Hlc {
-                wall_ms: 2_000,
-                counter: 0,
-                node: 7
-            }
-        );
+        assert_eq!(d, Hlc { wall_ms: 2_000, counter: 0, node: 7 });
     }
 
     #[test]
     fn observing_a_remote_stamp_moves_past_it() {
         let mut clock = HlcClock::new(1);
         clock.tick(1_000);
-        let remote = Hlc {
-            wall_ms: 5_000,
-            counter: 3,
-            node: 2,
-        };
+        let remote = Hlc { wall_ms: 5_000, counter: 3, node: 2 };
         let after = clock.observe(remote, 2_000).expect("within skew");
         assert!(after > remote);
         assert_eq!(after.wall_ms, 5_000);
@@ -174,11 +145,7 @@ mod tests {
     fn a_stamp_from_a_clock_days_ahead_is_refused_and_changes_nothing() {
         let mut clock = HlcClock::new(1);
         let before = clock.tick(1_000);
-        let remote = Hlc {
-            wall_ms: 1_000 + 2 * DEFAULT_MAX_SKEW_MS,
-            counter: 0,
-            node: 2,
-        };
+        let remote = Hlc { wall_ms: 1_000 + 2 * DEFAULT_MAX_SKEW_MS, counter: 0, node: 2 };
         let err = clock.observe(remote, 1_000).expect_err("too far ahead");
         assert!(matches!(err, DomainError::ClockTooFarAhead { .. }));
         assert_eq!(clock.last(), before);

@@ -41,9 +41,7 @@ impl BlobFiles {
     pub(crate) fn beside(db_path: &Path) -> Self {
         let mut dir = db_path.as_os_str().to_owned();
         dir.push(".blobs");
-        Self {
-            dir: PathBuf::from(dir),
-        }
+        Self { dir: PathBuf::from(dir) }
     }
 
     /// Stores bytes durably under their SHA-256 and returns it (lower-case hex).
@@ -96,9 +94,7 @@ pub(crate) async fn upload(
         }
         let mut offset = status.map_or(0, |s| s.received);
         while offset < blob.size {
-            let len = CHUNK_BYTES
-                .min(blob.size - offset)
-                .min(budget.unwrap_or(u64::MAX));
+            let len = CHUNK_BYTES.min(blob.size - offset).min(budget.unwrap_or(u64::MAX));
             if len == 0 {
                 return Ok(report);
             }
@@ -112,10 +108,7 @@ pub(crate) async fn upload(
                     break;
                 }
             };
-            match client
-                .put_blob_chunk(token, &blob.sha256, offset, blob.size, bytes)
-                .await
-            {
+            match client.put_blob_chunk(token, &blob.sha256, offset, blob.size, bytes).await {
                 Ok(status) => {
                     if status.received == offset + len {
                         report.bytes_sent += len;

@@ -18,10 +18,7 @@ fn project(tx: &Transaction<'_>, kind: RecordKind, doc: &AutoCommit) -> Result<(
         RecordKind::Task => tasks::upsert(tx, &task::project(doc)?),
         RecordKind::Visit => visits::upsert(tx, &visit::project(doc)?),
         RecordKind::FormResponse => visits::upsert_response(tx, &form_response::project(doc)?),
-        other => Err(Error::Protocol(format!(
-            "{} is not a shared document",
-            other.as_str()
-        ))),
+        other => Err(Error::Protocol(format!("{} is not a shared document", other.as_str()))),
     }
 }
 
@@ -50,9 +47,7 @@ pub(crate) fn edit<T>(
     now_ms: i64,
     change: impl FnOnce(&mut AutoCommit) -> Result<T, DocError>,
 ) -> Result<T> {
-    let doc = session
-        .get(tx, kind, id)?
-        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.as_str())))?;
+    let doc = session.get(tx, kind, id)?.ok_or_else(|| Error::NotFound(format!("{} {id}", kind.as_str())))?;
     let before = doc.get_heads();
     let out = change(doc)?;
     if doc.get_heads() != before {
@@ -101,10 +96,7 @@ pub(crate) fn remove(
         RecordKind::Task => tasks::remove(tx, id)?,
         RecordKind::Visit | RecordKind::FormResponse => {}
         other => {
-            return Err(Error::Protocol(format!(
-                "{} is not a shared document",
-                other.as_str()
-            )));
+            return Err(Error::Protocol(format!("{} is not a shared document", other.as_str())));
         }
     }
     if !outbox::contains(tx, &id.to_string())? {
@@ -124,4 +116,91 @@ pub(crate) fn forget_server_data(tx: &Transaction<'_>, session: &mut DocSession<
     )?;
     session.forget_kind(RecordKind::Task);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::docs::visit::{self, VisitPatch};
+    use fieldkit_domain::ids::{CustomerId, FactId, UserId, VisitId};
+    use fieldkit_domain::model::Visit;
+
+    use super::*;
+    use crate::store::Store;
+    use crate::store::docs::CACHE_CAPACITY;
+
+    fn visit() -> Visit {
+        Visit {
+            id: VisitId::new(),
+            customer_id: CustomerId::new(),
+            task_id: None,
+            rep_id: UserId::new(),
+            check_in_id: FactId::new(),
+            check_out_id: None,
+            started_ms: 1,
+            ended_ms: None,
+            completed_steps: vec![],
+            notes: String::new(),
+        }
+    }
+
+    fn notes_of(store: &Store, id: VisitId) -> String {
+        store.read(|c| crate::store::visits::get(c, id)).expect("read").expect("visit").notes
+    }
+
+    #[test]
+    fn only_a_bounded_number_of_documents_stay_open_and_evicted_ones_load_on_demand() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("f.db")).expect("open");
+        let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
+        let visits: Vec<Visit> = (0..3 * CACHE_CAPACITY).map(|_| visit()).collect();
+        for v in &visits {
+            store
+                .write_docs(&actor, |tx, docs| {
+                    create(tx, docs, RecordKind::Visit, v.id.0, 1, |d| visit::create(d, v))
+                })
+                .expect("create");
+        }
+        assert_eq!(store.open_documents(), CACHE_CAPACITY);
+        // The first visit was evicted long ago; editing it loads it from SQLite.
+        let first = visits[0].id;
+        let patch = VisitPatch { notes: Some("back from disk".into()), ..VisitPatch::default() };
+        store
+            .write_docs(&actor, |tx, docs| {
+                edit(tx, docs, RecordKind::Visit, first.0, 2, |d| visit::apply(d, &patch))
+            })
+            .expect("edit");
+        assert_eq!(notes_of(&store, first), "back from disk");
+        assert_eq!(store.open_documents(), CACHE_CAPACITY);
+    }
+
+    #[test]
+    fn an_edit_whose_transaction_fails_leaves_neither_the_database_nor_the_open_document_changed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("f.db")).expect("open");
+        let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
+        let v = visit();
+        store
+            .write_docs(&actor, |tx, docs| {
+                create(tx, docs, RecordKind::Visit, v.id.0, 1, |d| visit::create(d, &v))
+            })
+            .expect("create");
+        let patch = VisitPatch { notes: Some("never committed".into()), ..VisitPatch::default() };
+        let failed: Result<()> = store.write_docs(&actor, |tx, docs| {
+            edit(tx, docs, RecordKind::Visit, v.id.0, 2, |d| visit::apply(d, &patch))?;
+            Err(Error::NotLoggedIn)
+        });
+        assert!(failed.is_err());
+        assert_eq!(notes_of(&store, v.id), "");
+        // The next edit starts from the committed state, not from the rolled-back one.
+        let patch = VisitPatch { complete_step: Some(1), ..VisitPatch::default() };
+        let after = store
+            .write_docs(&actor, |tx, docs| {
+                edit(tx, docs, RecordKind::Visit, v.id.0, 3, |d| {
+                    visit::apply(d, &patch)?;
+                    visit::project(d)
+                })
+            })
+            .expect("edit");
+        assert_eq!((after.notes.as_str(), after.completed_steps.as_slice()), ("", &[1][..]));
+    }
 }

@@ -16,9 +16,7 @@ pub(crate) struct Session {
 }
 
 pub(crate) fn load(conn: &Connection) -> Result<Option<Session>> {
-    meta::get(conn, meta::SESSION)?
-        .map(|s| parse_json("session", &s))
-        .transpose()
+    meta::get(conn, meta::SESSION)?.map(|s| parse_json("session", &s)).transpose()
 }
 
 pub(crate) fn save(tx: &Transaction<'_>, session: &Session) -> Result<()> {

@@ -11,9 +11,7 @@ use std::time::Instant;
 
 /// Device wall-clock time, Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -51,18 +49,11 @@ mod tests {
     #[test]
     fn the_estimate_follows_the_monotonic_clock_from_the_anchor() {
         let clock = ServerClock::default();
-        assert_eq!(
-            clock.estimate(Some(5)),
-            Some(5),
-            "before any anchor, the fallback"
-        );
+        assert_eq!(clock.estimate(Some(5)), Some(5), "before any anchor, the fallback");
         let at = Instant::now();
         clock.observe(1_000_000, 40, at);
         let estimate = clock.estimate(Some(5)).expect("anchored");
         let elapsed = i64::try_from(at.elapsed().as_millis()).expect("small");
-        assert!(
-            (1_000_020..=1_000_020 + elapsed).contains(&estimate),
-            "{estimate}"
-        );
+        assert!((1_000_020..=1_000_020 + elapsed).contains(&estimate), "{estimate}");
     }
 }

@@ -25,9 +25,7 @@ fn check_name(sha256: &str) -> ApiResult<()> {
     if is_sha256_hex(sha256) {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!(
-            "blob name {sha256:?} is not a lower-case sha-256"
-        )))
+        Err(ApiError::invalid(format!("blob name {sha256:?} is not a lower-case sha-256")))
     }
 }
 
@@ -43,9 +41,7 @@ pub(super) async fn status(
 ) -> ApiResult<Json<BlobStatus>> {
     check_name(&sha256)?;
     let status = state.storage.blob(caller.org_id, &sha256).await?;
-    status
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("blob {sha256} not found")))
+    status.map(Json).ok_or_else(|| ApiError::not_found(format!("blob {sha256} not found")))
 }
 
 pub(super) async fn put_chunk(
@@ -60,10 +56,7 @@ pub(super) async fn put_chunk(
     if chunk.size > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "blob of {} bytes is larger than the {max} bytes accepted",
-                chunk.size
-            ),
+            format!("blob of {} bytes is larger than the {max} bytes accepted", chunk.size),
         ));
     }
     let _exclusive = state.blobs.lock(&sha256).await;
@@ -78,12 +71,7 @@ pub(super) async fn put_chunk(
             )));
         }
         Some(s) => s,
-        None => BlobStatus {
-            sha256: sha256.clone(),
-            size: chunk.size,
-            received: 0,
-            complete: false,
-        },
+        None => BlobStatus { sha256: sha256.clone(), size: chunk.size, received: 0, complete: false },
     };
     if chunk.offset != status.received {
         // Not where the server stands (a retry of an earlier chunk): resume from `received`.
@@ -96,24 +84,11 @@ pub(super) async fn put_chunk(
             status.size
         )));
     }
-    state
-        .blobs
-        .write_at(org, &sha256, chunk.offset, body.to_vec())
-        .await
-        .map_err(|e| io_error(&e))?;
+    state.blobs.write_at(org, &sha256, chunk.offset, body.to_vec()).await.map_err(|e| io_error(&e))?;
     status.received = end;
     if end == status.size {
         if !state.blobs.finish(org, &sha256).await.map_err(|e| io_error(&e))? {
-            state
-                .storage
-                .save_blob(
-                    org,
-                    BlobStatus {
-                        received: 0,
-                        ..status
-                    },
-                )
-                .await?;
+            state.storage.save_blob(org, BlobStatus { received: 0, ..status }).await?;
             tracing::warn!(blob = %sha256, "uploaded bytes do not match the blob's hash; dropped");
             return Err(ApiError::invalid(format!(
                 "the uploaded bytes do not hash to {sha256}; upload them again"
@@ -134,19 +109,10 @@ pub(super) async fn content(
     check_name(&sha256)?;
     match state.storage.blob(caller.org_id, &sha256).await? {
         Some(status) if status.complete => {
-            let bytes = state
-                .blobs
-                .read(caller.org_id, &sha256)
-                .await
-                .map_err(|e| io_error(&e))?;
-            Ok((
-                [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-                bytes,
-            ))
+            let bytes = state.blobs.read(caller.org_id, &sha256).await.map_err(|e| io_error(&e))?;
+            Ok(([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes))
         }
-        _ => Err(ApiError::not_found(format!(
-            "blob {sha256} has not fully arrived"
-        ))),
+        _ => Err(ApiError::not_found(format!("blob {sha256} has not fully arrived"))),
     }
 }
 
@@ -162,9 +128,6 @@ fn require_manager(user: &User) -> ApiResult<()> {
     if user.role.can_dispatch() {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "role {} may not list missing blobs",
-            user.role.as_str()
-        )))
+        Err(ApiError::forbidden(format!("role {} may not list missing blobs", user.role.as_str())))
     }
 }

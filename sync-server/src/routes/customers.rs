@@ -31,10 +31,7 @@ pub(super) async fn create(
     ApiJson(new): ApiJson<NewCustomer>,
 ) -> ApiResult<(StatusCode, Json<Customer>)> {
     if !caller.role.can_dispatch() {
-        return Err(ApiError::forbidden(format!(
-            "role {} may not create customers",
-            caller.role.as_str()
-        )));
+        return Err(ApiError::forbidden(format!("role {} may not create customers", caller.role.as_str())));
     }
     if new.name.trim().is_empty() {
         return Err(ApiError::invalid("customer name must not be empty"));
@@ -42,9 +39,7 @@ pub(super) async fn create(
     if let Some(owner) = new.owner_id
         && state.storage.user(caller.org_id, owner).await?.is_none()
     {
-        return Err(ApiError::invalid(format!(
-            "owner {owner} is not a user of this org"
-        )));
+        return Err(ApiError::invalid(format!("owner {owner} is not a user of this org")));
     }
     let customer = Customer {
         id: CustomerId::new(),
@@ -56,13 +51,6 @@ pub(super) async fn create(
         owner_id: new.owner_id,
     };
     // A customer with an owner reaches that rep (and their manager); one without, everyone.
-    state
-        .storage
-        .put_record(
-            caller.org_id,
-            Record::Customer(customer.clone()),
-            customer.owner_id,
-        )
-        .await?;
+    state.storage.put_record(caller.org_id, Record::Customer(customer.clone()), customer.owner_id).await?;
     Ok((StatusCode::CREATED, Json(customer)))
 }

@@ -47,10 +47,7 @@ pub(super) async fn list(
     Caller(caller): Caller,
     Query(query): Query<FactQuery>,
 ) -> ApiResult<Json<Vec<FactView>>> {
-    let filter = FactFilter {
-        kind: query.kind,
-        rep_ids: authors(&state, &caller).await?,
-    };
+    let filter = FactFilter { kind: query.kind, rep_ids: authors(&state, &caller).await? };
     let facts = state.storage.facts(caller.org_id, filter).await?;
     let views = facts
         .into_iter()

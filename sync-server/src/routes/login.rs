@@ -15,9 +15,7 @@ pub(super) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let found = state.storage.credentials(&req.org, &req.username).await?;
-    let phc = found
-        .as_ref()
-        .map_or_else(|| state.decoy_hash.to_string(), |(_, phc)| phc.clone());
+    let phc = found.as_ref().map_or_else(|| state.decoy_hash.to_string(), |(_, phc)| phc.clone());
     let password = req.password;
     let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
@@ -46,10 +44,5 @@ pub(super) async fn login(
         })
         .await?;
     tracing::info!(user = %user.id, "logged in");
-    Ok(Json(LoginResponse {
-        token,
-        expires_at_ms,
-        user,
-        server_time_ms: crate::now_ms(),
-    }))
+    Ok(Json(LoginResponse { token, expires_at_ms, user, server_time_ms: crate::now_ms() }))
 }

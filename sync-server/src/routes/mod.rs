@@ -25,10 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login", post(login::login))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/tasks", post(tasks::create))
-        .route(
-            "/v1/tasks/{id}",
-            patch(tasks::patch).get(tasks::get).delete(tasks::delete),
-        )
+        .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
         .route("/v1/blobs/missing", get(blobs::missing))

@@ -41,10 +41,7 @@ pub(super) async fn sync(
         )));
     }
     if let Some(bad) = req.docs.iter().find(|d| !d.kind.is_document()) {
-        return Err(ApiError::invalid(format!(
-            "{} is not a shared document kind",
-            bad.kind.as_str()
-        )));
+        return Err(ApiError::invalid(format!("{} is not a shared document kind", bad.kind.as_str())));
     }
 
     // Facts refused here get their answer now (`Some`); the others go to storage together.
@@ -74,10 +71,7 @@ pub(super) async fn sync(
     let stored = if offered.is_empty() {
         Vec::new()
     } else {
-        state
-            .storage
-            .insert_facts(user.org_id, offered, crate::now_ms())
-            .await?
+        state.storage.insert_facts(user.org_id, offered, crate::now_ms()).await?
     };
     if stored.len() != offered_count {
         tracing::error!(
@@ -85,10 +79,7 @@ pub(super) async fn sync(
             answered = stored.len(),
             "storage answered the wrong number of facts"
         );
-        return Err(ApiError::new(
-            ErrorCode::Internal,
-            "internal error; try again later",
-        ));
+        return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
     }
     let mut stored = stored.into_iter();
     let acks = req
@@ -107,10 +98,7 @@ pub(super) async fn sync(
                 }
                 Some(FactInsert::AlreadyStored) | None => PushOutcome::AlreadyStored,
             });
-            PushAck {
-                id: fact.id(),
-                outcome,
-            }
+            PushAck { id: fact.id(), outcome }
         })
         .collect();
     let doc_acks = push_docs(&state, &user, &req.docs).await?;
@@ -164,10 +152,7 @@ async fn push_docs(state: &AppState, user: &User, docs: &[DocPush]) -> ApiResult
     let results = state.storage.update_docs(user.org_id, updates).await?;
     if results.len() != docs.len() {
         tracing::error!("storage answered the wrong number of documents");
-        return Err(ApiError::new(
-            ErrorCode::Internal,
-            "internal error; try again later",
-        ));
+        return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
     }
     Ok(docs
         .iter()

@@ -59,10 +59,7 @@ fn require_dispatcher(user: &User) -> ApiResult<()> {
     if user.role.can_dispatch() {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "role {} may not dispatch tasks",
-            user.role.as_str()
-        )))
+        Err(ApiError::forbidden(format!("role {} may not dispatch tasks", user.role.as_str())))
     }
 }
 
@@ -76,20 +73,12 @@ async fn check_refs(
     if let Some(assignee) = assignee
         && state.storage.user(caller.org_id, assignee).await?.is_none()
     {
-        return Err(ApiError::invalid(format!(
-            "assignee {assignee} is not a user of this org"
-        )));
+        return Err(ApiError::invalid(format!("assignee {assignee} is not a user of this org")));
     }
     if let Some(customer) = customer
-        && state
-            .storage
-            .record(caller.org_id, RecordKind::Customer, customer.0)
-            .await?
-            .is_none()
+        && state.storage.record(caller.org_id, RecordKind::Customer, customer.0).await?.is_none()
     {
-        return Err(ApiError::invalid(format!(
-            "customer {customer} is not a customer of this org"
-        )));
+        return Err(ApiError::invalid(format!("customer {customer} is not a customer of this org")));
     }
     Ok(())
 }
@@ -149,11 +138,7 @@ pub(super) async fn create(
 /// The task as stored, if the caller may see it.
 async fn load(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Task> {
     let not_found = || ApiError::not_found(format!("task {id} not found"));
-    let stored = state
-        .storage
-        .doc(caller.org_id, RecordKind::Task, id.0)
-        .await?
-        .ok_or_else(not_found)?;
+    let stored = state.storage.doc(caller.org_id, RecordKind::Task, id.0).await?.ok_or_else(not_found)?;
     let doc = docs::load(&stored.state, state.actor.clone()).map_err(|e| doc_error(&e))?;
     let task = task_doc::project(&doc).map_err(|e| doc_error(&e))?;
     if caller.role.can_dispatch() || task.assignee_id == Some(caller.id) {
@@ -181,13 +166,7 @@ pub(super) async fn patch(
     if changes.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(ApiError::invalid("task title must not be empty"));
     }
-    check_refs(
-        &state,
-        &caller,
-        changes.assignee_id.flatten(),
-        changes.customer_id.flatten(),
-    )
-    .await?;
+    check_refs(&state, &caller, changes.assignee_id.flatten(), changes.customer_id.flatten()).await?;
     let patch = task_doc::TaskPatch {
         title: changes.title,
         goal: changes.goal,
@@ -221,33 +200,19 @@ pub(super) async fn patch(
             }
         }),
     };
-    match state
-        .storage
-        .update_docs(caller.org_id, vec![update])
-        .await?
-        .pop()
-    {
+    match state.storage.update_docs(caller.org_id, vec![update]).await?.pop() {
         Some(DocResult::Written(_) | DocResult::Unchanged) => {}
-        Some(DocResult::Refused(PushOutcome::Rejected {
-            code: RejectCode::NotAllowed,
-            reason,
-        })) => {
+        Some(DocResult::Refused(PushOutcome::Rejected { code: RejectCode::NotAllowed, reason })) => {
             return Err(ApiError::not_found(reason));
         }
-        Some(DocResult::Refused(PushOutcome::Rejected {
-            code: RejectCode::Invalid,
-            reason,
-        })) => {
+        Some(DocResult::Refused(PushOutcome::Rejected { code: RejectCode::Invalid, reason })) => {
             return Err(ApiError::new(ErrorCode::Conflict, reason));
         }
         Some(DocResult::Refused(other)) => {
             return Err(ApiError::invalid(format!("task not changed: {other:?}")));
         }
         None => {
-            return Err(ApiError::new(
-                ErrorCode::Internal,
-                "internal error; try again later",
-            ));
+            return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
         }
     }
     tracing::info!(task = %id, "task patched");
@@ -260,11 +225,7 @@ pub(super) async fn delete(
     Path(id): Path<TaskId>,
 ) -> ApiResult<StatusCode> {
     require_dispatcher(&caller)?;
-    match state
-        .storage
-        .delete_record(caller.org_id, RecordKind::Task, id.0)
-        .await?
-    {
+    match state.storage.delete_record(caller.org_id, RecordKind::Task, id.0).await? {
         Some(_) => {
             tracing::info!(task = %id, "task deleted");
             Ok(StatusCode::NO_CONTENT)

@@ -159,10 +159,7 @@ impl FeedReader {
     pub fn for_user(user: &User) -> Self {
         match user.role {
             Role::Rep => FeedReader::Member(user.id),
-            Role::Manager => FeedReader::Team {
-                manager: user.id,
-                team: user.team_id,
-            },
+            Role::Manager => FeedReader::Team { manager: user.id, team: user.team_id },
             Role::Admin => FeedReader::Everything,
         }
     }

@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use fieldkit_domain::ids::TeamId;
-use fieldkit_domain::model::{LocationFix, LocationProvider, Role, WgsPoint};
+use fieldkit_domain::model::{LocationFix, LocationProvider, Role, TaskStatus, WgsPoint};
 use fieldkit_e2e::demo_data;
 use fieldkit_e2e::harness::{Api, TestServer, open_phone};
 use fieldkit_engine::CheckInInput;
 use fieldkit_server::Limits;
 use fieldkit_server::provision::{self, UserSpec};
+use serde_json::json;
 
 const ORG: &str = "demo";
 const PASSWORD: &str = "fieldkit-demo";
@@ -47,24 +48,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let server_dir = args.data_dir.join("server");
     let server = TestServer::start_in(&server_dir, &args.bind, Limits::default()).await?;
-    println!(
-        "FieldKit server on {} (SQLite in {})",
-        server.url,
-        server_dir.display()
-    );
+    println!("FieldKit server on {} (SQLite in {})", server.url, server_dir.display());
 
     // The operator creates the org and its people.
     let storage = server.storage.as_ref();
     let org = provision::create_org(storage, ORG, "演示贸易有限公司").await?;
     let team = TeamId::new();
     let add = |username: &'static str, name: &'static str, role| {
-        let spec = UserSpec {
-            username,
-            display_name: name,
-            role,
-            team_id: Some(team),
-            password: PASSWORD,
-        };
+        let spec = UserSpec { username, display_name: name, role, team_id: Some(team), password: PASSWORD };
         provision::add_user(storage, org.id, spec)
     };
     add("manager", "赵经理", Role::Manager).await?;
@@ -79,13 +70,10 @@ async fn main() -> anyhow::Result<()> {
     let customers = demo_data::create_customers(&api, &manager, &reps).await?;
     let end_of_day = fieldkit_server::now_ms() + 8 * 3_600_000;
     let tasks = demo_data::dispatch_visits(&api, &manager, &customers, end_of_day).await?;
-    println!(
-        "\n1. Dispatch: manager created {} customers and {} visit tasks",
-        customers.len(),
-        tasks.len()
-    );
+    println!("\n1. Dispatch: manager created {} customers and {} visit tasks", customers.len(), tasks.len());
 
     println!("\n2. The reps' day (each phone is a real engine over its own SQLite file)");
+    let storefront: &[u8] = include_bytes!("../../fixtures/photos/storefront.jpg");
     for (username, name) in REPS {
         let db = args.data_dir.join(format!("phone-{username}.sqlite3"));
         let phone = open_phone(&db, &server.url, ORG)?;
@@ -98,7 +86,14 @@ async fn main() -> anyhow::Result<()> {
             my_tasks.len()
         );
 
-        // In the field, offline: check-ins are written locally and queued.
+        // The rep is already out when the manager adds a note to the first task.
+        let first = my_tasks.first().map(|t| t.id);
+        if let Some(first) = first {
+            let note = json!({ "notes": "经理：请顺便推荐新品。" });
+            api.send("PATCH", &format!("/v1/tasks/{first}"), Some(&manager), Some(&note)).await?;
+        }
+
+        // In the field, offline: every visit is written locally and queued.
         for task in &my_tasks {
             let (Some(customer), Some(place)) = (task.customer_id, &task.place) else {
                 continue;
@@ -110,35 +105,57 @@ async fn main() -> anyhow::Result<()> {
                 provider: LocationProvider::Fused,
                 is_mock: false,
             };
-            phone.check_in(CheckInInput {
-                customer_id: customer,
-                task_id: Some(task.id),
-                fix,
-                note: None,
-            })?;
+            let input = CheckInInput { customer_id: customer, task_id: Some(task.id), fix, note: None };
+            let visit = phone.check_in(input)?.visit_id;
+            phone.record_photo(Some(visit), storefront, Some(fix))?;
+            phone.update_visit(visit, Some(0), Some("陈列整齐，库存充足。".into()))?;
+            phone.check_out(visit, fix)?;
+            let notes = format!("{}已拜访。", task.notes);
+            phone.update_task(task.id, Some(TaskStatus::Done), Some(notes))?;
         }
-        let waiting = phone.sync_status()?.outbox.pending;
+        let waiting = phone.sync_status()?;
         println!(
-            "     offline: {} check-ins recorded, {waiting} waiting in the outbox",
-            my_tasks.len()
+            "     offline: {} visits (check-in, photo, SOP step, check-out, task done); {} items and {} photo file(s) queued",
+            my_tasks.len(),
+            waiting.outbox.pending,
+            waiting.blobs_pending
         );
 
         // Back online.
         let evening = phone.sync_now().await?;
         let status = phone.sync_status()?;
         println!(
-            "     back online: pushed {} in {} round trip(s); {} waiting, {} parked",
-            evening.pushed, evening.round_trips, status.outbox.pending, status.outbox.parked
+            "     back online: {} round trip(s), {} items pushed, {} KB sent; photos: {} uploaded, {} already on the server; {} waiting, {} parked",
+            evening.round_trips,
+            evening.pushed,
+            (evening.bytes_sent + evening.blobs.bytes_sent) / 1024,
+            evening.blobs.completed,
+            evening.blobs.skipped,
+            status.outbox.pending,
+            status.outbox.parked
         );
+        if let Some(first) = first {
+            let (_, task) = api.send("GET", &format!("/v1/tasks/{first}"), Some(&manager), None).await?;
+            println!("     merged on the server: status {}, notes {}", task["status"], task["notes"]);
+        }
     }
 
-    let (_, facts) = api
-        .send("GET", "/v1/facts?kind=check_in", Some(&manager), None)
-        .await?;
-    let count = facts.as_array().map_or(0, Vec::len);
+    let count = |body: &serde_json::Value| body.as_array().map_or(0, Vec::len);
+    let (_, check_ins) = api.send("GET", "/v1/facts?kind=check_in", Some(&manager), None).await?;
+    let (_, photos) = api.send("GET", "/v1/facts?kind=photo", Some(&manager), None).await?;
+    let (_, missing) = api.send("GET", "/v1/blobs/missing", Some(&manager), None).await?;
+    let mut done = 0;
+    for task in &tasks {
+        let (_, task) = api.send("GET", &format!("/v1/tasks/{}", task.id), Some(&manager), None).await?;
+        done += usize::from(task["status"] == "done");
+    }
     println!(
-        "\n3. The manager's view: the server holds {count} check-ins from {} reps",
-        REPS.len()
+        "\n3. The manager's view: {} check-ins and {} photo records from {} reps ({} photos still missing their bytes); {done} of {} tasks done",
+        count(&check_ins),
+        count(&photos),
+        REPS.len(),
+        count(&missing),
+        tasks.len()
     );
 
     println!("\nDemo logins (org \"{ORG}\", password \"{PASSWORD}\"): manager, rep1, rep2, rep3");

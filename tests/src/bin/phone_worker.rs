@@ -86,10 +86,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if args.sync_every > 0 && i % args.sync_every == 0 {
             say("syncing");
             match kit.sync_now().await {
-                Ok(report) => say(&format!(
-                    "synced {} {} {}",
-                    report.pushed, report.already_stored, report.rejected
-                )),
+                Ok(report) => {
+                    say(&format!("synced {} {} {}", report.pushed, report.already_stored, report.rejected))
+                }
                 Err(e) if e.is_retryable() => say(&format!("sync-error {e}")),
                 Err(e) => return Err(e.into()),
             }

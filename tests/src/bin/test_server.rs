@@ -57,6 +57,5 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn is_addr_in_use(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
 }

@@ -29,11 +29,7 @@ pub fn create(doc: &mut AutoCommit, response: &FormResponse) -> Result<(), DocEr
         template_version: response.template_version,
         visit_id: response.visit_id.map(|v| v.to_string()),
         rep_id: response.rep_id.to_string(),
-        values: response
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect(),
+        values: response.values.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         submitted: response.submitted,
     };
     write(doc, &value)
@@ -55,11 +51,7 @@ pub fn project(doc: &AutoCommit) -> Result<FormResponse, DocError> {
         id: parse_id("response id", &d.id)?,
         template_id: parse_id("template id", &d.template_id)?,
         template_version: d.template_version,
-        visit_id: d
-            .visit_id
-            .as_deref()
-            .map(|v| parse_id("visit id", v))
-            .transpose()?,
+        visit_id: d.visit_id.as_deref().map(|v| parse_id("visit id", v)).transpose()?,
         rep_id: parse_id("rep id", &d.rep_id)?,
         values,
         submitted: d.submitted,

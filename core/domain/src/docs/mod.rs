@@ -14,7 +14,7 @@ pub mod form_response;
 pub mod task;
 pub mod visit;
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash, LoadOptions, TextEncoding};
 use autosurgeon::{Hydrate, Reconcile};
 
 /// What can go wrong with a document.
@@ -49,24 +49,26 @@ pub fn actor(id: uuid::Uuid) -> ActorId {
     ActorId::from(id.into_bytes())
 }
 
+/// Text positions count UTF-8 bytes, as autosurgeon's text diffs do: with any other unit a
+/// Chinese note would be spliced at the wrong place (or out of bounds).
+const TEXT_ENCODING: TextEncoding = TextEncoding::Utf8CodeUnit;
+
 /// A new, empty document whose changes are made by `actor`.
 #[must_use]
 pub fn empty(actor: ActorId) -> AutoCommit {
-    AutoCommit::new().with_actor(actor)
+    AutoCommit::new_with_encoding(TEXT_ENCODING).with_actor(actor)
 }
 
 /// Loads a saved document; its future changes are made by `actor`.
 pub fn load(bytes: &[u8], actor: ActorId) -> Result<AutoCommit, DocError> {
-    AutoCommit::load(bytes)
+    AutoCommit::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))
         .map(|d| d.with_actor(actor))
         .map_err(|e| DocError::Load(e.to_string()))
 }
 
 /// Merges saved bytes (a whole document or changes) into `doc`.
 pub fn merge(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), DocError> {
-    doc.load_incremental(bytes)
-        .map(drop)
-        .map_err(|e| DocError::Load(e.to_string()))
+    doc.load_incremental(bytes).map(drop).map_err(|e| DocError::Load(e.to_string()))
 }
 
 /// Whether `doc` holds every change its changes depend on (a change set applied without

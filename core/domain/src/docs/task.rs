@@ -25,20 +25,13 @@ pub struct PlaceDoc {
 
 impl From<&Place> for PlaceDoc {
     fn from(p: &Place) -> Self {
-        Self {
-            lat: p.point.lat(),
-            lng: p.point.lng(),
-            address: p.address.clone(),
-        }
+        Self { lat: p.point.lat(), lng: p.point.lng(), address: p.address.clone() }
     }
 }
 
 impl PlaceDoc {
     fn to_place(&self) -> Result<Place, DocError> {
-        Ok(Place {
-            point: WgsPoint::new(self.lat, self.lng)?,
-            address: self.address.clone(),
-        })
+        Ok(Place { point: WgsPoint::new(self.lat, self.lng)?, address: self.address.clone() })
     }
 }
 
@@ -92,10 +85,7 @@ impl TaskPatch {
 }
 
 fn kind_name(kind: TaskKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn mark_of(status: TaskStatus) -> Option<&'static str> {
@@ -146,16 +136,8 @@ pub fn project(doc: &AutoCommit) -> Result<Task, DocError> {
         goal: d.goal,
         deadline_ms: d.deadline_ms,
         place: d.place.as_ref().map(PlaceDoc::to_place).transpose()?,
-        customer_id: d
-            .customer_id
-            .as_deref()
-            .map(|c| parse_id("customer id", c))
-            .transpose()?,
-        assignee_id: d
-            .assignee_id
-            .as_deref()
-            .map(|a| parse_id("assignee id", a))
-            .transpose()?,
+        customer_id: d.customer_id.as_deref().map(|c| parse_id("customer id", c)).transpose()?,
+        assignee_id: d.assignee_id.as_deref().map(|a| parse_id("assignee id", a)).transpose()?,
         status: status_of(&d.progress),
         notes: d.notes.as_str().to_owned(),
     })
@@ -167,10 +149,7 @@ pub fn apply(doc: &mut AutoCommit, patch: &TaskPatch) -> Result<(), DocError> {
     if let Some(to) = patch.status {
         let from = status_of(&d.progress);
         if to.rank() < from.rank() || (from.is_final() && to != from) {
-            return Err(DocError::StatusRegress {
-                from: from.as_str(),
-                to: to.as_str(),
-            });
+            return Err(DocError::StatusRegress { from: from.as_str(), to: to.as_str() });
         }
         if let Some(mark) = mark_of(to) {
             d.progress.insert(mark.to_owned(), true);
@@ -258,14 +237,7 @@ mod tests {
     #[test]
     fn a_task_done_offline_is_not_reopened_by_a_stale_manager_edit() {
         let (mut server, mut phone, _) = replicas();
-        apply(
-            &mut phone,
-            &TaskPatch {
-                status: Some(TaskStatus::Done),
-                ..Default::default()
-            },
-        )
-        .expect("done");
+        apply(&mut phone, &TaskPatch { status: Some(TaskStatus::Done), ..Default::default() }).expect("done");
         // The manager, not having seen it, edits the title and sets the task in progress.
         let stale = TaskPatch {
             title: Some("Visit today".into()),
@@ -285,62 +257,46 @@ mod tests {
         let (mut server, mut phone, _) = replicas();
         apply(
             &mut phone,
-            &TaskPatch {
-                notes: Some("bring samples; shop closed until 3pm".into()),
-                ..Default::default()
-            },
+            &TaskPatch { notes: Some("bring samples; shop closed until 3pm".into()), ..Default::default() },
         )
         .expect("phone");
-        apply(
-            &mut server,
-            &TaskPatch {
-                notes: Some("urgent: bring samples".into()),
-                ..Default::default()
-            },
-        )
-        .expect("server");
+        apply(&mut server, &TaskPatch { notes: Some("urgent: bring samples".into()), ..Default::default() })
+            .expect("server");
         sync(&mut server, &mut phone);
         let notes = project(&server).expect("s").notes;
         assert_eq!(notes, project(&phone).expect("p").notes);
-        assert!(
-            notes.contains("urgent: ") && notes.contains("shop closed until 3pm"),
-            "{notes}"
-        );
+        assert!(notes.contains("urgent: ") && notes.contains("shop closed until 3pm"), "{notes}");
+    }
+
+    #[test]
+    fn chinese_notes_are_edited_and_merged_character_by_character() {
+        let (mut server, mut phone, _) = replicas();
+        apply(&mut server, &TaskPatch { notes: Some("经理：请带样品。".into()), ..Default::default() })
+            .expect("server");
+        sync(&mut server, &mut phone);
+        apply(
+            &mut phone,
+            &TaskPatch {
+                notes: Some("经理：请带样品。已拜访，陈列整齐。".into()), ..Default::default()
+            },
+        )
+        .expect("phone");
+        apply(&mut server, &TaskPatch { notes: Some("紧急！经理：请带样品。".into()), ..Default::default() })
+            .expect("server");
+        sync(&mut server, &mut phone);
+        let notes = project(&server).expect("s").notes;
+        assert_eq!(notes, project(&phone).expect("p").notes);
+        assert_eq!(notes, "紧急！经理：请带样品。已拜访，陈列整齐。");
     }
 
     #[test]
     fn moving_a_status_back_is_refused_and_changes_nothing() {
         let (_, mut phone, _) = replicas();
-        apply(
-            &mut phone,
-            &TaskPatch {
-                status: Some(TaskStatus::Done),
-                ..Default::default()
-            },
-        )
-        .expect("done");
+        apply(&mut phone, &TaskPatch { status: Some(TaskStatus::Done), ..Default::default() }).expect("done");
         let heads = phone.get_heads();
-        let err = apply(
-            &mut phone,
-            &TaskPatch {
-                status: Some(TaskStatus::Open),
-                ..Default::default()
-            },
-        );
-        assert_eq!(
-            err,
-            Err(DocError::StatusRegress {
-                from: "done",
-                to: "open"
-            })
-        );
-        let err = apply(
-            &mut phone,
-            &TaskPatch {
-                status: Some(TaskStatus::Cancelled),
-                ..Default::default()
-            },
-        );
+        let err = apply(&mut phone, &TaskPatch { status: Some(TaskStatus::Open), ..Default::default() });
+        assert_eq!(err, Err(DocError::StatusRegress { from: "done", to: "open" }));
+        let err = apply(&mut phone, &TaskPatch { status: Some(TaskStatus::Cancelled), ..Default::default() });
         assert!(err.is_err());
         assert_eq!(phone.get_heads(), heads);
     }
@@ -348,22 +304,9 @@ mod tests {
     #[test]
     fn done_beats_a_concurrent_cancel() {
         let (mut server, mut phone, _) = replicas();
-        apply(
-            &mut phone,
-            &TaskPatch {
-                status: Some(TaskStatus::Done),
-                ..Default::default()
-            },
-        )
-        .expect("done");
-        apply(
-            &mut server,
-            &TaskPatch {
-                status: Some(TaskStatus::Cancelled),
-                ..Default::default()
-            },
-        )
-        .expect("cancel");
+        apply(&mut phone, &TaskPatch { status: Some(TaskStatus::Done), ..Default::default() }).expect("done");
+        apply(&mut server, &TaskPatch { status: Some(TaskStatus::Cancelled), ..Default::default() })
+            .expect("cancel");
         sync(&mut server, &mut phone);
         assert_eq!(project(&server).expect("s").status, TaskStatus::Done);
     }

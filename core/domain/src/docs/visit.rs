@@ -47,11 +47,7 @@ pub fn create(doc: &mut AutoCommit, visit: &Visit) -> Result<(), DocError> {
         check_out_id: visit.check_out_id.map(|c| c.to_string()),
         started_ms: visit.started_ms,
         ended_ms: visit.ended_ms,
-        steps_done: visit
-            .completed_steps
-            .iter()
-            .map(|s| (s.to_string(), true))
-            .collect(),
+        steps_done: visit.completed_steps.iter().map(|s| (s.to_string(), true)).collect(),
         notes: Text::with_value(&visit.notes),
     };
     write(doc, &value)
@@ -60,12 +56,8 @@ pub fn create(doc: &mut AutoCommit, visit: &Visit) -> Result<(), DocError> {
 /// Reads the visit a document holds.
 pub fn project(doc: &AutoCommit) -> Result<Visit, DocError> {
     let d: VisitDoc = read(doc)?;
-    let mut completed_steps: Vec<u32> = d
-        .steps_done
-        .iter()
-        .filter(|(_, done)| **done)
-        .filter_map(|(k, _)| k.parse().ok())
-        .collect();
+    let mut completed_steps: Vec<u32> =
+        d.steps_done.iter().filter(|(_, done)| **done).filter_map(|(k, _)| k.parse().ok()).collect();
     completed_steps.sort_unstable();
     Ok(Visit {
         id: parse_id("visit id", &d.id)?,
@@ -73,11 +65,7 @@ pub fn project(doc: &AutoCommit) -> Result<Visit, DocError> {
         task_id: d.task_id.as_deref().map(|t| parse_id("task id", t)).transpose()?,
         rep_id: parse_id("rep id", &d.rep_id)?,
         check_in_id: parse_id("check-in id", &d.check_in_id)?,
-        check_out_id: d
-            .check_out_id
-            .as_deref()
-            .map(|c| parse_id("check-out id", c))
-            .transpose()?,
+        check_out_id: d.check_out_id.as_deref().map(|c| parse_id("check-out id", c)).transpose()?,
         started_ms: d.started_ms,
         ended_ms: d.ended_ms,
         completed_steps,

@@ -55,13 +55,9 @@ impl Order {
     /// The sum of the line totals.
     pub fn total(&self) -> Result<Money, DomainError> {
         let minor = self.lines.iter().try_fold(0_i64, |sum, line| {
-            sum.checked_add(line.total_minor()?)
-                .ok_or(DomainError::AmountOverflow("order total"))
+            sum.checked_add(line.total_minor()?).ok_or(DomainError::AmountOverflow("order total"))
         })?;
-        Ok(Money {
-            minor,
-            currency: self.currency,
-        })
+        Ok(Money { minor, currency: self.currency })
     }
 }
 
@@ -81,11 +77,7 @@ mod tests {
             amends: None,
             at: EventTime {
                 device_ms: 0,
-                hlc: Hlc {
-                    wall_ms: 0,
-                    counter: 0,
-                    node: 0,
-                },
+                hlc: Hlc { wall_ms: 0, counter: 0, node: 0 },
                 server_estimate_ms: None,
             },
         }
@@ -95,26 +87,10 @@ mod tests {
     fn an_order_totals_its_lines_in_minor_units() {
         let p = ProductId::new();
         let o = order(vec![
-            OrderLine {
-                product_id: p,
-                quantity: 3,
-                unit_price_minor: 1_250,
-                discount_minor: 0,
-            },
-            OrderLine {
-                product_id: p,
-                quantity: 2,
-                unit_price_minor: 999,
-                discount_minor: 98,
-            },
+            OrderLine { product_id: p, quantity: 3, unit_price_minor: 1_250, discount_minor: 0 },
+            OrderLine { product_id: p, quantity: 2, unit_price_minor: 999, discount_minor: 98 },
         ]);
-        assert_eq!(
-            o.total(),
-            Ok(Money {
-                minor: 3 * 1_250 + 2 * 999 - 98,
-                currency: Currency::CNY
-            })
-        );
+        assert_eq!(o.total(), Ok(Money { minor: 3 * 1_250 + 2 * 999 - 98, currency: Currency::CNY }));
     }
 
     #[test]

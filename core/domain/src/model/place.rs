@@ -67,14 +67,8 @@ mod tests {
     #[test]
     fn points_off_the_globe_are_refused() {
         assert!(WgsPoint::new(31.23, 121.47).is_ok());
-        assert_eq!(
-            WgsPoint::new(91.0, 0.0),
-            Err(DomainError::LatitudeOutOfRange(91.0))
-        );
-        assert_eq!(
-            WgsPoint::new(0.0, -181.0),
-            Err(DomainError::LongitudeOutOfRange(-181.0))
-        );
+        assert_eq!(WgsPoint::new(91.0, 0.0), Err(DomainError::LatitudeOutOfRange(91.0)));
+        assert_eq!(WgsPoint::new(0.0, -181.0), Err(DomainError::LongitudeOutOfRange(-181.0)));
         assert!(WgsPoint::new(f64::NAN, 0.0).is_err());
     }
 

@@ -36,8 +36,5 @@ pub struct MissingBlob {
 /// Whether `text` is a SHA-256 in lower-case hex.
 #[must_use]
 pub fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -12,7 +12,5 @@ pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S:
 /// Deserializes a base64 string into bytes.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
     let text = <&str>::deserialize(deserializer)?;
-    STANDARD
-        .decode(text)
-        .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+    STANDARD.decode(text).map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
 }

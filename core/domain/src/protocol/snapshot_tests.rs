@@ -13,11 +13,7 @@ fn id<T: From<Uuid>>(n: u128) -> T {
 fn at() -> EventTime {
     EventTime {
         device_ms: 1_764_201_600_000,
-        hlc: Hlc {
-            wall_ms: 1_764_201_600_000,
-            counter: 2,
-            node: 42,
-        },
+        hlc: Hlc { wall_ms: 1_764_201_600_000, counter: 2, node: 42 },
         server_estimate_ms: Some(1_764_201_600_350),
     }
 }
@@ -101,14 +97,8 @@ fn sync_response_wire_format() {
     insta::assert_json_snapshot!(SyncResponse {
         protocol: PROTOCOL_VERSION,
         acks: vec![
-            PushAck {
-                id: id(10),
-                outcome: PushOutcome::Stored { seq: 18 }
-            },
-            PushAck {
-                id: id(14),
-                outcome: PushOutcome::AlreadyStored
-            },
+            PushAck { id: id(10), outcome: PushOutcome::Stored { seq: 18 } },
+            PushAck { id: id(14), outcome: PushOutcome::AlreadyStored },
             PushAck {
                 id: id(15),
                 outcome: PushOutcome::Rejected {
@@ -124,11 +114,7 @@ fn sync_response_wire_format() {
                 id: Uuid::from_u128(13),
                 outcome: PushOutcome::Stored { seq: 19 }
             },
-            DocAck {
-                kind: RecordKind::Visit,
-                id: Uuid::from_u128(11),
-                outcome: PushOutcome::ResendWhole
-            },
+            DocAck { kind: RecordKind::Visit, id: Uuid::from_u128(11), outcome: PushOutcome::ResendWhole },
         ],
         feed: vec![
             FeedEntry {
@@ -155,10 +141,7 @@ fn sync_response_wire_format() {
             },
             FeedEntry {
                 seq: 21,
-                change: FeedChange::Remove {
-                    kind: RecordKind::Task,
-                    id: Uuid::from_u128(16)
-                }
+                change: FeedChange::Remove { kind: RecordKind::Task, id: Uuid::from_u128(16) }
             },
         ],
         cursor: 21,
@@ -198,11 +181,7 @@ fn every_fact_kind_round_trips_through_json() {
             fix: None,
             at: at(),
         }),
-        Fact::Track(TrackBatch {
-            id: id(22),
-            rep_id: id(2),
-            points: vec![],
-        }),
+        Fact::Track(TrackBatch { id: id(22), rep_id: id(2), points: vec![] }),
         Fact::Order(Order {
             id: id(23),
             customer_id: id(12),
@@ -239,11 +218,7 @@ fn blob_status_wire_format() {
 
 #[test]
 fn missing_blob_wire_format() {
-    insta::assert_json_snapshot!(MissingBlob {
-        sha256: "cd".repeat(32),
-        fact_id: id(21),
-        received: 0
-    });
+    insta::assert_json_snapshot!(MissingBlob { sha256: "cd".repeat(32), fact_id: id(21), received: 0 });
 }
 
 #[test]

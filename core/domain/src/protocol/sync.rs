@@ -237,10 +237,7 @@ impl RecordKind {
     /// Whether records of this kind are shared automerge documents (else reference data).
     #[must_use]
     pub fn is_document(self) -> bool {
-        matches!(
-            self,
-            RecordKind::Task | RecordKind::Visit | RecordKind::FormResponse
-        )
+        matches!(self, RecordKind::Task | RecordKind::Visit | RecordKind::FormResponse)
     }
 }
 

@@ -33,14 +33,9 @@ impl FieldKit {
             submitted: false,
         };
         self.write_local(|tx, docs| {
-            documents::create(
-                tx,
-                docs,
-                RecordKind::FormResponse,
-                response.id.0,
-                now_ms(),
-                |doc| form_response::create(doc, &response),
-            )
+            documents::create(tx, docs, RecordKind::FormResponse, response.id.0, now_ms(), |doc| {
+                form_response::create(doc, &response)
+            })
         })?;
         Ok(response)
     }

@@ -74,19 +74,16 @@ impl FieldKit {
         let client = HttpClient::new(&config.server_url)?;
         let (device_id, last_stamp) = store.write(|tx| {
             let device_id = match meta::get(tx, meta::DEVICE_ID)? {
-                Some(text) => text.parse::<DeviceId>().map_err(|e| Error::Corrupt {
-                    what: "device id",
-                    detail: e.to_string(),
-                })?,
+                Some(text) => text
+                    .parse::<DeviceId>()
+                    .map_err(|e| Error::Corrupt { what: "device id", detail: e.to_string() })?,
                 None => {
                     let id = DeviceId::new();
                     meta::set(tx, meta::DEVICE_ID, &id.to_string())?;
                     id
                 }
             };
-            let stamp: Option<Hlc> = meta::get(tx, meta::HLC)?
-                .map(|s| parse_json("hlc", &s))
-                .transpose()?;
+            let stamp: Option<Hlc> = meta::get(tx, meta::HLC)?.map(|s| parse_json("hlc", &s)).transpose()?;
             Ok((device_id, stamp))
         })?;
         let node = node_of(device_id);
@@ -128,11 +125,8 @@ impl FieldKit {
             device_id: self.device_id,
         };
         let answer = self.client.login(&request).await?;
-        let session = Session {
-            token: answer.token,
-            expires_at_ms: answer.expires_at_ms,
-            user: answer.user.clone(),
-        };
+        let session =
+            Session { token: answer.token, expires_at_ms: answer.expires_at_ms, user: answer.user.clone() };
         self.store.write(|tx| session::save(tx, &session))?;
         Ok(answer.user)
     }
@@ -185,15 +179,8 @@ impl FieldKit {
     pub(crate) async fn sync(&self, due: sync::Due) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        let mut report = sync::run(
-            &self.store,
-            &self.client,
-            &session,
-            self.device_id,
-            due,
-            &self.server_clock,
-        )
-        .await?;
+        let mut report =
+            sync::run(&self.store, &self.client, &session, self.device_id, due, &self.server_clock).await?;
         if due == sync::Due::All {
             self.store.write(crate::store::blobs::retry_now)?;
         }
@@ -252,11 +239,7 @@ impl FieldKit {
         meta::set(tx, meta::HLC, &to_json(&hlc))?;
         let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
         let server_estimate_ms = self.server_clock.estimate(offset.map(|o| now.saturating_add(o)));
-        Ok(EventTime {
-            device_ms: now,
-            hlc,
-            server_estimate_ms,
-        })
+        Ok(EventTime { device_ms: now, hlc, server_estimate_ms })
     }
 }
 

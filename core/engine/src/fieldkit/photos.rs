@@ -37,12 +37,7 @@ impl FieldKit {
                 at: self.event_time(tx, now)?,
             };
             blob_rows::enqueue(tx, &sha256, size, now)?;
-            facts::insert(
-                tx,
-                &Fact::Photo(photo.clone()),
-                visit_id.map(|v| v.to_string()),
-                now,
-            )?;
+            facts::insert(tx, &Fact::Photo(photo.clone()), visit_id.map(|v| v.to_string()), now)?;
             outbox::append(tx, outbox::KIND_FACT, &photo.id.to_string(), now)?;
             Ok(photo)
         })
@@ -52,14 +47,7 @@ impl FieldKit {
     /// where the server stands. Failures wait for their retry; they never fail the call.
     pub async fn upload_blobs(&self, budget: Option<u64>) -> Result<BlobReport> {
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
-        blobs::upload(
-            &self.store,
-            &self.blob_files,
-            &self.client,
-            &session.token,
-            budget,
-        )
-        .await
+        blobs::upload(&self.store, &self.blob_files, &self.client, &session.token, budget).await
     }
 
     /// The upload state of a blob: `pending`, `done` or `parked`; `None` if not queued.

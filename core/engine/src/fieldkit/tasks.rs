@@ -20,11 +20,7 @@ impl FieldKit {
     /// Moves a task forward (a status never moves back: [`crate::Error::Document`] if asked
     /// to) and/or replaces its notes; works offline, merged with the manager's edits at sync.
     pub fn update_task(&self, id: TaskId, status: Option<TaskStatus>, notes: Option<String>) -> Result<Task> {
-        let patch = TaskPatch {
-            status,
-            notes,
-            ..TaskPatch::default()
-        };
+        let patch = TaskPatch { status, notes, ..TaskPatch::default() };
         self.write_local(|tx, docs| {
             documents::edit(tx, docs, RecordKind::Task, id.0, now_ms(), |doc| {
                 task::apply(doc, &patch)?;
@@ -36,25 +32,14 @@ impl FieldKit {
     /// The customers this phone knows.
     pub fn customers(&self) -> Result<Vec<Customer>> {
         let all = self.store.read(|c| records::all(c, RecordKind::Customer))?;
-        Ok(all
-            .into_iter()
-            .filter_map(|r| {
-                if let Record::Customer(c) = r {
-                    Some(c)
-                } else {
-                    None
-                }
-            })
-            .collect())
+        Ok(all.into_iter().filter_map(|r| if let Record::Customer(c) = r { Some(c) } else { None }).collect())
     }
 
     /// A customer this phone knows.
     pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
-        Ok(
-            match self.store.read(|c| records::get(c, RecordKind::Customer, id.0))? {
-                Some(Record::Customer(c)) => Some(c),
-                _ => None,
-            },
-        )
+        Ok(match self.store.read(|c| records::get(c, RecordKind::Customer, id.0))? {
+            Some(Record::Customer(c)) => Some(c),
+            _ => None,
+        })
     }
 }

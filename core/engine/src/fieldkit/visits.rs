@@ -30,11 +30,7 @@ pub struct CheckInInput {
 
 fn validate_fix(fix: &LocationFix) -> Result<()> {
     if !(fix.accuracy_m.is_finite() && fix.accuracy_m >= 0.0) {
-        return Err(DomainError::BadMetres {
-            field: "accuracy_m",
-            value: fix.accuracy_m,
-        }
-        .into());
+        return Err(DomainError::BadMetres { field: "accuracy_m", value: fix.accuracy_m }.into());
     }
     Ok(())
 }
@@ -57,12 +53,7 @@ impl FieldKit {
                 at: self.event_time(tx, now)?,
                 note: input.note,
             };
-            facts::insert(
-                tx,
-                &Fact::CheckIn(check_in.clone()),
-                Some(check_in.visit_id.to_string()),
-                now,
-            )?;
+            facts::insert(tx, &Fact::CheckIn(check_in.clone()), Some(check_in.visit_id.to_string()), now)?;
             outbox::append(tx, outbox::KIND_FACT, &check_in.id.to_string(), now)?;
             let visit = Visit {
                 id: check_in.visit_id,
@@ -86,10 +77,7 @@ impl FieldKit {
                     if task::project(doc)?.status == TaskStatus::Open {
                         task::apply(
                             doc,
-                            &TaskPatch {
-                                status: Some(TaskStatus::InProgress),
-                                ..TaskPatch::default()
-                            },
+                            &TaskPatch { status: Some(TaskStatus::InProgress), ..TaskPatch::default() },
                         )?;
                     }
                     Ok(())
@@ -116,18 +104,10 @@ impl FieldKit {
             documents::edit(tx, docs, RecordKind::Visit, visit_id.0, now, |doc| {
                 visit::apply(
                     doc,
-                    &VisitPatch {
-                        check_out: Some((check_out.id, now)),
-                        ..VisitPatch::default()
-                    },
+                    &VisitPatch { check_out: Some((check_out.id, now)), ..VisitPatch::default() },
                 )
             })?;
-            facts::insert(
-                tx,
-                &Fact::CheckOut(check_out.clone()),
-                Some(visit_id.to_string()),
-                now,
-            )?;
+            facts::insert(tx, &Fact::CheckOut(check_out.clone()), Some(visit_id.to_string()), now)?;
             outbox::append(tx, outbox::KIND_FACT, &check_out.id.to_string(), now)?;
             Ok(check_out)
         })
@@ -140,11 +120,7 @@ impl FieldKit {
         complete_step: Option<u32>,
         notes: Option<String>,
     ) -> Result<Visit> {
-        let patch = VisitPatch {
-            complete_step,
-            notes,
-            ..VisitPatch::default()
-        };
+        let patch = VisitPatch { complete_step, notes, ..VisitPatch::default() };
         self.write_local(|tx, docs| {
             documents::edit(tx, docs, RecordKind::Visit, id.0, now_ms(), |doc| {
                 visit::apply(doc, &patch)?;

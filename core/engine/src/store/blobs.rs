@@ -27,20 +27,14 @@ pub(crate) fn due(conn: &Connection, now_ms: i64) -> Result<Vec<PendingBlob>> {
         "SELECT sha256, size FROM blobs WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY created_ms, sha256",
     )?;
     let rows = stmt.query_map([now_ms], |row| {
-        Ok(PendingBlob {
-            sha256: row.get(0)?,
-            size: row.get::<_, i64>(1)?.unsigned_abs(),
-        })
+        Ok(PendingBlob { sha256: row.get(0)?, size: row.get::<_, i64>(1)?.unsigned_abs() })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Marks a blob uploaded (or found already on the server).
 pub(crate) fn done(tx: &Transaction<'_>, sha256: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE blobs SET state = 'done', last_error = NULL WHERE sha256 = ?1",
-        [sha256],
-    )?;
+    tx.execute("UPDATE blobs SET state = 'done', last_error = NULL WHERE sha256 = ?1", [sha256])?;
     Ok(())
 }
 
@@ -55,9 +49,7 @@ pub(crate) fn park(tx: &Transaction<'_>, sha256: &str, reason: &str) -> Result<(
 
 /// How many uploads of a blob have failed so far.
 pub(crate) fn attempts(conn: &Connection, sha256: &str) -> Result<u32> {
-    let n: i64 = conn.query_row("SELECT attempts FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-        r.get(0)
-    })?;
+    let n: i64 = conn.query_row("SELECT attempts FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0))?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
@@ -82,18 +74,11 @@ pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64)> {
 /// The upload state of one blob (`pending`, `done`, `parked`), if queued.
 pub(crate) fn state(conn: &Connection, sha256: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row("SELECT state FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-            r.get(0)
-        })
-        .optional()?)
+    Ok(conn.query_row("SELECT state FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
 }
 
 /// Makes every waiting blob due now.
 pub(crate) fn retry_now(tx: &Transaction<'_>) -> Result<()> {
-    tx.execute(
-        "UPDATE blobs SET next_attempt_ms = 0 WHERE state = 'pending' AND next_attempt_ms > 0",
-        [],
-    )?;
+    tx.execute("UPDATE blobs SET next_attempt_ms = 0 WHERE state = 'pending' AND next_attempt_ms > 0", [])?;
     Ok(())
 }

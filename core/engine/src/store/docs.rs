@@ -29,9 +29,7 @@ pub(crate) struct DocCache {
 
 impl DocCache {
     pub(crate) fn new() -> Self {
-        Self {
-            open: LruCache::new(NonZeroUsize::new(CACHE_CAPACITY).expect("capacity is not zero")),
-        }
+        Self { open: LruCache::new(NonZeroUsize::new(CACHE_CAPACITY).expect("capacity is not zero")) }
     }
 
     /// How many documents are open.
@@ -51,11 +49,7 @@ pub(crate) struct DocSession<'a> {
 
 impl<'a> DocSession<'a> {
     pub(super) fn new(cache: &'a mut DocCache, actor: ActorId) -> Self {
-        Self {
-            cache,
-            actor,
-            taken: Vec::new(),
-        }
+        Self { cache, actor, taken: Vec::new() }
     }
 
     /// The open document, loading it if needed; `None` if this phone has no such document.
@@ -72,10 +66,8 @@ impl<'a> DocSession<'a> {
         let doc = match self.cache.open.pop(&key) {
             Some(doc) => doc,
             None => match state(tx, kind, id)? {
-                Some(bytes) => docs::load(&bytes, self.actor.clone()).map_err(|e| Error::Corrupt {
-                    what: "document",
-                    detail: e.to_string(),
-                })?,
+                Some(bytes) => docs::load(&bytes, self.actor.clone())
+                    .map_err(|e| Error::Corrupt { what: "document", detail: e.to_string() })?,
                 None => return Ok(None),
             },
         };
@@ -98,13 +90,7 @@ impl<'a> DocSession<'a> {
     /// Forgets every open document of a kind.
     pub(crate) fn forget_kind(&mut self, kind: RecordKind) {
         self.taken.retain(|((k, _), _)| *k != kind);
-        let keys: Vec<Key> = self
-            .cache
-            .open
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|(k, _)| *k == kind)
-            .collect();
+        let keys: Vec<Key> = self.cache.open.iter().map(|(k, _)| *k).filter(|(k, _)| *k == kind).collect();
         for key in keys {
             self.cache.open.pop(&key);
         }
@@ -123,10 +109,7 @@ fn heads_json(heads: &[ChangeHash]) -> String {
 }
 
 fn parse_heads(text: &str) -> Result<Vec<ChangeHash>> {
-    Ok(docs::heads_from_text(&parse_json::<Vec<String>>(
-        "document heads",
-        text,
-    )?))
+    Ok(docs::heads_from_text(&parse_json::<Vec<String>>("document heads", text)?))
 }
 
 /// Saves a document's whole state.
@@ -157,17 +140,13 @@ pub(crate) fn unsynced_changes(
 ) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
     let row: Option<(Vec<u8>, String)> = conn
         .prepare_cached("SELECT state, synced_heads FROM docs WHERE kind = ?1 AND id = ?2")?
-        .query_row(params![kind.as_str(), id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(params![kind.as_str(), id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((bytes, synced)) = row else {
         return Ok(None);
     };
-    let mut doc = AutoCommit::load(&bytes).map_err(|e| Error::Corrupt {
-        what: "document",
-        detail: e.to_string(),
-    })?;
+    let mut doc =
+        AutoCommit::load(&bytes).map_err(|e| Error::Corrupt { what: "document", detail: e.to_string() })?;
     let synced = parse_heads(&synced)?;
     Ok(Some((doc.save_after(&synced), doc.get_heads())))
 }
@@ -181,8 +160,11 @@ pub(crate) fn mark_synced(
     heads: &[ChangeHash],
 ) -> Result<bool> {
     let text = heads_json(heads);
-    tx.prepare_cached("UPDATE docs SET synced_heads = ?3 WHERE kind = ?1 AND id = ?2")?
-        .execute(params![kind.as_str(), id.to_string(), text])?;
+    tx.prepare_cached("UPDATE docs SET synced_heads = ?3 WHERE kind = ?1 AND id = ?2")?.execute(params![
+        kind.as_str(),
+        id.to_string(),
+        text
+    ])?;
     let current: Option<String> = tx
         .prepare_cached("SELECT heads FROM docs WHERE kind = ?1 AND id = ?2")?
         .query_row(params![kind.as_str(), id.to_string()], |r| r.get(0))
@@ -200,9 +182,6 @@ pub(crate) fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
 
 /// Deletes a document.
 pub(crate) fn delete(tx: &Transaction<'_>, kind: RecordKind, id: Uuid) -> Result<()> {
-    tx.execute(
-        "DELETE FROM docs WHERE kind = ?1 AND id = ?2",
-        params![kind.as_str(), id.to_string()],
-    )?;
+    tx.execute("DELETE FROM docs WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id.to_string()])?;
     Ok(())
 }

@@ -12,13 +12,7 @@ use crate::error::Result;
 pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>, now_ms: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO facts (id, kind, visit_id, body, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            fact.id().to_string(),
-            fact.kind(),
-            visit_id,
-            to_json(fact),
-            now_ms
-        ],
+        params![fact.id().to_string(), fact.kind(), visit_id, to_json(fact), now_ms],
     )?;
     Ok(())
 }
@@ -35,11 +29,9 @@ pub(crate) fn mark_synced(tx: &Transaction<'_>, id: FactId, seq: Option<u64>) ->
 /// Whether the server has acknowledged the fact; `None` if there is no such fact.
 pub(crate) fn is_synced(conn: &Connection, id: FactId) -> Result<Option<bool>> {
     Ok(conn
-        .query_row(
-            "SELECT synced_seq IS NOT NULL FROM facts WHERE id = ?1",
-            [id.to_string()],
-            |row| row.get(0),
-        )
+        .query_row("SELECT synced_seq IS NOT NULL FROM facts WHERE id = ?1", [id.to_string()], |row| {
+            row.get(0)
+        })
         .optional()?)
 }
 

@@ -22,9 +22,7 @@ pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
 
 /// Reads a value.
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
 }
 
 /// Reads an integer value.

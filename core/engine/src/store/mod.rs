@@ -75,10 +75,7 @@ impl Store {
         )?;
         reader.busy_timeout(Duration::from_secs(5))?;
         Ok(Self {
-            writer: Mutex::new(Writer {
-                conn: writer,
-                docs: docs::DocCache::new(),
-            }),
+            writer: Mutex::new(Writer { conn: writer, docs: docs::DocCache::new() }),
             reader: Mutex::new(reader),
             recovered_from: None,
         })
@@ -93,9 +90,7 @@ impl Store {
     /// Runs `f` in one immediate write transaction; commits if it returns `Ok`.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = writer
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -120,11 +115,7 @@ impl Store {
 
     /// How many shared documents are open in memory.
     pub fn open_documents(&self) -> usize {
-        self.writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .docs
-            .len()
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner).docs.len()
     }
 
     /// Runs `f` on the reader connection.
@@ -168,10 +159,7 @@ fn suffixed(path: &Path, suffix: &str) -> PathBuf {
 
 /// Reads a JSON body stored by this engine.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(what: &'static str, body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(|e| Error::Corrupt {
-        what,
-        detail: e.to_string(),
-    })
+    serde_json::from_str(body).map_err(|e| Error::Corrupt { what, detail: e.to_string() })
 }
 
 /// Encodes a value for storage.
@@ -187,22 +175,14 @@ mod tests {
     fn a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_opens() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fieldkit.db");
-        std::fs::write(
-            &path,
-            b"this is not sqlite, but it may be someone's unsynced work".repeat(100),
-        )
-        .expect("write");
+        std::fs::write(&path, b"this is not sqlite, but it may be someone's unsynced work".repeat(100))
+            .expect("write");
         let store = Store::open(&path).expect("opens after moving the damaged file aside");
         let aside = store.recovered_from().expect("reports the move").to_path_buf();
         assert!(aside.exists(), "the damaged file is kept");
-        assert!(
-            std::fs::read(&aside)
-                .expect("read")
-                .starts_with(b"this is not sqlite")
-        );
-        let version: i64 = store
-            .read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
-            .expect("read");
+        assert!(std::fs::read(&aside).expect("read").starts_with(b"this is not sqlite"));
+        let version: i64 =
+            store.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?)).expect("read");
         assert_eq!(version, i64::try_from(SCHEMA_VERSION).expect("small"));
     }
 
@@ -212,8 +192,7 @@ mod tests {
         let path = dir.path().join("fieldkit.db");
         {
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 999;")
-                .expect("set up");
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 999;").expect("set up");
         }
         let before = std::fs::read(&path).expect("read");
         match Store::open(&path) {

@@ -61,25 +61,16 @@ pub(crate) fn due(conn: &Connection, now_ms: i64, max_items: usize) -> Result<Ve
         "SELECT item_kind, item_id FROM outbox WHERE parked_code IS NULL AND next_attempt_ms <= ?1
          ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(
-        params![now_ms, i64::try_from(max_items).unwrap_or(i64::MAX)],
-        |row| {
-            Ok(Pending {
-                item_kind: row.get(0)?,
-                item_id: row.get(1)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map(params![now_ms, i64::try_from(max_items).unwrap_or(i64::MAX)], |row| {
+        Ok(Pending { item_kind: row.get(0)?, item_id: row.get(1)? })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// When the next waiting entry is due, if any waits.
 pub(crate) fn next_due_ms(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT MIN(next_attempt_ms) FROM outbox WHERE parked_code IS NULL",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .query_row("SELECT MIN(next_attempt_ms) FROM outbox WHERE parked_code IS NULL", [], |r| r.get(0))?)
 }
 
 /// Makes every waiting entry due now (the network came back, or the user asked).
@@ -93,8 +84,7 @@ pub(crate) fn retry_now(tx: &Transaction<'_>) -> Result<()> {
 
 /// Removes an acknowledged item.
 pub(crate) fn remove(tx: &Transaction<'_>, item_id: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM outbox WHERE item_id = ?1")?
-        .execute([item_id])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE item_id = ?1")?.execute([item_id])?;
     Ok(())
 }
 
@@ -125,21 +115,14 @@ pub(crate) fn record_failure(
 
 /// The most attempts any waiting entry has had (drives the backoff).
 pub(crate) fn max_attempts(conn: &Connection) -> Result<u32> {
-    let n: Option<i64> = conn.query_row(
-        "SELECT MAX(attempts) FROM outbox WHERE parked_code IS NULL",
-        [],
-        |r| r.get(0),
-    )?;
+    let n: Option<i64> =
+        conn.query_row("SELECT MAX(attempts) FROM outbox WHERE parked_code IS NULL", [], |r| r.get(0))?;
     Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
 }
 
 /// Whether an item is still queued (waiting or parked).
 pub(crate) fn contains(conn: &Connection, item_id: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox WHERE item_id = ?1)",
-        [item_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE item_id = ?1)", [item_id], |r| r.get(0))?)
 }
 
 /// Counts of the queue.

@@ -19,10 +19,7 @@ pub(crate) fn upsert(tx: &Transaction<'_>, record: &Record) -> Result<()> {
 
 /// Forgets a reference record.
 pub(crate) fn remove(tx: &Transaction<'_>, kind: RecordKind, id: Uuid) -> Result<()> {
-    tx.execute(
-        "DELETE FROM records WHERE kind = ?1 AND id = ?2",
-        params![kind.as_str(), id.to_string()],
-    )?;
+    tx.execute("DELETE FROM records WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id.to_string()])?;
     Ok(())
 }
 

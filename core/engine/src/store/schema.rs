@@ -24,10 +24,7 @@ fn migrate_to(conn: &mut Connection, migrations: &'static [M<'static>]) -> Resul
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let found = usize::try_from(found).unwrap_or(usize::MAX);
     if found > migrations.len() {
-        return Err(Error::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(Error::SchemaTooNew { found, supported: SCHEMA_VERSION });
     }
     Migrations::from_slice(migrations).to_latest(conn)?;
     Ok(())
@@ -55,9 +52,7 @@ mod tests {
             // Each step is a separate app version opening the file left by the previous one.
             let mut conn = Connection::open(&stepped_path).expect("open");
             migrate_to(&mut conn, &MIGRATIONS[..step]).expect("migrate one step");
-            let version: i64 = conn
-                .pragma_query_value(None, "user_version", |r| r.get(0))
-                .expect("version");
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
             assert_eq!(version, i64::try_from(step).expect("small"));
         }
         let stepped = Connection::open(&stepped_path).expect("open");

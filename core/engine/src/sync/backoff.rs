@@ -38,9 +38,6 @@ mod tests {
         let delays: Vec<u64> = (0..1_000).map(|_| jittered_delay_ms(3)).collect();
         assert!(delays.iter().all(|d| *d <= 8_000));
         let low = delays.iter().filter(|d| **d < 4_000).count();
-        assert!(
-            (300..700).contains(&low),
-            "about half below the middle, got {low}"
-        );
+        assert!((300..700).contains(&low), "about half below the middle, got {low}");
     }
 }

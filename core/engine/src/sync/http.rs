@@ -31,10 +31,7 @@ impl HttpClient {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Network(format!("cannot build the http client: {e}")))?;
-        Ok(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
-        })
+        Ok(Self { base_url: base_url.trim_end_matches('/').to_owned(), http })
     }
 
     pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
@@ -47,16 +44,10 @@ impl HttpClient {
 
     /// How far the server has a blob; `None` if it has none of it.
     pub(crate) async fn blob_status(&self, token: &str, sha256: &str) -> Result<Option<BlobStatus>> {
-        let request = self
-            .http
-            .get(format!("{}/v1/blobs/{sha256}", self.base_url))
-            .bearer_auth(token);
+        let request = self.http.get(format!("{}/v1/blobs/{sha256}", self.base_url)).bearer_auth(token);
         match self.send(request).await {
             Ok((status, _)) => Ok(Some(status)),
-            Err(Error::Server {
-                code: Some(ErrorCode::NotFound),
-                ..
-            }) => Ok(None),
+            Err(Error::Server { code: Some(ErrorCode::NotFound), .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -72,10 +63,7 @@ impl HttpClient {
     ) -> Result<BlobStatus> {
         let request = self
             .http
-            .put(format!(
-                "{}/v1/blobs/{sha256}?offset={offset}&size={size}",
-                self.base_url
-            ))
+            .put(format!("{}/v1/blobs/{sha256}?offset={offset}&size={size}", self.base_url))
             .bearer_auth(token)
             .header(CONTENT_TYPE, "application/octet-stream")
             .body(bytes);
@@ -124,14 +112,8 @@ impl HttpClient {
             {
                 Error::Network(format!("server answered {s}"))
             }
-            (_, Some(d)) => Error::Server {
-                code: Some(d.code),
-                message: d.message,
-            },
-            (s, None) => Error::Server {
-                code: None,
-                message: format!("server answered {s}"),
-            },
+            (_, Some(d)) => Error::Server { code: Some(d.code), message: d.message },
+            (s, None) => Error::Server { code: None, message: format!("server answered {s}") },
         })
     }
 }

@@ -94,9 +94,7 @@ pub(crate) async fn run(
     loop {
         let (batch, cursor) = store.read(|conn| {
             let pending = outbox::due(conn, now_ms(), MAX_BATCH_ITEMS)?;
-            let cursor = meta::get_i64(conn, meta::FEED_CURSOR)?
-                .unwrap_or(0)
-                .unsigned_abs();
+            let cursor = meta::get_i64(conn, meta::FEED_CURSOR)?.unwrap_or(0).unsigned_abs();
             Ok((build_batch(conn, &pending)?, cursor))
         })?;
         let request = SyncRequest {
@@ -143,11 +141,7 @@ pub(crate) async fn run(
 
 /// Reads the bodies of the due entries, up to [`MAX_BATCH_BYTES`] of payload.
 fn build_batch(conn: &rusqlite::Connection, pending: &[Pending]) -> Result<Batch> {
-    let mut batch = Batch {
-        facts: Vec::new(),
-        docs: Vec::new(),
-        doc_heads: Vec::new(),
-    };
+    let mut batch = Batch { facts: Vec::new(), docs: Vec::new(), doc_heads: Vec::new() };
     let mut bytes = 0_usize;
     for item in pending {
         let size = if item.item_kind == outbox::KIND_FACT {
@@ -157,14 +151,10 @@ fn build_batch(conn: &rusqlite::Connection, pending: &[Pending]) -> Result<Batch
             batch.facts.push(fact);
             size
         } else {
-            let kind = RecordKind::parse(&item.item_kind).ok_or_else(|| Error::Corrupt {
-                what: "outbox kind",
-                detail: item.item_kind.clone(),
-            })?;
-            let id = Uuid::parse_str(&item.item_id).map_err(|e| Error::Corrupt {
-                what: "outbox item id",
-                detail: e.to_string(),
-            })?;
+            let kind = RecordKind::parse(&item.item_kind)
+                .ok_or_else(|| Error::Corrupt { what: "outbox kind", detail: item.item_kind.clone() })?;
+            let id = Uuid::parse_str(&item.item_id)
+                .map_err(|e| Error::Corrupt { what: "outbox item id", detail: e.to_string() })?;
             let Some((changes, heads)) = unsynced_changes(conn, kind, id)? else {
                 continue;
             };
@@ -209,30 +199,13 @@ fn schedule_retry(store: &Store, batch: &Batch, error: &Error) -> Result<()> {
 /// Refuses an answer that does not match the request, before anything is applied.
 fn check_answer(request: &SyncRequest, response: &SyncResponse) -> Result<()> {
     if response.protocol != PROTOCOL_VERSION {
-        return Err(Error::Protocol(format!(
-            "server answered in protocol version {}",
-            response.protocol
-        )));
+        return Err(Error::Protocol(format!("server answered in protocol version {}", response.protocol)));
     }
-    if !request
-        .push
-        .iter()
-        .map(Fact::id)
-        .eq(response.acks.iter().map(|a| a.id))
-    {
-        return Err(Error::Protocol(
-            "acknowledgements do not match the facts pushed".into(),
-        ));
+    if !request.push.iter().map(Fact::id).eq(response.acks.iter().map(|a| a.id)) {
+        return Err(Error::Protocol("acknowledgements do not match the facts pushed".into()));
     }
-    if !request
-        .docs
-        .iter()
-        .map(|d| (d.kind, d.id))
-        .eq(response.doc_acks.iter().map(|a| (a.kind, a.id)))
-    {
-        return Err(Error::Protocol(
-            "acknowledgements do not match the documents pushed".into(),
-        ));
+    if !request.docs.iter().map(|d| (d.kind, d.id)).eq(response.doc_acks.iter().map(|a| (a.kind, a.id))) {
+        return Err(Error::Protocol("acknowledgements do not match the documents pushed".into()));
     }
     if response.cursor < request.cursor {
         return Err(Error::Protocol(format!(

@@ -26,10 +26,7 @@ pub struct ScheduleConfig {
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
-        Self {
-            debounce: Duration::from_secs(2),
-            period: Duration::from_secs(5 * 60),
-        }
+        Self { debounce: Duration::from_secs(2), period: Duration::from_secs(5 * 60) }
     }
 }
 
@@ -84,9 +81,7 @@ pub fn start(
     config: ScheduleConfig,
     observer: Option<Arc<dyn SyncObserver>>,
 ) -> ScheduleHandle {
-    ScheduleHandle {
-        task: tokio::spawn(run(kit, config, observer)),
-    }
+    ScheduleHandle { task: tokio::spawn(run(kit, config, observer)) }
 }
 
 async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dyn SyncObserver>>) {
@@ -114,17 +109,11 @@ async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dy
                 }
                 notify(SyncState::Idle);
             }
-            Err(Error::NotLoggedIn) => notify(SyncState::Failed {
-                reason: "not logged in".into(),
-            }),
-            Err(e) if e.is_retryable() => notify(SyncState::Offline {
-                reason: e.to_string(),
-            }),
+            Err(Error::NotLoggedIn) => notify(SyncState::Failed { reason: "not logged in".into() }),
+            Err(e) if e.is_retryable() => notify(SyncState::Offline { reason: e.to_string() }),
             Err(e) => {
                 tracing::warn!(error = %e, "scheduled sync failed");
-                notify(SyncState::Failed {
-                    reason: e.to_string(),
-                });
+                notify(SyncState::Failed { reason: e.to_string() });
                 // Do not spin on a refusal: wait for a signal or the period.
                 tokio::select! {
                     () = kit.triggers.local_write.notified() => {}
@@ -139,7 +128,5 @@ async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dy
 /// How long until the earliest queued retry is due (zero if one is due now).
 fn next_retry_in(kit: &FieldKit) -> Option<Duration> {
     let due_ms = kit.store.read(outbox::next_due_ms).ok().flatten()?;
-    Some(Duration::from_millis(
-        u64::try_from(due_ms.saturating_sub(now_ms())).unwrap_or(0),
-    ))
+    Some(Duration::from_millis(u64::try_from(due_ms.saturating_sub(now_ms())).unwrap_or(0)))
 }

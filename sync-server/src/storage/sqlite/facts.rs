@@ -13,11 +13,8 @@ pub(super) fn insert(
     now_ms: i64,
 ) -> StorageResult<Vec<FactInsert>> {
     let org = org_id.to_string();
-    let limit_ms: i64 = tx.query_row(
-        "SELECT clock_skew_limit_ms FROM orgs WHERE id = ?1",
-        [&org],
-        |row| row.get(0),
-    )?;
+    let limit_ms: i64 =
+        tx.query_row("SELECT clock_skew_limit_ms FROM orgs WHERE id = ?1", [&org], |row| row.get(0))?;
     let mut existing = tx.prepare_cached("SELECT body_sha256 FROM facts WHERE org_id = ?1 AND id = ?2")?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO facts (org_id, id, kind, rep_id, body, body_sha256, seq, received_ms, clock_skew_ms, clock_flagged)
@@ -26,9 +23,7 @@ pub(super) fn insert(
     let mut out = Vec::with_capacity(facts.len());
     for fact in facts {
         let id = fact.id.to_string();
-        let stored: Option<String> = existing
-            .query_row(params![org, id], |row| row.get(0))
-            .optional()?;
+        let stored: Option<String> = existing.query_row(params![org, id], |row| row.get(0)).optional()?;
         let result = match stored {
             Some(hash) if hash == fact.body_sha256 => FactInsert::AlreadyStored,
             Some(_) => FactInsert::ConflictingBody,
@@ -44,8 +39,7 @@ pub(super) fn insert(
                     i64::try_from(seq).expect("sequence fits in i64"),
                     now_ms,
                     fact.clock_skew_ms,
-                    fact.clock_skew_ms
-                        .is_some_and(|skew| skew.saturating_abs() > limit_ms)
+                    fact.clock_skew_ms.is_some_and(|skew| skew.saturating_abs() > limit_ms)
                 ])?;
                 FactInsert::Stored(seq)
             }
@@ -70,10 +64,7 @@ pub(super) fn list(
         params![
             org_id.to_string(),
             filter.kind,
-            filter
-                .rep_ids
-                .as_ref()
-                .map(|ids| serde_json::to_string(ids).expect("ids always serialize"))
+            filter.rep_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids always serialize"))
         ],
         |row| {
             let seq: i64 = row.get(4)?;

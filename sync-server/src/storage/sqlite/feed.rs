@@ -16,10 +16,7 @@ fn to_i64(n: u64) -> i64 {
 }
 
 fn parse_record(body: &str) -> StorageResult<Record> {
-    serde_json::from_str(body).map_err(|source| StorageError::Corrupt {
-        what: "record",
-        source,
-    })
+    serde_json::from_str(body).map_err(|source| StorageError::Corrupt { what: "record", source })
 }
 
 fn parse_audience(text: Option<String>) -> Option<UserId> {
@@ -70,17 +67,7 @@ pub(super) fn put_record(
     audience: Option<UserId>,
 ) -> StorageResult<u64> {
     let body = serde_json::to_string(record).expect("records always serialize");
-    upsert(
-        tx,
-        org_id,
-        &Row {
-            kind: record.kind(),
-            id: record.id(),
-            body: &body,
-            doc: None,
-            audience,
-        },
-    )
+    upsert(tx, org_id, &Row { kind: record.kind(), id: record.id(), body: &body, doc: None, audience })
 }
 
 pub(super) fn update_docs(
@@ -106,18 +93,8 @@ pub(super) fn update_docs(
             continue;
         }
         let result = match (update.merge)(stored.and_then(|(doc, _)| doc).as_deref()) {
-            DocDecision::Write {
-                state,
-                body,
-                audience,
-            } => {
-                let row = Row {
-                    kind: update.kind,
-                    id: update.id,
-                    body: &body,
-                    doc: Some(&state),
-                    audience,
-                };
+            DocDecision::Write { state, body, audience } => {
+                let row = Row { kind: update.kind, id: update.id, body: &body, doc: Some(&state), audience };
                 DocResult::Written(upsert(tx, org_id, &row)?)
             }
             DocDecision::Unchanged => DocResult::Unchanged,
@@ -158,14 +135,9 @@ pub(super) fn prune_removals(tx: &Transaction<'_>, org_id: OrgId, before_ms: i64
         |r| r.get(0),
     )?;
     let Some(floor) = floor else { return Ok(0) };
-    let pruned = tx.execute(
-        "DELETE FROM scope_exits WHERE org_id = ?1 AND seq <= ?2",
-        params![org, floor],
-    )?;
-    tx.execute(
-        "UPDATE orgs SET feed_floor = MAX(feed_floor, ?2) WHERE id = ?1",
-        params![org, floor],
-    )?;
+    let pruned =
+        tx.execute("DELETE FROM scope_exits WHERE org_id = ?1 AND seq <= ?2", params![org, floor])?;
+    tx.execute("UPDATE orgs SET feed_floor = MAX(feed_floor, ?2) WHERE id = ?1", params![org, floor])?;
     Ok(pruned)
 }
 
@@ -234,11 +206,9 @@ pub(super) fn page(
 ) -> StorageResult<FeedPage> {
     let org = org_id.to_string();
     let (last_seq, floor): (i64, i64) = tx
-        .query_row(
-            "SELECT last_seq, feed_floor FROM orgs WHERE id = ?1",
-            [&org],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .query_row("SELECT last_seq, feed_floor FROM orgs WHERE id = ?1", [&org], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?
         .ok_or_else(|| StorageError::NotFound(format!("org {org_id}")))?;
     // Removals before the floor are gone: a reader behind it starts over.
@@ -268,19 +238,10 @@ pub(super) fn page(
                    AND (r.audience IS NULL OR r.audience IN (SELECT user_id FROM visible)))
          ORDER BY seq LIMIT ?5",
     )?;
-    let rows = stmt.query_map(
-        params![org, to_i64(cursor), user, everything, i64::from(limit) + 1, team],
-        |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                uuid_col(row, 2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        },
-    )?;
+    let rows = stmt
+        .query_map(params![org, to_i64(cursor), user, everything, i64::from(limit) + 1, team], |row| {
+            Ok((row.get(0)?, row.get(1)?, uuid_col(row, 2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+        })?;
     let mut entries = Vec::new();
     let mut has_more = false;
     for row in rows {
@@ -292,15 +253,10 @@ pub(super) fn page(
         let kind = parse_kind(&kind)?;
         let change = match (deleted, doc, body) {
             (false, Some(state), _) => FeedChange::Doc { kind, id, state },
-            (false, None, Some(body)) => FeedChange::Upsert {
-                record: parse_record(&body)?,
-            },
+            (false, None, Some(body)) => FeedChange::Upsert { record: parse_record(&body)? },
             _ => FeedChange::Remove { kind, id },
         };
-        entries.push(FeedEntry {
-            seq: seq.unsigned_abs(),
-            change,
-        });
+        entries.push(FeedEntry { seq: seq.unsigned_abs(), change });
     }
     // Within this snapshot every change up to `last_seq` is committed, so a reader that has
     // seen everything visible to it may move its cursor to `last_seq`.
@@ -309,10 +265,5 @@ pub(super) fn page(
     } else {
         last_seq.unsigned_abs().max(cursor)
     };
-    Ok(FeedPage {
-        entries,
-        cursor,
-        has_more,
-        reset,
-    })
+    Ok(FeedPage { entries, cursor, has_more, reset })
 }

@@ -29,9 +29,7 @@ use super::{
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/001_init.sql")),
     M::up(include_str!("../../../migrations/002_documents.sql")),
-    M::up(include_str!(
-        "../../../migrations/003_feed_retention_and_clock.sql"
-    )),
+    M::up(include_str!("../../../migrations/003_feed_retention_and_clock.sql")),
     M::up(include_str!("../../../migrations/004_blobs.sql")),
 ];
 const READERS: usize = 4;
@@ -75,11 +73,7 @@ impl SqliteStorage {
             })
             .collect::<StorageResult<Vec<_>>>()?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                readers,
-                next_reader: AtomicUsize::new(0),
-            }),
+            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }),
         })
     }
 
@@ -90,10 +84,7 @@ impl SqliteStorage {
     {
         let inner = Arc::clone(&self.inner);
         run_blocking(move || {
-            let mut conn = inner
-                .writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut conn = inner.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
@@ -110,9 +101,7 @@ impl SqliteStorage {
         let inner = Arc::clone(&self.inner);
         run_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let mut conn = inner.readers[i]
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut conn = inner.readers[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             // One snapshot for the whole call, so a feed page and its cursor agree.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             f(&tx)
@@ -124,9 +113,7 @@ impl SqliteStorage {
 async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> StorageResult<T> + Send + 'static,
 ) -> StorageResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StorageError::Worker(e.to_string()))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Worker(e.to_string()))?
 }
 
 /// Reads a UUID stored as text.
@@ -177,8 +164,7 @@ impl Storage for SqliteStorage {
 
     async fn credentials(&self, org_slug: &str, username: &str) -> StorageResult<Option<(User, String)>> {
         let (org_slug, username) = (org_slug.to_owned(), username.to_owned());
-        self.read(move |tx| orgs::credentials(tx, &org_slug, &username))
-            .await
+        self.read(move |tx| orgs::credentials(tx, &org_slug, &username)).await
     }
 
     async fn store_token(&self, token: NewToken) -> StorageResult<()> {
@@ -196,8 +182,7 @@ impl Storage for SqliteStorage {
         facts: Vec<NewFact>,
         now_ms: i64,
     ) -> StorageResult<Vec<FactInsert>> {
-        self.write(move |tx| facts::insert(tx, org_id, facts, now_ms))
-            .await
+        self.write(move |tx| facts::insert(tx, org_id, facts, now_ms)).await
     }
 
     async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>> {
@@ -210,8 +195,7 @@ impl Storage for SqliteStorage {
         record: Record,
         audience: Option<UserId>,
     ) -> StorageResult<u64> {
-        self.write(move |tx| feed::put_record(tx, org_id, &record, audience))
-            .await
+        self.write(move |tx| feed::put_record(tx, org_id, &record, audience)).await
     }
 
     async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>> {
@@ -219,13 +203,11 @@ impl Storage for SqliteStorage {
     }
 
     async fn delete_record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<u64>> {
-        self.write(move |tx| feed::delete_record(tx, org_id, kind, id))
-            .await
+        self.write(move |tx| feed::delete_record(tx, org_id, kind, id)).await
     }
 
     async fn prune_removals(&self, org_id: OrgId, before_ms: i64) -> StorageResult<usize> {
-        self.write(move |tx| feed::prune_removals(tx, org_id, before_ms))
-            .await
+        self.write(move |tx| feed::prune_removals(tx, org_id, before_ms)).await
     }
 
     async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
@@ -260,7 +242,6 @@ impl Storage for SqliteStorage {
         cursor: u64,
         limit: u32,
     ) -> StorageResult<FeedPage> {
-        self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit))
-            .await
+        self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit)).await
     }
 }

@@ -33,21 +33,13 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 pub(super) fn create_org(tx: &Transaction<'_>, slug: &str, name: &str) -> StorageResult<Org> {
-    let org = Org {
-        id: OrgId::new(),
-        slug: slug.to_owned(),
-        name: name.to_owned(),
-    };
+    let org = Org { id: OrgId::new(), slug: slug.to_owned(), name: name.to_owned() };
     tx.execute(
         "INSERT INTO orgs (id, slug, name) VALUES (?1, ?2, ?3)",
         params![org.id.to_string(), slug, name],
     )
     .map_err(|e| {
-        if is_unique_violation(&e) {
-            StorageError::AlreadyExists(format!("org {slug:?}"))
-        } else {
-            e.into()
-        }
+        if is_unique_violation(&e) { StorageError::AlreadyExists(format!("org {slug:?}")) } else { e.into() }
     })?;
     Ok(org)
 }
@@ -55,11 +47,7 @@ pub(super) fn create_org(tx: &Transaction<'_>, slug: &str, name: &str) -> Storag
 pub(super) fn org_by_slug(tx: &Transaction<'_>, slug: &str) -> StorageResult<Option<Org>> {
     Ok(tx
         .query_row("SELECT id, slug, name FROM orgs WHERE slug = ?1", [slug], |row| {
-            Ok(Org {
-                id: uuid_col(row, 0)?.into(),
-                slug: row.get(1)?,
-                name: row.get(2)?,
-            })
+            Ok(Org { id: uuid_col(row, 0)?.into(), slug: row.get(1)?, name: row.get(2)? })
         })
         .optional()?)
 }
@@ -109,9 +97,8 @@ pub(super) fn user(tx: &Transaction<'_>, org_id: OrgId, id: UserId) -> StorageRe
 }
 
 pub(super) fn users(tx: &Transaction<'_>, org_id: OrgId) -> StorageResult<Vec<User>> {
-    let mut stmt = tx.prepare(&format!(
-        "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 ORDER BY u.username"
-    ))?;
+    let mut stmt =
+        tx.prepare(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 ORDER BY u.username"))?;
     let rows = stmt.query_map([org_id.to_string()], user_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -166,8 +153,7 @@ pub(super) fn user_by_token(
 pub(super) fn team_members(tx: &Transaction<'_>, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
     let mut stmt =
         tx.prepare_cached("SELECT id FROM users WHERE org_id = ?1 AND team_id = ?2 ORDER BY id")?;
-    let rows = stmt.query_map([org_id.to_string(), team.to_string()], |row| {
-        Ok(UserId::from(uuid_col(row, 0)?))
-    })?;
+    let rows =
+        stmt.query_map([org_id.to_string(), team.to_string()], |row| Ok(UserId::from(uuid_col(row, 0)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
