@@ -82,3 +82,8 @@ pub(crate) fn retry_now(tx: &Transaction<'_>) -> Result<()> {
     tx.execute("UPDATE blobs SET next_attempt_ms = 0 WHERE state = 'pending' AND next_attempt_ms > 0", [])?;
     Ok(())
 }
+
+/// When the next waiting blob is due, if any waits.
+pub(crate) fn next_due_ms(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row("SELECT MIN(next_attempt_ms) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?)
+}

@@ -10,7 +10,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{Due, SyncReport};
-use crate::error::Error;
 use crate::fieldkit::FieldKit;
 use crate::store::outbox;
 use crate::time::now_ms;
@@ -109,7 +108,6 @@ async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dy
                 }
                 notify(SyncState::Idle);
             }
-            Err(Error::NotLoggedIn) => notify(SyncState::Failed { reason: "not logged in".into() }),
             Err(e) if e.is_retryable() => notify(SyncState::Offline { reason: e.to_string() }),
             Err(e) => {
                 tracing::warn!(error = %e, "scheduled sync failed");
@@ -125,8 +123,16 @@ async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dy
     }
 }
 
-/// How long until the earliest queued retry is due (zero if one is due now).
+/// How long until the earliest queued retry (data or blob) is due (zero if one is due now).
 fn next_retry_in(kit: &FieldKit) -> Option<Duration> {
-    let due_ms = kit.store.read(outbox::next_due_ms).ok().flatten()?;
+    let due_ms = kit
+        .store
+        .read(|conn| {
+            let data = outbox::next_due_ms(conn)?;
+            let blobs = crate::store::blobs::next_due_ms(conn)?;
+            Ok(data.into_iter().chain(blobs).min())
+        })
+        .ok()
+        .flatten()?;
     Some(Duration::from_millis(u64::try_from(due_ms.saturating_sub(now_ms())).unwrap_or(0)))
 }
