@@ -133,6 +133,26 @@ async fn a_reps_edit_of_what_only_managers_may_change_is_refused_and_changes_not
     let (status, _) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Changes to a task of another org, by its real id, from a rep of this org: refused,
+    // and the other org's task is untouched.
+    let globex = server.org("globex", 1).await?;
+    let globex_task = create_task(&api, &globex, 0, "Globex visit").await?;
+    let globex_before =
+        server.storage.doc(globex.org.id, RecordKind::Task, globex_task.0).await?.expect("stored");
+    let mut doc = docs::load(&globex_before.state, docs::actor(uuid::Uuid::now_v7()))?;
+    docs::task::apply(&mut doc, &TaskPatch { notes: Some("hijacked".into()), ..TaskPatch::default() })?;
+    let push = DocPush { kind: RecordKind::Task, id: globex_task.0, changes: doc.save() };
+    let request = serde_json::to_value(sync_request(DeviceId::new(), vec![], vec![push]))?;
+    let (_, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
+    assert_eq!(answer["doc_acks"][0]["outcome"], "rejected", "{answer}");
+    let globex_after =
+        server.storage.doc(globex.org.id, RecordKind::Task, globex_task.0).await?.expect("stored");
+    assert_eq!(globex_after.state, globex_before.state);
+    assert!(
+        server.storage.doc(org.org.id, RecordKind::Task, globex_task.0).await?.is_none(),
+        "nothing stored here"
+    );
+
     // A batch over the cap is refused whole.
     let too_many: Vec<Fact> = (0..501)
         .map(|_| {
