@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod docs;
 pub mod error;
+pub mod forms;
 pub mod ids;
 pub mod model;
 pub mod protocol;

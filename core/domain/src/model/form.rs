@@ -51,6 +51,67 @@ pub enum FieldKind {
     Location,
     /// A signature image.
     Signature,
+    /// Rows of products with quantities (e.g. a stock count).
+    ProductTable {
+        /// The fewest rows accepted.
+        min_rows: u32,
+        /// The most rows accepted.
+        max_rows: u32,
+    },
+    /// A heading that groups the fields after it; holds no value.
+    Section,
+}
+
+/// Limits on a field's value; which apply depends on the field's type (numbers: `min`,
+/// `max`; text and barcodes: lengths and `pattern`; multi-choice: `min`/`max` count).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldRules {
+    /// The smallest value (or count) accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The largest value (or count) accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The fewest characters accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    /// The most characters accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// A regular expression the whole text must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+/// When a field is shown: a test on another field's value. A hidden field is not required
+/// and its value is not kept; a field whose condition names a hidden field is hidden too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// The key of the field tested.
+    pub field: String,
+    /// The test.
+    #[serde(flatten)]
+    pub test: ConditionTest,
+}
+
+/// The test of a [`Condition`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ConditionTest {
+    /// The value equals this one.
+    Equals {
+        /// The value compared with.
+        value: serde_json::Value,
+    },
+    /// The value is one of these (for a multi-choice: contains one of them).
+    OneOf {
+        /// The values compared with.
+        values: Vec<serde_json::Value>,
+    },
+    /// The field has a value.
+    IsSet,
+    /// The value is `true`.
+    IsTrue,
 }
 
 /// One field of a form template.
@@ -62,8 +123,14 @@ pub struct FormField {
     pub label: String,
     /// The field's type.
     pub kind: FieldKind,
-    /// Whether a value is required.
+    /// Whether a value is required (when the field is shown).
     pub required: bool,
+    /// Limits on the value.
+    #[serde(default)]
+    pub rules: FieldRules,
+    /// Show the field only when this holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<Condition>,
 }
 
 /// A version of a form template.

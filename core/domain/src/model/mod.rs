@@ -17,7 +17,10 @@ mod track;
 mod visit;
 
 pub use customer::{Customer, Grade};
-pub use form::{FieldKind, FormField, FormResponse, FormTemplate, SopStep, SopStepKind, SopTemplate};
+pub use form::{
+    Condition, ConditionTest, FieldKind, FieldRules, FormField, FormResponse, FormTemplate, SopStep,
+    SopStepKind, SopTemplate,
+};
 pub use kb::KbArticle;
 pub use order::{Order, OrderLine};
 pub use org::{Org, Role, User};
