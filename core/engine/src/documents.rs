@@ -111,6 +111,7 @@ pub(crate) fn remove(
 pub(crate) fn forget_server_data(tx: &Transaction<'_>, session: &mut DocSession<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM records;
+         DELETE FROM kb_fts;
          DELETE FROM tasks WHERE id NOT IN (SELECT item_id FROM outbox);
          DELETE FROM docs WHERE kind = 'task' AND id NOT IN (SELECT item_id FROM outbox);",
     )?;

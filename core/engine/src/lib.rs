@@ -17,6 +17,7 @@ mod time;
 pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{CheckInInput, Config, FieldKit, SyncStatus};
+pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::SyncReport;
 pub use sync::scheduler::{ScheduleConfig, ScheduleHandle, SyncObserver, SyncState};

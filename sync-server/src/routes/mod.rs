@@ -4,6 +4,7 @@ mod blobs;
 mod customers;
 mod facts;
 mod health;
+mod kb;
 mod login;
 mod sync;
 mod tasks;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
+        .route("/v1/kb", post(kb::create))
         .route("/v1/blobs/missing", get(blobs::missing))
         .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))
         .route("/v1/blobs/{sha256}/content", get(blobs::content))

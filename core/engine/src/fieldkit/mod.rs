@@ -2,6 +2,7 @@
 //! the rep's work is in the sibling modules (tasks, visits, forms).
 
 mod forms;
+mod kb;
 mod photos;
 mod tasks;
 mod visits;

@@ -8,6 +8,7 @@
 pub(crate) mod blobs;
 pub(crate) mod docs;
 pub(crate) mod facts;
+pub mod kb;
 pub(crate) mod meta;
 pub(crate) mod outbox;
 pub(crate) mod records;

@@ -14,12 +14,18 @@ pub(crate) fn upsert(tx: &Transaction<'_>, record: &Record) -> Result<()> {
          ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
         params![record.kind().as_str(), record.id().to_string(), to_json(record)],
     )?;
+    if let Record::KbArticle(article) = record {
+        super::kb::index(tx, article)?;
+    }
     Ok(())
 }
 
 /// Forgets a reference record.
 pub(crate) fn remove(tx: &Transaction<'_>, kind: RecordKind, id: Uuid) -> Result<()> {
     tx.execute("DELETE FROM records WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id.to_string()])?;
+    if kind == RecordKind::KbArticle {
+        super::kb::unindex(tx, id)?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/001_init.sql")),
     M::up(include_str!("../../migrations/002_documents.sql")),
     M::up(include_str!("../../migrations/003_blobs.sql")),
+    M::up(include_str!("../../migrations/004_kb_search.sql")),
 ];
 
 /// The schema version this build creates and understands.
