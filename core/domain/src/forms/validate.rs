@@ -191,7 +191,7 @@ fn check(field: &FormField, value: &Value) -> Vec<Rule> {
         },
         FieldKind::Rating { max } => match value.as_u64() {
             Some(n) if (1..=u64::from(*max)).contains(&n) => vec![],
-            Some(n) if n == 0 => vec![Rule::BelowMin(1.0)],
+            Some(0) => vec![Rule::BelowMin(1.0)],
             Some(_) => vec![Rule::AboveMax(f64::from(*max))],
             None => wrong("a whole rating"),
         },
