@@ -5,12 +5,16 @@
 //! protocol. It performs no I/O: no database, no network, no FFI, no system clock (callers
 //! pass the time in), so every rule here is deterministic and testable.
 
+pub mod checkin;
 pub mod clock;
 pub mod docs;
 pub mod error;
 pub mod forms;
+pub mod geo;
 pub mod ids;
 pub mod model;
+pub mod nav;
 pub mod protocol;
+pub mod route;
 
 pub use error::DomainError;
