@@ -16,5 +16,6 @@ pub mod model;
 pub mod nav;
 pub mod protocol;
 pub mod route;
+pub mod signing;
 
 pub use error::DomainError;

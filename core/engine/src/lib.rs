@@ -9,6 +9,7 @@ mod blobs;
 mod documents;
 mod error;
 mod fieldkit;
+pub mod photo;
 mod session;
 pub mod store;
 pub mod sync;
