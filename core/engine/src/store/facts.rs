@@ -10,19 +10,17 @@ use crate::error::Result;
 
 /// Records a fact (not yet synced).
 pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>, now_ms: i64) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO facts (id, kind, visit_id, body, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![fact.id().to_string(), fact.kind(), visit_id, to_json(fact), now_ms],
-    )?;
+    )?
+    .execute(params![fact.id().to_string(), fact.kind(), visit_id, to_json(fact), now_ms])?;
     Ok(())
 }
 
 /// Marks a fact as acknowledged by the server at `seq` (`None`: it was already there).
 pub(crate) fn mark_synced(tx: &Transaction<'_>, id: FactId, seq: Option<u64>) -> Result<()> {
-    tx.execute(
-        "UPDATE facts SET synced_seq = COALESCE(?2, synced_seq, 0) WHERE id = ?1",
-        params![id.to_string(), seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX))],
-    )?;
+    tx.prepare_cached("UPDATE facts SET synced_seq = COALESCE(?2, synced_seq, 0) WHERE id = ?1")?
+        .execute(params![id.to_string(), seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX))])?;
     Ok(())
 }
 

@@ -22,7 +22,10 @@ pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
 
 /// Reads a value.
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?)
 }
 
 /// Reads an integer value.
@@ -32,10 +35,10 @@ pub(crate) fn get_i64(conn: &Connection, key: &str) -> Result<Option<i64>> {
 
 /// Writes a value.
 pub(crate) fn set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
+    )?
+    .execute(params![key, value])?;
     Ok(())
 }
 
