@@ -216,3 +216,14 @@ pub fn fix_at(lat: f64, lng: f64) -> LocationFix {
 pub fn check_in_at(customer: CustomerId) -> CheckInInput {
     CheckInInput { customer_id: customer, task_id: None, fix: fix_at(31.2304, 121.4737), note: None }
 }
+
+/// Logs to stderr when `RUST_LOG` is set (the helper binaries keep stdout for their own
+/// machine-read output).
+pub fn log_to_stderr_if_asked() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}

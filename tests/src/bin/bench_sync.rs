@@ -167,12 +167,7 @@ impl WeekArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .init();
-    }
+    fieldkit_e2e::harness::log_to_stderr_if_asked();
     let args = Args::parse();
     let runs = args.runs.max(1);
     let peer = if args.no_peer { None } else { Some(args.peer_dir.clone().unwrap_or_else(default_peer_dir)) };

@@ -52,12 +52,7 @@ struct Args {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .init();
-    }
+    fieldkit_e2e::harness::log_to_stderr_if_asked();
     let args = Args::parse();
     if let Err(e) = run(&args).await {
         say(&format!("fatal {e:#}"));

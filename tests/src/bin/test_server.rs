@@ -30,12 +30,7 @@ const BIND_PATIENCE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .init();
-    }
+    fieldkit_e2e::harness::log_to_stderr_if_asked();
     let args = Args::parse();
     let started = Instant::now();
     let server = loop {
