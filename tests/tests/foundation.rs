@@ -272,6 +272,7 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
             server_estimate_ms: None,
         },
         note: None,
+        assessment: None,
     })?;
     off_globe["body"]["fix"]["point"]["lat"] = json!(123.0);
     let mut request = sync.clone();

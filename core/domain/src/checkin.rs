@@ -249,7 +249,8 @@ impl Default for CheckInPolicy {
 }
 
 impl CheckInPolicy {
-    fn validate(&self) -> Result<(), CheckInError> {
+    /// Checks every threshold is a finite, non-negative number and the radius positive.
+    pub fn validate(&self) -> Result<(), CheckInError> {
         let numbers = [
             ("default radius", self.default_radius_m),
             ("accuracy allowance cap", self.accuracy_allowance_cap_m),

@@ -597,6 +597,7 @@ fn check_in_facts(rep: UserId, n: usize) -> Vec<Fact> {
                     server_estimate_ms: Some(now + 120),
                 },
                 note: None,
+                assessment: None,
             })
         })
         .collect()

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkin::CheckInAssessment;
 use crate::clock::EventTime;
 use crate::ids::{CustomerId, FactId, TaskId, UserId, VisitId};
 use crate::model::WgsPoint;
@@ -77,8 +78,12 @@ pub struct CheckIn {
     pub fix: LocationFix,
     /// When it happened.
     pub at: EventTime,
-    /// The rep's note (e.g. why the check-in is out of range).
+    /// The rep's note; for an out-of-range check-in, the stated reason.
     pub note: Option<String>,
+    /// The phone's verdict (`None` when the phone could not judge: the customer was not
+    /// on it yet). The server judges again with the same code and keeps both.
+    #[serde(default)]
+    pub assessment: Option<CheckInAssessment>,
 }
 
 /// The fact that a rep left a customer.
@@ -88,10 +93,19 @@ pub struct CheckOut {
     pub id: FactId,
     /// The visit this check-out closes.
     pub visit_id: VisitId,
+    /// The customer of that visit.
+    pub customer_id: CustomerId,
     /// The rep.
     pub rep_id: UserId,
     /// The location fix at check-out.
     pub fix: LocationFix,
     /// When it happened.
     pub at: EventTime,
+    /// Written by the core, not the rep: the rep checked in elsewhere without checking out
+    /// and the org closes the open visit automatically.
+    #[serde(default)]
+    pub automatic: bool,
+    /// The phone's verdict, as for [`CheckIn::assessment`].
+    #[serde(default)]
+    pub assessment: Option<CheckInAssessment>,
 }

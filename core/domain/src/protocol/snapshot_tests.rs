@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::*;
+use crate::checkin::{CheckInAssessment, Verdict};
 use crate::clock::{EventTime, Hlc};
 use crate::model::*;
 
@@ -52,6 +53,7 @@ fn check_in() -> CheckIn {
         },
         at: at(),
         note: None,
+        assessment: Some(CheckInAssessment { verdict: Verdict::Accepted, distance_m: 14.2, limit_m: 212.5 }),
     }
 }
 
@@ -168,9 +170,12 @@ fn every_fact_kind_round_trips_through_json() {
         Fact::CheckOut(CheckOut {
             id: id(20),
             visit_id: id(11),
+            customer_id: id(12),
             rep_id: id(2),
             fix: check_in().fix,
             at: at(),
+            automatic: true,
+            assessment: None,
         }),
         Fact::Photo(PhotoRecord {
             id: id(21),

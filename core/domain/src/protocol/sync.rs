@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
-    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, PhotoRecord, Product, SopTemplate,
-    TrackBatch,
+    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, OrgSettings, PhotoRecord, Product,
+    SopTemplate, TrackBatch,
 };
 
 /// The most facts one sync request may push.
@@ -199,6 +199,8 @@ pub enum RecordKind {
     SopTemplate,
     /// A [`KbArticle`].
     KbArticle,
+    /// The org's [`OrgSettings`] (one per org).
+    OrgSettings,
 }
 
 impl RecordKind {
@@ -214,6 +216,7 @@ impl RecordKind {
             RecordKind::FormTemplate => "form_template",
             RecordKind::SopTemplate => "sop_template",
             RecordKind::KbArticle => "kb_article",
+            RecordKind::OrgSettings => "org_settings",
         }
     }
 
@@ -229,6 +232,7 @@ impl RecordKind {
             RecordKind::FormTemplate,
             RecordKind::SopTemplate,
             RecordKind::KbArticle,
+            RecordKind::OrgSettings,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -255,6 +259,8 @@ pub enum Record {
     SopTemplate(SopTemplate),
     /// A knowledge-base article.
     KbArticle(KbArticle),
+    /// The org's settings.
+    OrgSettings(OrgSettings),
 }
 
 impl Record {
@@ -267,6 +273,7 @@ impl Record {
             Record::FormTemplate(_) => RecordKind::FormTemplate,
             Record::SopTemplate(_) => RecordKind::SopTemplate,
             Record::KbArticle(_) => RecordKind::KbArticle,
+            Record::OrgSettings(_) => RecordKind::OrgSettings,
         }
     }
 
@@ -279,6 +286,7 @@ impl Record {
             Record::FormTemplate(r) => r.id.0,
             Record::SopTemplate(r) => r.id.0,
             Record::KbArticle(r) => r.id.0,
+            Record::OrgSettings(_) => OrgSettings::RECORD_ID,
         }
     }
 }

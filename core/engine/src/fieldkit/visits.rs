@@ -52,6 +52,7 @@ impl FieldKit {
                 fix: input.fix,
                 at: self.event_time(tx, now)?,
                 note: input.note,
+                assessment: None,
             };
             facts::insert(tx, &Fact::CheckIn(check_in.clone()), Some(check_in.visit_id.to_string()), now)?;
             outbox::append(tx, outbox::KIND_FACT, &check_in.id.to_string(), now)?;
@@ -94,12 +95,17 @@ impl FieldKit {
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
         let now = now_ms();
         self.write_local(|tx, docs| {
+            let open =
+                visits::get(tx, visit_id)?.ok_or_else(|| Error::NotFound(format!("visit {visit_id}")))?;
             let check_out = CheckOut {
                 id: FactId::new(),
                 visit_id,
+                customer_id: open.customer_id,
                 rep_id: session.user.id,
                 fix,
                 at: self.event_time(tx, now)?,
+                automatic: false,
+                assessment: None,
             };
             documents::edit(tx, docs, RecordKind::Visit, visit_id.0, now, |doc| {
                 visit::apply(
