@@ -42,6 +42,13 @@ pub enum Command {
         #[arg(long, default_value_t = 90)]
         keep_days: u32,
     },
+    /// Delete location points and track batches older than each org's track retention
+    /// (the server also does this at start and hourly).
+    PruneTracks {
+        /// Only this org (by slug); every org when left out.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Add a user to an org; the password is read from `FIELDKIT_PASSWORD`.
     AddUser {
         /// The org's slug.

@@ -1,6 +1,6 @@
 //! Request extractors whose failures answer in the API's JSON error format.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
@@ -32,6 +32,26 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
         return ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than the server accepts");
     }
     // serde's message names the offending field and position, never the value.
+    ApiError::new(ErrorCode::MalformedBody, rejection.body_text().to_lowercase())
+}
+
+/// A query string; one that does not parse answers `malformed_body` (400) in the API's JSON
+/// error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(query_error(&rejection)),
+        }
+    }
+}
+
+fn query_error(rejection: &QueryRejection) -> ApiError {
+    // serde's message names the offending parameter, never a value beyond the one refused.
     ApiError::new(ErrorCode::MalformedBody, rejection.body_text().to_lowercase())
 }
 

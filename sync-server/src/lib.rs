@@ -11,7 +11,9 @@ pub mod config;
 mod doc_merge;
 pub mod error;
 mod extract;
+mod location;
 pub mod provision;
+pub mod retention;
 mod routes;
 pub mod state;
 pub mod storage;
@@ -29,11 +31,26 @@ pub fn now_ms() -> i64 {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns.
+/// flight and returns. Meanwhile it prunes location data past each org's retention, at
+/// start and then every [`Limits::track_prune_every`]; the pruning stops with the shutdown.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let pruner = tokio::spawn(retention::run(state.storage.clone(), state.limits.track_prune_every, stopped));
+    let stop_on_shutdown = stop.clone();
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_on_shutdown.send(true);
+        })
+        .await;
+    // Also when serving failed: the pruner never outlives the server.
+    let _ = stop.send(true);
+    if let Err(e) = pruner.await {
+        tracing::error!(error = %e, "track retention task failed");
+    }
+    served
 }

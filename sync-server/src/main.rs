@@ -7,6 +7,7 @@ use clap::Parser;
 use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::config::{Cli, Command, ServeArgs, blob_dir, database_path};
 use fieldkit_server::provision::{self, UserSpec};
+use fieldkit_server::retention;
 use fieldkit_server::storage::{SqliteStorage, Storage};
 use fieldkit_server::{AppState, Limits};
 
@@ -45,6 +46,24 @@ async fn main() -> anyhow::Result<()> {
             let before = fieldkit_server::now_ms() - i64::from(keep_days) * 24 * 3_600_000;
             let pruned = storage.prune_removals(org.id, before).await?;
             println!("pruned {pruned} removals older than {keep_days} days from {}", org.slug);
+        }
+        Command::PruneTracks { org } => {
+            let now = fieldkit_server::now_ms();
+            let results = match org {
+                Some(slug) => {
+                    let org =
+                        storage.org_by_slug(&slug).await?.with_context(|| format!("no org {slug:?}"))?;
+                    let pruned = retention::prune_org(storage.as_ref(), &org, now).await?;
+                    vec![retention::OrgPrune { org, pruned }]
+                }
+                None => retention::prune_all(storage.as_ref(), now).await?,
+            };
+            for r in results {
+                println!(
+                    "pruned {} track points and {} track facts past retention from {}",
+                    r.pruned.points, r.pruned.facts, r.org.slug
+                );
+            }
         }
         Command::AddUser { org, username, display_name, role, password } => {
             let org = storage.org_by_slug(&org).await?.with_context(|| format!("no org {org:?}"))?;

@@ -15,6 +15,8 @@ pub struct Limits {
     pub token_ttl: Duration,
     /// The largest blob (photo, voice note) accepted, in bytes.
     pub max_blob_bytes: u64,
+    /// How often location data past each org's retention is pruned while serving.
+    pub track_prune_every: Duration,
 }
 
 impl Default for Limits {
@@ -23,6 +25,7 @@ impl Default for Limits {
             max_body_bytes: 4 * 1024 * 1024,
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             max_blob_bytes: 50 * 1024 * 1024,
+            track_prune_every: Duration::from_secs(60 * 60),
         }
     }
 }

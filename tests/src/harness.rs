@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fieldkit_domain::ids::{CustomerId, TeamId};
-use fieldkit_domain::model::{LocationFix, LocationProvider, Org, Role, User, WgsPoint};
+use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, Org, Role, User, WgsPoint};
 use fieldkit_engine::{CheckInInput, Config, FieldKit};
 use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::provision::{self, UserSpec};
@@ -215,6 +215,14 @@ pub fn fix_at(lat: f64, lng: f64) -> LocationFix {
 #[must_use]
 pub fn check_in_at(customer: CustomerId) -> CheckInInput {
     CheckInInput { customer_id: customer, task_id: None, fix: fix_at(31.2304, 121.4737), note: None }
+}
+
+/// A visit opened and closed on the spot: a check-in at `customer` (see [`check_in_at`])
+/// and its check-out, two facts and one visit document.
+pub fn visit_once(kit: &FieldKit, customer: CustomerId) -> fieldkit_engine::Result<CheckIn> {
+    let check_in = kit.check_in(check_in_at(customer))?;
+    kit.check_out(check_in.visit_id, check_in.fix)?;
+    Ok(check_in)
 }
 
 /// Logs to stderr when `RUST_LOG` is set (the helper binaries keep stdout for their own

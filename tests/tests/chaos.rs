@@ -154,7 +154,10 @@ fn check_in(
             fix: fix(index, n),
             note: n.is_multiple_of(3).then(|| format!("{} visit #{n}", phone.name)),
         };
-        Ok(phone.kit.check_in(input)?)
+        // Each visit is closed at once: a rep checks out before the next check-in.
+        let check_in = phone.kit.check_in(input)?;
+        phone.kit.check_out(check_in.visit_id, check_in.fix)?;
+        Ok(check_in)
     })
 }
 
@@ -309,7 +312,11 @@ async fn assert_every_check_in_stored_once(
     assert_eq!(total_made, phones.len() * per_phone);
     assert_eq!(made.len(), total_made, "fact ids are unique across phones");
 
-    let stored = server.storage.facts(org.org.id, FactFilter::default()).await?;
+    let check_outs = FactFilter { kind: Some("check_out".into()), ..FactFilter::default() };
+    let check_outs = server.storage.facts(org.org.id, check_outs).await?;
+    assert_eq!(check_outs.len(), total_made, "every visit's check-out is stored once");
+    let check_ins = FactFilter { kind: Some("check_in".into()), ..FactFilter::default() };
+    let stored = server.storage.facts(org.org.id, check_ins).await?;
     let stored_ids: HashSet<FactId> = stored.iter().map(|f| f.id).collect();
     assert_eq!(stored_ids.len(), stored.len(), "the server holds a fact twice");
     let missing: Vec<_> = made.keys().filter(|id| !stored_ids.contains(id)).collect();
@@ -320,7 +327,7 @@ async fn assert_every_check_in_stored_once(
         missing.first()
     );
     let unknown = stored_ids.iter().filter(|id| !made.contains_key(id)).count();
-    assert_eq!(unknown, 0, "the server holds facts no phone made");
+    assert_eq!(unknown, 0, "the server holds check-ins no phone made");
     assert_eq!(stored.len(), total_made);
     let seqs: HashSet<u64> = stored.iter().map(|f| f.seq).collect();
     assert_eq!(seqs.len(), stored.len(), "two facts share a sequence number");

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use fieldkit_domain::ids::{CustomerId, TaskId, VisitId};
 use fieldkit_domain::model::{Task, TaskStatus};
-use fieldkit_e2e::harness::{Api, Phone, TestOrg, TestServer, check_in_at};
+use fieldkit_e2e::harness::{Api, Phone, TestOrg, TestServer, visit_once};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -159,7 +159,7 @@ impl World {
                 }
             }
             Op::CheckIn { rep } => {
-                self.phones[rep].kit.check_in(check_in_at(CustomerId::new()))?;
+                visit_once(&self.phones[rep].kit, CustomerId::new())?;
             }
             Op::VisitNotes { phone, pick } => {
                 let visits = self.phones[phone].kit.visits()?;

@@ -187,7 +187,8 @@ async fn assert_exactly_once(kit: &FieldKit, storage: &dyn Storage, org: OrgId, 
     );
     let phone: HashSet<String> =
         kit.check_ins().expect("check-ins").iter().map(|c| c.id.to_string()).collect();
-    let facts = storage.facts(org, FactFilter::default()).await.expect("server facts");
+    let check_ins = FactFilter { kind: Some("check_in".into()), ..FactFilter::default() };
+    let facts = storage.facts(org, check_ins).await.expect("server facts");
     let mut on_server: HashMap<String, usize> = HashMap::new();
     for fact in &facts {
         *on_server.entry(fact.id.to_string()).or_default() += 1;
@@ -420,7 +421,12 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
                 let input =
                     CheckInInput { customer_id: CustomerId::new(), task_id: None, fix: fix(), note: None };
                 match kit.check_in(input) {
-                    Ok(c) => state.acked.lock().expect("lock").push(c.id.to_string()),
+                    Ok(c) => {
+                        state.acked.lock().expect("lock").push(c.id.to_string());
+                        if let Err(e) = kit.check_out(c.visit_id, c.fix) {
+                            state.unexpected.lock().expect("lock").push(format!("check-out: {e}"));
+                        }
+                    }
                     Err(e) => state.unexpected.lock().expect("lock").push(format!("check-in: {e}")),
                 }
                 tokio::time::sleep(Duration::from_millis(3)).await;

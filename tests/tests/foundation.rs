@@ -2,7 +2,7 @@
 
 use fieldkit_domain::ids::{CustomerId, FactId};
 use fieldkit_domain::protocol::ErrorCode;
-use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at};
+use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at, visit_once};
 use fieldkit_engine::Error;
 use fieldkit_server::storage::{FactFilter, Storage};
 use reqwest::StatusCode;
@@ -22,16 +22,16 @@ async fn a_rep_checks_in_offline_three_times_and_the_server_has_exactly_three() 
     // Offline: nothing below touches the network.
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(phone.kit.check_in(check_in_at(CustomerId::new()))?.id);
+        ids.push(visit_once(&phone.kit, CustomerId::new())?.id);
     }
     let status = phone.kit.sync_status()?;
-    assert_eq!(status.outbox.pending, 6, "three check-in facts and the three visits they opened");
+    assert_eq!(status.outbox.pending, 9, "three check-ins, three check-outs and the three visits");
     assert!(status.outbox.oldest_pending_ms.is_some());
     assert_eq!(phone.kit.is_synced(ids[0])?, Some(false));
     assert_eq!(count_check_ins(&server, org.org.id).await, 0);
 
     let report = phone.kit.sync_now().await?;
-    assert_eq!(report.pushed, 6);
+    assert_eq!(report.pushed, 9);
     assert_eq!(report.already_stored, 0);
     assert_eq!(count_check_ins(&server, org.org.id).await, 3);
     let status = phone.kit.sync_status()?;
@@ -95,8 +95,8 @@ async fn a_fact_refused_for_good_is_parked_with_its_reason_and_does_not_block_th
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
     let phone = server.phone("acme", "rep1").await?;
-    let first = phone.kit.check_in(check_in_at(CustomerId::new()))?;
-    let second = phone.kit.check_in(check_in_at(CustomerId::new()))?;
+    let first = visit_once(&phone.kit, CustomerId::new())?;
+    let second = visit_once(&phone.kit, CustomerId::new())?;
 
     // Someone stored a different body under the first fact's id.
     let mut tampered = serde_json::to_value(&first)?;
@@ -110,8 +110,8 @@ async fn a_fact_refused_for_good_is_parked_with_its_reason_and_does_not_block_th
     let report = phone.kit.sync_now().await?;
     assert_eq!(
         (report.pushed, report.rejected),
-        (3, 1),
-        "the second fact and both visits; the first fact parked"
+        (5, 1),
+        "the second check-in, both check-outs and both visits; the first check-in parked"
     );
     let parked = phone.kit.parked_items()?;
     assert_eq!(parked.len(), 1);
@@ -124,7 +124,7 @@ async fn a_fact_refused_for_good_is_parked_with_its_reason_and_does_not_block_th
 
     // The server kept the first body it received and stored the second fact once.
     let facts = server.storage.facts(org.org.id, FactFilter::default()).await?;
-    assert_eq!(facts.len(), 2);
+    assert_eq!(facts.len(), 4);
     assert!(facts[0].body.contains("tampered"));
     Ok(())
 }

@@ -8,7 +8,9 @@ use fieldkit_domain::docs::{self, task::TaskPatch};
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TaskId, TeamId, VisitId};
 use fieldkit_domain::model::{CheckIn, Role, TaskStatus};
 use fieldkit_domain::protocol::{DocPush, Fact, PROTOCOL_VERSION, RecordKind, SyncRequest};
-use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, check_in_at, fix_at, open_phone};
+use fieldkit_e2e::harness::{
+    Api, PASSWORD, TestOrg, TestServer, check_in_at, fix_at, open_phone, visit_once,
+};
 use fieldkit_engine::{ScheduleConfig, SyncObserver, SyncReport, SyncState};
 use fieldkit_server::Limits;
 use fieldkit_server::storage::{FactFilter, Storage};
@@ -414,7 +416,7 @@ async fn the_schedule_syncs_after_a_write_and_retries_on_its_own_timer_after_an_
     let _schedule = kit.start_sync_schedule(config, Some(recorder.clone()));
 
     // A write is synced without anyone calling sync.
-    kit.check_in(check_in_at(CustomerId::new()))?;
+    visit_once(&kit, CustomerId::new())?;
     assert!(
         wait_until(|| kit.sync_status().is_ok_and(|s| s.outbox.pending == 0), Duration::from_secs(10)).await
     );
@@ -422,11 +424,11 @@ async fn the_schedule_syncs_after_a_write_and_retries_on_its_own_timer_after_an_
 
     // The server goes away; a write fails to sync and waits for its retry.
     server.stop().await?;
-    kit.check_in(check_in_at(CustomerId::new()))?;
+    visit_once(&kit, CustomerId::new())?;
     let offline =
         || recorder.states.lock().expect("lock").iter().any(|s| matches!(s, SyncState::Offline { .. }));
     assert!(wait_until(offline, Duration::from_secs(10)).await, "the failed sync is reported");
-    assert_eq!(kit.sync_status()?.outbox.pending, 2);
+    assert_eq!(kit.sync_status()?.outbox.pending, 3, "the check-in, the check-out and the visit");
 
     // The server comes back; with no new write and no call, the retry timer delivers.
     let back = TestServer::start_in(data.path(), &bind, Limits::default()).await?;
@@ -435,6 +437,6 @@ async fn the_schedule_syncs_after_a_write_and_retries_on_its_own_timer_after_an_
         "queued work was retried on its own timer"
     );
     let org = back.storage.org_by_slug("acme").await?.expect("org");
-    assert_eq!(back.storage.facts(org.id, FactFilter::default()).await?.len(), 2);
+    assert_eq!(back.storage.facts(org.id, FactFilter::default()).await?.len(), 4);
     Ok(())
 }

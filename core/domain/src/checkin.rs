@@ -535,6 +535,9 @@ pub enum DurationBasis {
     ServerEstimate,
     /// The device wall clock.
     DeviceClock,
+    /// The device's hybrid logical clock, which never runs backwards on one device: used
+    /// when the wall clock was set back between the taps.
+    LogicalClock,
 }
 
 /// How long a visit lasted.
@@ -546,17 +549,30 @@ pub struct VisitDuration {
     pub basis: DurationBasis,
 }
 
-/// The duration from a check-in to a check-out: on the server-time estimates when both ends
-/// have one, else on the device clock. A check-out before its check-in is an error.
+/// The duration from a check-in to a check-out, on the first clock that runs forward
+/// between them: the server-time estimates when both ends have one (a sync between the taps
+/// may re-anchor them, moving them back a little), else the device clock, else — both
+/// taps on one device — its logical clock. A check-out before its check-in on every clock
+/// is an error.
 pub fn visit_duration(check_in: &EventTime, check_out: &EventTime) -> Result<VisitDuration, CheckInError> {
-    let (start, end, basis) = match (check_in.server_estimate_ms, check_out.server_estimate_ms) {
-        (Some(a), Some(b)) => (a, b, DurationBasis::ServerEstimate),
-        _ => (check_in.device_ms, check_out.device_ms, DurationBasis::DeviceClock),
+    let server = match (check_in.server_estimate_ms, check_out.server_estimate_ms) {
+        (Some(a), Some(b)) => Some((a, b, DurationBasis::ServerEstimate)),
+        _ => None,
     };
-    if end < start {
-        return Err(CheckInError::CheckOutBeforeCheckIn { check_in_ms: start, check_out_ms: end });
-    }
-    Ok(VisitDuration { ms: end - start, basis })
+    let device = Some((check_in.device_ms, check_out.device_ms, DurationBasis::DeviceClock));
+    let logical = (check_in.hlc.node == check_out.hlc.node).then(|| {
+        let (a, b) = (check_in.hlc.wall_ms, check_out.hlc.wall_ms);
+        (0, i64::try_from(b.saturating_sub(a)).unwrap_or(i64::MAX), DurationBasis::LogicalClock)
+    });
+    [server, device, logical]
+        .into_iter()
+        .flatten()
+        .find(|(start, end, _)| end >= start)
+        .map(|(start, end, basis)| VisitDuration { ms: end - start, basis })
+        .ok_or(CheckInError::CheckOutBeforeCheckIn {
+            check_in_ms: check_in.device_ms,
+            check_out_ms: check_out.device_ms,
+        })
 }
 
 /// The answer to "the rep taps check-out of `visit_id`".
@@ -865,8 +881,25 @@ mod tests {
             visit_duration(&open.checked_in, &no_sync),
             Ok(VisitDuration { ms: 25 * 60_000, basis: DurationBasis::DeviceClock })
         );
+        // A sync between the taps re-anchored the estimate a little back: the device clock.
+        assert_eq!(
+            visit_duration(&at(NOW, Some(NOW + 500)), &at(NOW + 60_000, Some(NOW + 499))),
+            Ok(VisitDuration { ms: 60_000, basis: DurationBasis::DeviceClock })
+        );
+        // The wall clock set back between the taps on one device: its logical clock.
+        let stamped = |device_ms, wall_ms, node| EventTime {
+            device_ms,
+            hlc: Hlc { wall_ms, counter: 0, node },
+            server_estimate_ms: None,
+        };
+        let before = stamped(NOW, NOW.unsigned_abs(), 1);
+        assert_eq!(
+            visit_duration(&before, &stamped(NOW - 3_600_000, NOW.unsigned_abs() + 5_000, 1)),
+            Ok(VisitDuration { ms: 5_000, basis: DurationBasis::LogicalClock })
+        );
+        // Two devices and no clock running forward: an error.
         assert!(matches!(
-            visit_duration(&at(NOW, None), &at(NOW - 1, None)),
+            visit_duration(&before, &stamped(NOW - 1, NOW.unsigned_abs() + 5_000, 2)),
             Err(CheckInError::CheckOutBeforeCheckIn { .. })
         ));
     }

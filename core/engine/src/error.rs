@@ -1,7 +1,10 @@
 //! The engine's error type.
 
 use fieldkit_domain::DomainError;
+use fieldkit_domain::checkin::CheckInError;
 use fieldkit_domain::docs::DocError;
+use fieldkit_domain::geo::GeoError;
+use fieldkit_domain::nav::NavError;
 use fieldkit_domain::protocol::ErrorCode;
 
 /// Everything that can go wrong in the engine. Messages are lower-case, name the offending
@@ -38,6 +41,19 @@ pub enum Error {
     /// A value breaks a domain rule.
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// A location input breaks a rule (accuracy not a number, a fix from the future…).
+    #[error(transparent)]
+    Location(#[from] GeoError),
+    /// A check-in input or the org's check-in rules break a rule.
+    #[error(transparent)]
+    CheckIn(#[from] CheckInError),
+    /// A navigation request the links cannot serve.
+    #[error(transparent)]
+    Navigation(#[from] NavError),
+    /// A check-in or check-out refused by the visit rules or the org's policy; nothing was
+    /// stored.
+    #[error("{0}")]
+    Refused(crate::fieldkit::VisitRefusal),
     /// A shared document refused an edit (e.g. a status moving back) or does not load.
     #[error(transparent)]
     Document(#[from] DocError),

@@ -17,7 +17,9 @@ mod time;
 
 pub use blobs::BlobReport;
 pub use error::{Error, Result};
-pub use fieldkit::{CheckInInput, Config, FieldKit, SyncStatus};
+pub use fieldkit::{
+    CheckInInput, CheckedOut, Config, FieldKit, MyDay, SyncStatus, TrackIntake, VisitRefusal,
+};
 pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::SyncReport;

@@ -6,6 +6,8 @@ mod facts;
 mod health;
 mod kb;
 mod login;
+mod reports;
+mod settings;
 mod sync;
 mod tasks;
 
@@ -29,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
         .route("/v1/customers", post(customers::create))
         .route("/v1/facts", get(facts::list))
+        .route("/v1/org/settings", get(settings::get).put(settings::put))
+        .route("/v1/reports/day", get(reports::day))
         .route("/v1/kb", post(kb::create))
         .route("/v1/blobs/missing", get(blobs::missing))
         .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))

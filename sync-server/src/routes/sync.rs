@@ -3,6 +3,10 @@
 //! Both directions are idempotent: facts are keyed by the id the phone made, so a retried
 //! push stores nothing twice; the feed is read from a cursor, so a repeated pull returns
 //! the same entries.
+//!
+//! Check-ins and check-outs are judged again here with the domain's code (see
+//! `crate::location`); the verdict is stored beside the fact and never decides whether the
+//! fact is stored.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,11 +18,13 @@ use fieldkit_domain::protocol::{
 };
 use sha2::{Digest, Sha256};
 
+use super::settings::settings;
 use crate::doc_merge::merge_push;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
+use crate::location;
 use crate::state::AppState;
-use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, NewFact};
+use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, LocationPoint, NewFact, ReceivedFact};
 
 pub(super) async fn sync(
     State(state): State<AppState>,
@@ -46,32 +52,24 @@ pub(super) async fn sync(
 
     // Facts refused here get their answer now (`Some`); the others go to storage together.
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
-    let mut offered = Vec::new();
+    let mut accepted = Vec::new();
     for fact in &req.push {
         match check(fact, user.id) {
             Err(outcome) => verdicts.push(Some(outcome)),
             Ok(()) => {
-                let body = serde_json::to_string(fact).expect("facts always serialize");
-                let body_sha256 = hex::encode(Sha256::digest(body.as_bytes()));
-                offered.push(NewFact {
-                    id: fact.id(),
-                    kind: fact.kind(),
-                    rep_id: fact.rep_id(),
-                    body,
-                    body_sha256,
-                    clock_skew_ms: fact
-                        .at()
-                        .and_then(|at| at.server_estimate_ms.map(|est| at.device_ms - est)),
-                });
+                accepted.push(fact);
                 verdicts.push(None);
             }
         }
     }
+    let now_ms = crate::now_ms();
+    let offered =
+        if accepted.is_empty() { Vec::new() } else { receive(&state, &user, &accepted, now_ms).await? };
     let offered_count = offered.len();
     let stored = if offered.is_empty() {
         Vec::new()
     } else {
-        state.storage.insert_facts(user.org_id, offered, crate::now_ms()).await?
+        state.storage.store_facts(user.org_id, offered, now_ms).await?
     };
     if stored.len() != offered_count {
         tracing::error!(
@@ -117,6 +115,50 @@ pub(super) async fn sync(
         reset: page.reset,
         server_time_ms: crate::now_ms(),
     }))
+}
+
+/// What the server derives from accepted facts before storing them: the clock flag under
+/// the org's settings, the event time, the location points within the org's track
+/// retention (older track points are dropped from the stored body too) and the server's own
+/// verdict on check-ins and check-outs.
+async fn receive(
+    state: &AppState,
+    user: &User,
+    facts: &[&Fact],
+    now_ms: i64,
+) -> ApiResult<Vec<ReceivedFact>> {
+    let settings = settings(state, user.org_id).await?;
+    let cutoff_ms = now_ms.saturating_sub(settings.track_retention_ms());
+    let points: Vec<Vec<LocationPoint>> = facts.iter().map(|f| location::points_of(f, cutoff_ms)).collect();
+    let pushed: Vec<LocationPoint> = points.iter().flatten().copied().collect();
+    let mut judge = location::Judge::new(state.storage.as_ref(), user.org_id, &settings.check_in, &pushed);
+    let mut received = Vec::with_capacity(facts.len());
+    for (fact, points) in facts.iter().zip(points) {
+        let pushed_body = serde_json::to_string(fact).expect("facts always serialize");
+        let body_sha256 = hex::encode(Sha256::digest(pushed_body.as_bytes()));
+        let body = match location::without_expired_points(fact, cutoff_ms) {
+            Some(kept) => serde_json::to_string(&kept).expect("facts always serialize"),
+            None => pushed_body,
+        };
+        let clock_skew_ms = fact.at().and_then(|at| at.server_estimate_ms.map(|est| at.device_ms - est));
+        let server_assessment = judge.judge(fact).await?;
+        received.push(ReceivedFact {
+            fact: NewFact {
+                id: fact.id(),
+                kind: fact.kind(),
+                rep_id: fact.rep_id(),
+                body,
+                body_sha256,
+                clock_skew_ms,
+            },
+            clock_flagged: clock_skew_ms
+                .is_some_and(|skew| skew.saturating_abs() > settings.check_in.max_clock_skew_ms),
+            event_ms: location::event_ms(fact),
+            server_assessment,
+            points,
+        });
+    }
+    Ok(received)
 }
 
 /// Refuses, for good, a fact the caller may not push or that breaks a domain rule.

@@ -9,9 +9,11 @@
 mod sqlite;
 
 use async_trait::async_trait;
+use fieldkit_domain::checkin::CheckInAssessment;
 use fieldkit_domain::ids::{FactId, OrgId, TeamId, UserId};
-use fieldkit_domain::model::{Org, Role, User};
+use fieldkit_domain::model::{Org, OrgSettings, Role, TrackPoint, User};
 use fieldkit_domain::protocol::{BlobStatus, FeedEntry, MissingBlob, PushOutcome, Record, RecordKind};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStorage;
@@ -86,16 +88,93 @@ pub struct NewFact {
     pub kind: &'static str,
     /// The author.
     pub rep_id: UserId,
-    /// Canonical JSON of the fact.
+    /// Canonical JSON of the fact as stored (a track batch without the points already past
+    /// the org's retention when it arrived).
     pub body: String,
-    /// SHA-256 of `body`, lower-case hex.
+    /// SHA-256 of the fact as pushed, lower-case hex: it identifies the fact, so the same
+    /// fact pushed again matches even when the stored body lost points past retention.
     pub body_sha256: String,
-    /// Device clock minus the device's server-time estimate at the event, if known; the
-    /// fact is flagged when this exceeds the org's limit.
+    /// Device clock minus the device's server-time estimate at the event, if known.
     pub clock_skew_ms: Option<i64>,
 }
 
-/// What became of one fact offered to [`Storage::insert_facts`].
+/// Where a location point stored beside the facts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointSource {
+    /// A point of a track batch.
+    Track,
+    /// The fix of a check-in.
+    CheckIn,
+    /// The fix of a check-out.
+    CheckOut,
+}
+
+impl PointSource {
+    /// The stable text form used in storage.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointSource::Track => "track",
+            PointSource::CheckIn => "check_in",
+            PointSource::CheckOut => "check_out",
+        }
+    }
+
+    /// Parses the text form produced by [`PointSource::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [PointSource::Track, PointSource::CheckIn, PointSource::CheckOut]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A location point of a rep, kept beside the fact it came from (for the speed check of
+/// later check-ins and for day reports) until the org's track retention runs out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocationPoint {
+    /// Where, when, how accurate (device Unix milliseconds).
+    pub point: TrackPoint,
+    /// What kind of fact it came from.
+    pub source: PointSource,
+    /// The fact it came from.
+    pub fact_id: FactId,
+}
+
+/// The server's own verdict on a check-in or check-out, kept beside the fact: the
+/// assessment (JSON of [`CheckInAssessment`]) or why there is none
+/// (`{"unjudged": "customer … not found"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerAssessment {
+    /// Judged with the same code as the phone.
+    Judged(CheckInAssessment),
+    /// Could not be judged; the fact is kept all the same.
+    Unjudged {
+        /// Why (lower-case, no personal data).
+        unjudged: String,
+    },
+}
+
+/// A fact with what the server derived from it on receipt, for [`Storage::store_facts`].
+#[derive(Debug, Clone)]
+pub struct ReceivedFact {
+    /// The fact.
+    pub fact: NewFact,
+    /// Whether the device clock disagreed with the server-time estimate by more than the
+    /// org's settings allow (`check_in.max_clock_skew_ms`).
+    pub clock_flagged: bool,
+    /// When it happened, device Unix milliseconds (a track batch: its latest point).
+    pub event_ms: Option<i64>,
+    /// The server's verdict (check-ins and check-outs only).
+    pub server_assessment: Option<ServerAssessment>,
+    /// The location points it carries that are still within retention, stored with it when
+    /// it is new.
+    pub points: Vec<LocationPoint>,
+}
+
+/// What became of one fact offered to [`Storage::store_facts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactInsert {
     /// Stored now at this sequence number.
@@ -125,6 +204,11 @@ pub struct StoredFact {
     pub clock_skew_ms: Option<i64>,
     /// Whether the device clock disagreed by more than the org's limit.
     pub clock_flagged: bool,
+    /// When it happened, device Unix milliseconds (`None` for facts stored before it was
+    /// recorded and never backfilled).
+    pub event_ms: Option<i64>,
+    /// The server's verdict, for check-ins and check-outs.
+    pub server_assessment: Option<ServerAssessment>,
 }
 
 /// Which facts to list.
@@ -134,6 +218,29 @@ pub struct FactFilter {
     pub kind: Option<String>,
     /// Only these authors (`None`: everyone in the org).
     pub rep_ids: Option<Vec<UserId>>,
+}
+
+/// Which facts to list, with the finer criteria of reports and reviews.
+#[derive(Debug, Clone, Default)]
+pub struct FactQuery {
+    /// Kind and authors.
+    pub filter: FactFilter,
+    /// `Some(true)`: only facts whose phone or server verdict is flagged or rejected;
+    /// `Some(false)`: only the others.
+    pub flagged: Option<bool>,
+    /// Only facts that happened at or after this time, Unix milliseconds.
+    pub event_from_ms: Option<i64>,
+    /// Only facts that happened before this time, Unix milliseconds.
+    pub event_until_ms: Option<i64>,
+}
+
+/// What [`Storage::prune_tracks`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackPrune {
+    /// Location points removed.
+    pub points: usize,
+    /// Track facts removed.
+    pub facts: usize,
 }
 
 /// Whose feed is being read.
@@ -263,15 +370,49 @@ pub trait Storage: Send + Sync + 'static {
     async fn store_token(&self, token: NewToken) -> StorageResult<()>;
     /// The user a token belongs to, if it is known and not expired at `now_ms`.
     async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>>;
-    /// Adds facts to the org's grow-only set in one transaction, in order.
-    async fn insert_facts(
+    /// Adds facts to the org's grow-only set in one transaction, in order; a fact stored now
+    /// is stored with its verdict and its location points.
+    async fn store_facts(
         &self,
         org_id: OrgId,
-        facts: Vec<NewFact>,
+        facts: Vec<ReceivedFact>,
         now_ms: i64,
     ) -> StorageResult<Vec<FactInsert>>;
+    /// Lists the org's facts matching `query` in sequence order.
+    async fn select_facts(&self, org_id: OrgId, query: FactQuery) -> StorageResult<Vec<StoredFact>>;
     /// Lists the org's facts in sequence order.
-    async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>>;
+    async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>> {
+        self.select_facts(org_id, FactQuery { filter, ..FactQuery::default() }).await
+    }
+    /// The rep's latest location point strictly earlier than `before_ms`, of any source.
+    async fn latest_point_before(
+        &self,
+        org_id: OrgId,
+        rep_id: UserId,
+        before_ms: i64,
+    ) -> StorageResult<Option<LocationPoint>>;
+    /// The rep's location points in `[from_ms, until_ms)` in time order, of one source or
+    /// all.
+    async fn location_points(
+        &self,
+        org_id: OrgId,
+        rep_id: UserId,
+        from_ms: i64,
+        until_ms: i64,
+        source: Option<PointSource>,
+    ) -> StorageResult<Vec<LocationPoint>>;
+    /// Deletes the org's location points taken before `before_ms` and its track facts whose
+    /// latest point is before it.
+    async fn prune_tracks(&self, org_id: OrgId, before_ms: i64) -> StorageResult<TrackPrune>;
+    /// Every org.
+    async fn orgs(&self) -> StorageResult<Vec<Org>>;
+    /// The org's settings as stored, or the defaults when none are.
+    async fn org_settings(&self, org_id: OrgId) -> StorageResult<OrgSettings> {
+        Ok(match self.record(org_id, RecordKind::OrgSettings, OrgSettings::RECORD_ID).await? {
+            Some(StoredRecord { record: Record::OrgSettings(settings), .. }) => settings,
+            _ => OrgSettings::default(),
+        })
+    }
     /// Creates or replaces a record, addressed to `audience` (`None`: every member). If the
     /// record was addressed to someone else before, they receive a removal. Returns the
     /// record's new sequence number.
@@ -299,6 +440,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>>;
     /// A record by kind and id.
     async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>>;
+    /// Every record of a reference-data kind (not deleted), in id order.
+    async fn records(&self, org_id: OrgId, kind: RecordKind) -> StorageResult<Vec<StoredRecord>>;
     /// The changes after `cursor` that `reader` may see, at most `limit` of them.
     async fn feed(
         &self,

@@ -34,7 +34,7 @@ use fieldkit_domain::protocol::{Fact, Record};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, open_phone};
 use fieldkit_engine::{CheckInInput, FieldKit, SyncReport};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{FactFilter, NewFact, SqliteStorage, Storage};
+use fieldkit_server::storage::{FactFilter, NewFact, ReceivedFact, SqliteStorage, Storage};
 use reqwest::StatusCode;
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
@@ -427,7 +427,7 @@ fn create_mix(kit: &FieldKit, week: WeekArgs, tasks: &[TaskId]) -> anyhow::Resul
     let mut visits: Vec<VisitId> = Vec::with_capacity(week.check_ins);
     for i in 0..steps {
         if i < week.check_ins {
-            visits.push(kit.check_in(check_in_input(i))?.visit_id);
+            visits.push(visit(kit, i)?);
         }
         if i < week.visit_edits {
             kit.update_visit(visits[i], None, Some(format!("shelf checked, stock ok #{i}")))?;
@@ -528,7 +528,7 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
     print_load("start");
     let rep = UserId::new();
     let bodies = check_in_facts(rep, facts);
-    let json_bytes: usize = fact_rows(&bodies)?.iter().map(|r| r.body.len()).sum();
+    let json_bytes: usize = fact_rows(&bodies)?.iter().map(|r| r.fact.body.len()).sum();
     println!("   a check-in fact's canonical JSON: {} B on average", json_bytes / facts.max(1));
     let mut storage = Vec::new();
     let mut plain = Vec::new();
@@ -542,7 +542,7 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
         let q = ingest_plain(&bodies, batch, Extra::LookupAndSeq).await?;
         let h = ingest_http(facts).await?;
         println!(
-            "   run {run}: Storage::insert_facts {s:.0} facts/s, plain rusqlite {p:.0} rows/s \
+            "   run {run}: Storage::store_facts {s:.0} facts/s, plain rusqlite {p:.0} rows/s \
              (+ row lookup {l:.0}, + lookup and sequence bump {q:.0}), POST /v1/sync {h:.0} facts/s"
         );
         storage.push(s);
@@ -555,7 +555,7 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
         (median(storage.iter().copied()), median(plain.iter().copied()), median(http.iter().copied()));
     println!("   --- medians of {runs} runs");
     println!(
-        "   Storage::insert_facts: {s:.0} facts/s = {:.0} % of the plain loop ({p:.0} rows/s); \
+        "   Storage::store_facts: {s:.0} facts/s = {:.0} % of the plain loop ({p:.0} rows/s); \
          target >= 50 %: {}",
         100.0 * s / p,
         verdict(s >= 0.5 * p)
@@ -604,12 +604,12 @@ fn check_in_facts(rep: UserId, n: usize) -> Vec<Fact> {
 }
 
 /// Rows of the facts table for `facts`: (id, kind, rep, body, body hash).
-fn fact_rows(facts: &[Fact]) -> anyhow::Result<Vec<NewFact>> {
+fn fact_rows(facts: &[Fact]) -> anyhow::Result<Vec<ReceivedFact>> {
     facts
         .iter()
         .enumerate()
         .map(|(i, fact)| {
-            Ok(NewFact {
+            let row = NewFact {
                 id: fact.id(),
                 kind: fact.kind(),
                 rep_id: fact.rep_id(),
@@ -617,18 +617,26 @@ fn fact_rows(facts: &[Fact]) -> anyhow::Result<Vec<NewFact>> {
                 // A stand-in of the same length: storage compares it, never computes it.
                 body_sha256: format!("{i:064x}"),
                 clock_skew_ms: fact.at().and_then(|at| at.server_estimate_ms.map(|e| at.device_ms - e)),
+            };
+            let event_ms = fact.at().map(|at| at.device_ms);
+            Ok(ReceivedFact {
+                fact: row,
+                clock_flagged: false,
+                event_ms,
+                server_assessment: None,
+                points: Vec::new(),
             })
         })
         .collect()
 }
 
-/// Facts per second through `Storage::insert_facts` on a fresh SQLite file.
+/// Facts per second through `Storage::store_facts` on a fresh SQLite file.
 async fn ingest_storage(facts: &[Fact], batch: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let storage = SqliteStorage::open(&dir.path().join("fieldkit.db"))?;
     let org = fieldkit_server::provision::create_org(&storage, ORG, "Bench").await?;
     let rows = fact_rows(facts)?;
-    let mut batches: Vec<Vec<NewFact>> = Vec::new();
+    let mut batches: Vec<Vec<ReceivedFact>> = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         batches.push(rows.by_ref().take(batch).collect());
@@ -636,7 +644,7 @@ async fn ingest_storage(facts: &[Fact], batch: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut stored = 0;
     for b in batches {
-        stored += storage.insert_facts(org.id, b, fieldkit_server::now_ms()).await?.len();
+        stored += storage.store_facts(org.id, b, fieldkit_server::now_ms()).await?.len();
     }
     let secs = started.elapsed().as_secs_f64();
     ensure!(stored == facts.len(), "storage answered {stored} facts");
@@ -679,6 +687,7 @@ async fn ingest_plain(facts: &[Fact], batch: usize, extra: Extra) -> anyhow::Res
             let mut bump = tx
                 .prepare_cached("UPDATE orgs SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?;
             for row in chunk {
+                let row = &row.fact;
                 let id = row.id.to_string();
                 if extra != Extra::None {
                     let found: Option<String> =
@@ -833,8 +842,9 @@ async fn local_write(writes: usize, runs: usize) -> anyhow::Result<()> {
         let mut lat = Vec::with_capacity(writes);
         for i in 0..writes {
             let started = Instant::now();
-            phone.kit.check_in(check_in_input(i))?;
+            let check_in = phone.kit.check_in(check_in_input(i))?;
             lat.push(started.elapsed().as_secs_f64() * 1000.0);
+            phone.kit.check_out(check_in.visit_id, check_in.fix)?;
         }
         let (med, p99, max) = (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&lat, 1.0));
         let total: f64 = lat.iter().sum();
@@ -999,8 +1009,7 @@ async fn phone_child(url: &str, db: &Path, phase: &str, user: &str, n: usize) ->
             } else {
                 let mut first = None;
                 for i in 0..n {
-                    let visit = kit.check_in(check_in_input(i))?.visit_id;
-                    first.get_or_insert(visit);
+                    first.get_or_insert(visit(&kit, i)?);
                 }
                 if let Some(v) = first {
                     std::fs::write(visit_id_file(db), v.to_string())?;
@@ -1085,6 +1094,13 @@ fn fix(i: usize) -> LocationFix {
         provider: LocationProvider::Gnss,
         is_mock: false,
     }
+}
+
+/// A visit to customer `i`, checked in and out (a rep checks out before the next check-in).
+fn visit(kit: &FieldKit, i: usize) -> anyhow::Result<VisitId> {
+    let check_in = kit.check_in(check_in_input(i))?;
+    kit.check_out(check_in.visit_id, check_in.fix)?;
+    Ok(check_in.visit_id)
 }
 
 fn check_in_input(i: usize) -> CheckInInput {

@@ -68,6 +68,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if kit.current_user()?.is_none() {
         kit.login(&args.user, PASSWORD).await?;
     }
+    // A kill between a check-in and its check-out leaves the visit open: close it first.
+    if let Some(open) = kit.open_visit()? {
+        kit.check_out(open.id, fix(0)?)?;
+    }
     say(&format!("ready {}", kit.device_id()));
     for i in 1..=args.writes {
         let check_in = kit.check_in(CheckInInput {
@@ -78,6 +82,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         })?;
         // Printed only once the engine has returned: from here on the app believes it saved.
         say(&format!("ack {}", check_in.id));
+        kit.check_out(check_in.visit_id, check_in.fix)?;
         if args.sync_every > 0 && i % args.sync_every == 0 {
             say("syncing");
             match kit.sync_now().await {

@@ -3,11 +3,15 @@
 
 mod forms;
 mod kb;
+mod navigation;
 mod photos;
+pub(crate) mod settings;
 mod tasks;
+mod tracking;
 mod visits;
 
-pub use visits::CheckInInput;
+pub use tracking::{MyDay, TrackIntake};
+pub use visits::{CheckInInput, CheckedOut, VisitRefusal};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -180,6 +184,7 @@ impl FieldKit {
     pub(crate) async fn sync(&self, due: sync::Due) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
+        self.flush_track(session.user.id)?;
         let mut report =
             sync::run(&self.store, &self.client, &session, self.device_id, due, &self.server_clock).await?;
         if due == sync::Due::All {

@@ -44,6 +44,28 @@ pub(crate) fn bodies(conn: &Connection, ids: &[String]) -> Result<Vec<Fact>> {
         .collect()
 }
 
+/// The facts of `kind` recorded in `from_ms..to_ms` (device time), oldest first.
+pub(crate) fn recorded_between(conn: &Connection, kind: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Fact>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM facts WHERE kind = ?1 AND recorded_ms >= ?2 AND recorded_ms < ?3
+         ORDER BY recorded_ms, id",
+    )?;
+    let bodies = stmt.query_map(params![kind, from_ms, to_ms], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("fact", &b?)).collect()
+}
+
+/// The check-in that opened `visit_id`, if it was recorded on this phone.
+pub(crate) fn check_in_of(conn: &Connection, visit_id: &str) -> Result<Option<CheckIn>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM facts WHERE visit_id = ?1 AND kind = 'check_in'")?
+        .query_row([visit_id], |row| row.get(0))
+        .optional()?;
+    match body.map(|b| parse_json::<Fact>("fact", &b)).transpose()? {
+        Some(Fact::CheckIn(c)) => Ok(Some(c)),
+        _ => Ok(None),
+    }
+}
+
 /// All check-ins recorded on this phone, oldest first.
 pub(crate) fn check_ins(conn: &Connection) -> Result<Vec<CheckIn>> {
     let mut stmt = conn.prepare_cached("SELECT body FROM facts WHERE kind = 'check_in' ORDER BY id")?;

@@ -19,6 +19,12 @@ pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub(crate) const CLOCK_RTT_MS: &str = "clock_rtt_ms";
 /// Device time of the last successful sync, Unix milliseconds.
 pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
+/// Whether the rep is on duty ("1") and may be tracked inside working hours.
+pub(crate) const ON_DUTY: &str = "on_duty";
+/// The rep's latest fix (JSON of a `LocationFix`), for the impossible-speed check.
+pub(crate) const LAST_FIX: &str = "last_fix";
+/// Device time the oldest waiting track point arrived, for cutting batches by age.
+pub(crate) const TRACK_BATCH_STARTED_MS: &str = "track_batch_started_ms";
 
 /// Reads a value.
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {

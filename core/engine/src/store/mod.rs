@@ -14,6 +14,7 @@ pub(crate) mod outbox;
 pub(crate) mod records;
 mod schema;
 pub(crate) mod tasks;
+pub(crate) mod tracks;
 pub(crate) mod visits;
 
 use std::path::{Path, PathBuf};

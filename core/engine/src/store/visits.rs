@@ -1,6 +1,6 @@
 //! The visits projection and the form responses projection, written from their documents.
 
-use fieldkit_domain::ids::VisitId;
+use fieldkit_domain::ids::{UserId, VisitId};
 use fieldkit_domain::model::{FormResponse, Visit};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -43,6 +43,21 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<Visit>> {
         conn.prepare_cached("SELECT body FROM visits WHERE body IS NOT NULL ORDER BY started_ms DESC, id")?;
     let bodies = stmt.query_map([], |row| row.get::<_, String>(0))?;
     bodies.map(|b| parse_json("visit", &b?)).collect()
+}
+
+/// The visit `rep` has open (checked in, not out), the latest if several are.
+pub(crate) fn open_of(conn: &Connection, rep: UserId) -> Result<Option<Visit>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM visits WHERE ended_ms IS NULL AND body IS NOT NULL ORDER BY started_ms DESC, id",
+    )?;
+    let bodies = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    for body in bodies {
+        let visit: Visit = parse_json("visit", &body?)?;
+        if visit.rep_id == rep {
+            return Ok(Some(visit));
+        }
+    }
+    Ok(None)
 }
 
 /// Stores a form response as its document now reads.

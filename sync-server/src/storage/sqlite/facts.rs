@@ -1,27 +1,29 @@
-//! The org's grow-only set of facts in SQLite.
+//! The org's grow-only set of facts in SQLite, with the location points they carry.
 
 use fieldkit_domain::ids::OrgId;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{next_seq, uuid_col};
-use crate::storage::{FactFilter, FactInsert, NewFact, StorageResult, StoredFact};
+use super::{next_seq, tracks, uuid_col};
+use crate::storage::{
+    FactInsert, FactQuery, ReceivedFact, ServerAssessment, StorageError, StorageResult, StoredFact,
+};
 
 pub(super) fn insert(
     tx: &Transaction<'_>,
     org_id: OrgId,
-    facts: Vec<NewFact>,
+    facts: Vec<ReceivedFact>,
     now_ms: i64,
 ) -> StorageResult<Vec<FactInsert>> {
     let org = org_id.to_string();
-    let limit_ms: i64 =
-        tx.query_row("SELECT clock_skew_limit_ms FROM orgs WHERE id = ?1", [&org], |row| row.get(0))?;
     let mut existing = tx.prepare_cached("SELECT body_sha256 FROM facts WHERE org_id = ?1 AND id = ?2")?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO facts (org_id, id, kind, rep_id, body, body_sha256, seq, received_ms, clock_skew_ms, clock_flagged)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO facts (org_id, id, kind, rep_id, body, body_sha256, seq, received_ms, clock_skew_ms,
+                            clock_flagged, event_ms, server_assessment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let mut out = Vec::with_capacity(facts.len());
-    for fact in facts {
+    for received in facts {
+        let fact = &received.fact;
         let id = fact.id.to_string();
         let stored: Option<String> = existing.query_row(params![org, id], |row| row.get(0)).optional()?;
         let result = match stored {
@@ -29,6 +31,10 @@ pub(super) fn insert(
             Some(_) => FactInsert::ConflictingBody,
             None => {
                 let seq = next_seq(tx, org_id)?;
+                let assessment = received
+                    .server_assessment
+                    .as_ref()
+                    .map(|a| serde_json::to_string(a).expect("assessments always serialize"));
                 insert.execute(params![
                     org,
                     id,
@@ -39,8 +45,11 @@ pub(super) fn insert(
                     i64::try_from(seq).expect("sequence fits in i64"),
                     now_ms,
                     fact.clock_skew_ms,
-                    fact.clock_skew_ms.is_some_and(|skew| skew.saturating_abs() > limit_ms)
+                    received.clock_flagged,
+                    received.event_ms,
+                    assessment,
                 ])?;
+                tracks::insert(tx, &org, fact.rep_id, &received.points)?;
                 FactInsert::Stored(seq)
             }
         };
@@ -49,36 +58,60 @@ pub(super) fn insert(
     Ok(out)
 }
 
-pub(super) fn list(
-    tx: &Transaction<'_>,
-    org_id: OrgId,
-    filter: &FactFilter,
-) -> StorageResult<Vec<StoredFact>> {
-    let mut stmt = tx.prepare(
-        "SELECT id, kind, rep_id, body, seq, received_ms, clock_skew_ms, clock_flagged FROM facts
+/// Whether a fact's phone or server verdict is flagged or rejected (0 or 1, never NULL).
+const FLAGGED: &str =
+    "(COALESCE(json_extract(body, '$.body.assessment.verdict.outcome') IN ('flagged', 'rejected'), 0)
+     OR COALESCE(json_extract(server_assessment, '$.verdict.outcome') IN ('flagged', 'rejected'), 0))";
+
+pub(super) fn list(tx: &Transaction<'_>, org_id: OrgId, query: &FactQuery) -> StorageResult<Vec<StoredFact>> {
+    let mut stmt = tx.prepare(&format!(
+        "SELECT id, kind, rep_id, body, seq, received_ms, clock_skew_ms, clock_flagged, event_ms,
+                server_assessment
+         FROM facts
          WHERE org_id = ?1 AND (?2 IS NULL OR kind = ?2)
            AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3)))
-         ORDER BY seq",
-    )?;
+           AND (?4 IS NULL OR {FLAGGED} = ?4)
+           AND (?5 IS NULL OR event_ms >= ?5)
+           AND (?6 IS NULL OR event_ms < ?6)
+         ORDER BY seq"
+    ))?;
+    let filter = &query.filter;
     let rows = stmt.query_map(
         params![
             org_id.to_string(),
             filter.kind,
-            filter.rep_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids always serialize"))
+            filter.rep_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids always serialize")),
+            query.flagged,
+            query.event_from_ms,
+            query.event_until_ms,
         ],
         |row| {
             let seq: i64 = row.get(4)?;
-            Ok(StoredFact {
-                id: uuid_col(row, 0)?.into(),
-                kind: row.get(1)?,
-                rep_id: uuid_col(row, 2)?.into(),
-                body: row.get(3)?,
-                seq: seq.unsigned_abs(),
-                received_ms: row.get(5)?,
-                clock_skew_ms: row.get(6)?,
-                clock_flagged: row.get(7)?,
-            })
+            let assessment: Option<String> = row.get(9)?;
+            Ok((
+                StoredFact {
+                    id: uuid_col(row, 0)?.into(),
+                    kind: row.get(1)?,
+                    rep_id: uuid_col(row, 2)?.into(),
+                    body: row.get(3)?,
+                    seq: seq.unsigned_abs(),
+                    received_ms: row.get(5)?,
+                    clock_skew_ms: row.get(6)?,
+                    clock_flagged: row.get(7)?,
+                    event_ms: row.get(8)?,
+                    server_assessment: None,
+                },
+                assessment,
+            ))
         },
     )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.map(|row| {
+        let (mut fact, assessment) = row?;
+        fact.server_assessment = assessment
+            .map(|text| serde_json::from_str::<ServerAssessment>(&text))
+            .transpose()
+            .map_err(|source| StorageError::Corrupt { what: "server assessment", source })?;
+        Ok(fact)
+    })
+    .collect()
 }

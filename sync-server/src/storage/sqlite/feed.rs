@@ -187,6 +187,29 @@ pub(super) fn record(
     .transpose()
 }
 
+pub(super) fn records(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    kind: RecordKind,
+) -> StorageResult<Vec<StoredRecord>> {
+    let mut stmt = tx.prepare(
+        "SELECT body, audience, seq FROM records
+         WHERE org_id = ?1 AND kind = ?2 AND deleted = 0 AND doc IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![org_id.to_string(), kind.as_str()], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, i64>(2)?))
+    })?;
+    rows.map(|row| {
+        let (body, audience, seq) = row?;
+        Ok(StoredRecord {
+            record: parse_record(&body)?,
+            audience: parse_audience(audience),
+            seq: seq.unsigned_abs(),
+        })
+    })
+    .collect()
+}
+
 fn parse_kind(kind: &str) -> StorageResult<RecordKind> {
     RecordKind::parse(kind).ok_or_else(|| StorageError::Corrupt {
         what: "record kind",

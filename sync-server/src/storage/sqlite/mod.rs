@@ -8,6 +8,7 @@ mod blobs;
 mod facts;
 mod feed;
 mod orgs;
+mod tracks;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,8 +23,9 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DocResult, DocUpdate, FactFilter, FactInsert, FeedPage, FeedReader, NewFact, NewToken, NewUser, Storage,
-    StorageError, StorageResult, StoredDoc, StoredFact, StoredRecord,
+    DocResult, DocUpdate, FactInsert, FactQuery, FeedPage, FeedReader, LocationPoint, NewToken, NewUser,
+    PointSource, ReceivedFact, Storage, StorageError, StorageResult, StoredDoc, StoredFact, StoredRecord,
+    TrackPrune,
 };
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -31,6 +33,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/002_documents.sql")),
     M::up(include_str!("../../../migrations/003_feed_retention_and_clock.sql")),
     M::up(include_str!("../../../migrations/004_blobs.sql")),
+    M::up(include_str!("../../../migrations/005_location.sql")),
 ];
 const READERS: usize = 4;
 
@@ -176,17 +179,45 @@ impl Storage for SqliteStorage {
         self.read(move |tx| orgs::user_by_token(tx, &hash, now_ms)).await
     }
 
-    async fn insert_facts(
+    async fn store_facts(
         &self,
         org_id: OrgId,
-        facts: Vec<NewFact>,
+        facts: Vec<ReceivedFact>,
         now_ms: i64,
     ) -> StorageResult<Vec<FactInsert>> {
         self.write(move |tx| facts::insert(tx, org_id, facts, now_ms)).await
     }
 
-    async fn facts(&self, org_id: OrgId, filter: FactFilter) -> StorageResult<Vec<StoredFact>> {
-        self.read(move |tx| facts::list(tx, org_id, &filter)).await
+    async fn select_facts(&self, org_id: OrgId, query: FactQuery) -> StorageResult<Vec<StoredFact>> {
+        self.read(move |tx| facts::list(tx, org_id, &query)).await
+    }
+
+    async fn latest_point_before(
+        &self,
+        org_id: OrgId,
+        rep_id: UserId,
+        before_ms: i64,
+    ) -> StorageResult<Option<LocationPoint>> {
+        self.read(move |tx| tracks::latest_before(tx, org_id, rep_id, before_ms)).await
+    }
+
+    async fn location_points(
+        &self,
+        org_id: OrgId,
+        rep_id: UserId,
+        from_ms: i64,
+        until_ms: i64,
+        source: Option<PointSource>,
+    ) -> StorageResult<Vec<LocationPoint>> {
+        self.read(move |tx| tracks::between(tx, org_id, rep_id, (from_ms, until_ms), source)).await
+    }
+
+    async fn prune_tracks(&self, org_id: OrgId, before_ms: i64) -> StorageResult<TrackPrune> {
+        self.write(move |tx| tracks::prune(tx, org_id, before_ms)).await
+    }
+
+    async fn orgs(&self) -> StorageResult<Vec<Org>> {
+        self.read(orgs::all).await
     }
 
     async fn put_record(
@@ -235,6 +266,10 @@ impl Storage for SqliteStorage {
         self.read(move |tx| feed::record(tx, org_id, kind, id)).await
     }
 
+    async fn records(&self, org_id: OrgId, kind: RecordKind) -> StorageResult<Vec<StoredRecord>> {
+        self.read(move |tx| feed::records(tx, org_id, kind)).await
+    }
+
     async fn feed(
         &self,
         org_id: OrgId,
@@ -245,3 +280,6 @@ impl Storage for SqliteStorage {
         self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit)).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,6 +52,14 @@ pub(super) fn org_by_slug(tx: &Transaction<'_>, slug: &str) -> StorageResult<Opt
         .optional()?)
 }
 
+pub(super) fn all(tx: &Transaction<'_>) -> StorageResult<Vec<Org>> {
+    let mut stmt = tx.prepare("SELECT id, slug, name FROM orgs ORDER BY slug")?;
+    let rows = stmt.query_map([], |row| {
+        Ok(Org { id: uuid_col(row, 0)?.into(), slug: row.get(1)?, name: row.get(2)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> StorageResult<User> {
     let user = User {
         id: UserId::new(),
