@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::EventTime;
 use crate::ids::{FactId, UserId, VisitId};
 use crate::model::LocationFix;
+use crate::signing::SignedReceipt;
 
 /// A photo's record: what was taken, where, when, and the hash of the final JPEG.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,4 +24,9 @@ pub struct PhotoRecord {
     pub fix: Option<LocationFix>,
     /// When it was taken.
     pub at: EventTime,
+    /// The signed receipt of the final JPEG (hash, ids, fix, times, the device's previous
+    /// receipt), which the server verifies. `None` for a file attached without the photo
+    /// pipeline: the server marks such a photo unsigned.
+    #[serde(default)]
+    pub receipt: Option<SignedReceipt>,
 }

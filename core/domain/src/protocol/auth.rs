@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::DeviceId;
 use crate::model::User;
+use crate::signing::DevicePublicKey;
 
 /// `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +17,10 @@ pub struct LoginRequest {
     pub password: String,
     /// The installation logging in.
     pub device_id: DeviceId,
+    /// The installation's photo-signing key, registered for `device_id` (a new key replaces
+    /// the old one). Receipts signed by any other key fail verification.
+    #[serde(default)]
+    pub device_key: Option<DevicePublicKey>,
 }
 
 /// The answer to a successful login.

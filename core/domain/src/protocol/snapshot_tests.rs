@@ -6,6 +6,7 @@ use super::*;
 use crate::checkin::{CheckInAssessment, Verdict};
 use crate::clock::{EventTime, Hlc};
 use crate::model::*;
+use crate::signing::ReceiptSigner;
 
 fn id<T: From<Uuid>>(n: u128) -> T {
     T::from(Uuid::from_u128(n))
@@ -64,6 +65,7 @@ fn login_request_wire_format() {
         username: "rep1".into(),
         password: "correct horse".into(),
         device_id: id(99),
+        device_key: Some(crate::signing::SoftwareKey::from_seed(&[7; 32]).public_key()),
     });
 }
 
@@ -185,6 +187,7 @@ fn every_fact_kind_round_trips_through_json() {
             size_bytes: 345_678,
             fix: None,
             at: at(),
+            receipt: None,
         }),
         Fact::Track(TrackBatch { id: id(22), rep_id: id(2), points: vec![] }),
         Fact::Order(Order {

@@ -128,6 +128,7 @@ impl FieldKit {
             username: username.to_owned(),
             password: password.to_owned(),
             device_id: self.device_id,
+            device_key: None,
         };
         let answer = self.client.login(&request).await?;
         let session =

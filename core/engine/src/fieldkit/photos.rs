@@ -35,6 +35,7 @@ impl FieldKit {
                 size_bytes: size,
                 fix,
                 at: self.event_time(tx, now)?,
+                receipt: None,
             };
             blob_rows::enqueue(tx, &sha256, size, now)?;
             facts::insert(tx, &Fact::Photo(photo.clone()), visit_id.map(|v| v.to_string()), now)?;
