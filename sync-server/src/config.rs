@@ -49,6 +49,18 @@ pub enum Command {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Check a stamped photo against its receipt file, offline (no server, no database).
+    ///
+    /// RECEIPT.json is `{"receipt", "signature", "public_key"}` as `photo-bench` writes it.
+    /// The receipt's signature is checked with that public key, then the photo's bytes
+    /// (SHA-256 and size) against the receipt. "authentic" means the file is the photo that
+    /// key signed for; whether the key is a rep's registered device key is for the server to
+    /// say (`POST /v1/photos/verify`).
+    ///
+    /// Prints `authentic` and exits 0, or prints `not authentic: CODE: REASON` and exits 1.
+    /// When a file cannot be read or RECEIPT.json is not a receipt file, prints `error: ...`
+    /// to stderr and exits 2: nothing could be checked.
+    VerifyPhoto(VerifyPhotoArgs),
     /// Add a user to an org; the password is read from `FIELDKIT_PASSWORD`.
     AddUser {
         /// The org's slug.
@@ -80,6 +92,17 @@ pub struct ServeArgs {
     pub max_body_bytes: usize,
 }
 
+/// Arguments of `verify-photo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyPhotoArgs {
+    /// The stamped JPEG.
+    #[arg(value_name = "FILE.jpg")]
+    pub photo: PathBuf,
+    /// Its receipt file.
+    #[arg(value_name = "RECEIPT.json")]
+    pub receipt: PathBuf,
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("role {s:?} is not one of rep, manager, admin"))
 }
@@ -94,6 +117,12 @@ impl Default for ServeArgs {
 #[must_use]
 pub fn database_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("fieldkit-server.sqlite3")
+}
+
+/// The file holding the server's countersigning key inside the data folder.
+#[must_use]
+pub fn server_key_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join(crate::server_key::FILE_NAME)
 }
 
 /// The blob folder inside the data folder.

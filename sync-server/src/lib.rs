@@ -12,9 +12,11 @@ mod doc_merge;
 pub mod error;
 mod extract;
 mod location;
+pub mod photos;
 pub mod provision;
 pub mod retention;
 mod routes;
+pub mod server_key;
 pub mod state;
 pub mod storage;
 

@@ -1,18 +1,24 @@
 //! The `fieldkit-server` binary: parses the command line and runs the library.
 
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use fieldkit_server::blobs::BlobStore;
-use fieldkit_server::config::{Cli, Command, ServeArgs, blob_dir, database_path};
+use fieldkit_server::config::{
+    Cli, Command, ServeArgs, VerifyPhotoArgs, blob_dir, database_path, server_key_path,
+};
+use fieldkit_server::photos::{ReceiptFile, verify_stamped_photo};
 use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::retention;
-use fieldkit_server::storage::{SqliteStorage, Storage};
+use fieldkit_server::server_key::ServerKey;
+use fieldkit_server::storage::{SqliteStorage, Storage, failure_code};
 use fieldkit_server::{AppState, Limits};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -20,20 +26,64 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    std::fs::create_dir_all(&cli.data_dir)
-        .with_context(|| format!("cannot create data directory {}", cli.data_dir.display()))?;
-    let storage =
-        Arc::new(SqliteStorage::open(&database_path(&cli.data_dir)).context("cannot open the database")?);
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::VerifyPhoto(args) => Ok(verify_photo(&args)),
+        command => {
+            with_database(&cli.data_dir, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `verify-photo`: 0 authentic, 1 not authentic, 2 nothing could be checked.
+fn verify_photo(args: &VerifyPhotoArgs) -> ExitCode {
+    let read = |path: &Path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
+    let inputs = read(&args.photo).and_then(|photo| {
+        let receipt = read(&args.receipt)?;
+        let file: ReceiptFile = serde_json::from_slice(&receipt).with_context(|| {
+            format!("{} is not a receipt file ({{receipt, signature, public_key}})", args.receipt.display())
+        })?;
+        Ok((photo, file))
+    });
+    let (photo, file) = match inputs {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match verify_stamped_photo(&photo, &file) {
+        Ok(_) => {
+            println!("authentic");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            println!("not authentic: {}: {failure}", failure_code(&failure));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The subcommands that work on the data folder.
+async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let storage =
+        Arc::new(SqliteStorage::open(&database_path(data_dir)).context("cannot open the database")?);
+    match command {
+        Command::VerifyPhoto(_) => anyhow::bail!("verify-photo uses no database"),
         Command::Serve(args) => {
             let limits = Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() };
             let blobs =
-                Arc::new(BlobStore::open(&blob_dir(&cli.data_dir)).context("cannot open the blob folder")?);
-            let state = AppState::new(storage, blobs, limits).map_err(anyhow::Error::msg)?;
+                Arc::new(BlobStore::open(&blob_dir(data_dir)).context("cannot open the blob folder")?);
+            let server_key = ServerKey::load_or_create(&server_key_path(data_dir))?;
+            let state = AppState::new(storage, blobs, limits)
+                .map_err(anyhow::Error::msg)?
+                .with_server_key(server_key);
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;
-            tracing::info!(addr = %listener.local_addr()?, data_dir = %cli.data_dir.display(), "serving");
+            tracing::info!(addr = %listener.local_addr()?, data_dir = %data_dir.display(), "serving");
             fieldkit_server::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("stopped");
         }

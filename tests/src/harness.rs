@@ -136,6 +136,14 @@ pub struct Phone {
     _dir: tempfile::TempDir,
 }
 
+impl Phone {
+    /// A phone from an engine the test opened itself in `dir` (kept until the phone drops).
+    #[must_use]
+    pub fn from_kit(kit: FieldKit, dir: tempfile::TempDir) -> Self {
+        Self { kit, _dir: dir }
+    }
+}
+
 /// A plain JSON-over-HTTP client, for what a dashboard or a hostile client sends.
 #[derive(Clone)]
 pub struct Api {

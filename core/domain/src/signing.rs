@@ -857,6 +857,22 @@ mod tests {
     }
 
     #[test]
+    fn a_receipt_with_any_coordinates_survives_the_wire_bit_for_bit() {
+        // Coordinates computed on the phone (offsets, conversions) have all 17 digits; a JSON
+        // parser that rounds the last bit would break the signature on the server.
+        let mut receipt = receipt_for(key(1).public_key().key_id(), None, PHOTO);
+        let mut x = 0.123_456_789_f64;
+        for _ in 0..2_000 {
+            x = (x * 3.987_654_321 + 0.1).fract();
+            let point = WgsPoint::new(18.0 + 35.0 * x, 73.0 + 62.0 * (1.0 - x) + 1e-4).expect("in range");
+            receipt.fix = receipt.fix.map(|f| LocationFix { point, accuracy_m: 3.0 + x, ..f });
+            let wire = serde_json::to_string(&receipt).expect("serializes");
+            let back: PhotoReceipt = serde_json::from_str(&wire).expect("parses");
+            assert_eq!(back.canonical_bytes(), receipt.canonical_bytes(), "{wire}");
+        }
+    }
+
+    #[test]
     fn canonical_bytes_follow_the_documented_layout() {
         let receipt = receipt_for(key(1).public_key().key_id(), None, PHOTO);
         let bytes = receipt.canonical_bytes();

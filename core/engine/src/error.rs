@@ -50,6 +50,15 @@ pub enum Error {
     /// A navigation request the links cannot serve.
     #[error(transparent)]
     Navigation(#[from] NavError),
+    /// A photo the pipeline refuses (empty, not a JPEG, too many pixels, damaged…).
+    #[error(transparent)]
+    Photo(#[from] crate::photo::PhotoError),
+    /// The receipt could not be signed (the app's signer failed, or a field is malformed).
+    #[error(transparent)]
+    Signing(#[from] fieldkit_domain::signing::SigningError),
+    /// A feature used before the app set it up.
+    #[error("{0} is not set up; call {1} first")]
+    NotConfigured(&'static str, &'static str),
     /// A check-in or check-out refused by the visit rules or the org's policy; nothing was
     /// stored.
     #[error("{0}")]

@@ -11,6 +11,7 @@ mod error;
 mod fieldkit;
 pub mod photo;
 mod session;
+mod signer;
 pub mod store;
 pub mod sync;
 mod time;
@@ -20,6 +21,7 @@ pub use error::{Error, Result};
 pub use fieldkit::{
     CheckInInput, CheckedOut, Config, FieldKit, MyDay, SyncStatus, TrackIntake, VisitRefusal,
 };
+pub use signer::SharedSigner;
 pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::SyncReport;

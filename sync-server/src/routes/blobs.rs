@@ -1,7 +1,8 @@
 //! Blob upload: `GET /v1/blobs/{sha256}` (how far it got), `PUT /v1/blobs/{sha256}` (a
 //! chunk), `GET /v1/blobs/{sha256}/content` (the bytes, once complete), `GET
 //! /v1/blobs/missing` (what stored photo facts still wait for). See
-//! `fieldkit_domain::protocol::BlobStatus` for the protocol.
+//! `fieldkit_domain::protocol::BlobStatus` for the protocol. The chunk that completes a blob
+//! also checks its size against every photo naming it (see `crate::photos`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -95,7 +96,9 @@ pub(super) async fn put_chunk(
             )));
         }
         status.complete = true;
-        tracing::info!(blob = %sha256, bytes = status.size, "blob complete");
+        let photos = state.storage.complete_blob(org, status.clone()).await?;
+        tracing::info!(blob = %sha256, bytes = status.size, photos, "blob complete");
+        return Ok(Json(status));
     }
     state.storage.save_blob(org, status.clone()).await?;
     Ok(Json(status))

@@ -42,7 +42,10 @@ pub(super) struct FactView {
 }
 
 /// Whose facts `caller` may read (`None`: everyone's).
-async fn authors(state: &AppState, caller: &User) -> ApiResult<Option<Vec<fieldkit_domain::ids::UserId>>> {
+pub(super) async fn authors(
+    state: &AppState,
+    caller: &User,
+) -> ApiResult<Option<Vec<fieldkit_domain::ids::UserId>>> {
     Ok(match (caller.role, caller.team_id) {
         (Role::Admin, _) => None,
         (Role::Manager, Some(team)) => {

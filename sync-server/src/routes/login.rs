@@ -1,4 +1,5 @@
-//! `POST /v1/login`: password in, bearer token out.
+//! `POST /v1/login`: password in, bearer token out. A login that carries the installation's
+//! photo-signing key registers it for the device (a different key replaces the old one).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +9,7 @@ use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use crate::storage::NewToken;
+use crate::storage::{KeyRegistration, NewDeviceKey, NewToken};
 
 pub(super) async fn login(
     State(state): State<AppState>,
@@ -32,6 +33,17 @@ pub(super) async fn login(
     };
     let token = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e))?;
     let now = crate::now_ms();
+    if let Some(key) = req.device_key {
+        let key_id = key.key_id();
+        let new = NewDeviceKey { device_id: req.device_id, user_id: user.id, key, registered_ms: now };
+        match state.storage.register_device_key(user.org_id, new).await? {
+            KeyRegistration::New => tracing::info!(key = %key_id, "device key registered"),
+            KeyRegistration::Unchanged => tracing::debug!(key = %key_id, "device key unchanged"),
+            KeyRegistration::Replaced { previous } => {
+                tracing::info!(key = %key_id, previous = %previous, "device key replaced; its chain starts over");
+            }
+        }
+    }
     let ttl_ms = i64::try_from(state.limits.token_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_at_ms = now.saturating_add(ttl_ms);
     state

@@ -6,6 +6,7 @@ mod facts;
 mod health;
 mod kb;
 mod login;
+mod photos;
 mod reports;
 mod settings;
 mod sync;
@@ -23,6 +24,8 @@ use crate::state::AppState;
 /// The whole API over `state`.
 pub fn router(state: AppState) -> Router {
     let limit = state.limits.max_body_bytes;
+    // A photo to verify is a whole blob in one body.
+    let photo_limit = usize::try_from(state.limits.max_blob_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/v1/login", post(login::login))
@@ -37,6 +40,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/blobs/missing", get(blobs::missing))
         .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))
         .route("/v1/blobs/{sha256}/content", get(blobs::content))
+        .route("/v1/photos", get(photos::list))
+        .route(
+            "/v1/photos/verify",
+            get(photos::verify_code).post(photos::verify_bytes).layer(DefaultBodyLimit::max(photo_limit)),
+        )
+        .route("/v1/server-key", get(photos::server_key))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

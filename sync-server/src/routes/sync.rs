@@ -5,8 +5,8 @@
 //! the same entries.
 //!
 //! Check-ins and check-outs are judged again here with the domain's code (see
-//! `crate::location`); the verdict is stored beside the fact and never decides whether the
-//! fact is stored.
+//! `crate::location`), and photos' signed receipts are checked (see `crate::photos`); the
+//! verdicts are stored beside the facts and never decide whether a fact is stored.
 
 use axum::Json;
 use axum::extract::State;
@@ -23,6 +23,7 @@ use crate::doc_merge::merge_push;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::location;
+use crate::photos::PhotoJudge;
 use crate::state::AppState;
 use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, LocationPoint, NewFact, ReceivedFact};
 
@@ -62,6 +63,13 @@ pub(super) async fn sync(
             }
         }
     }
+    // Photo checks read chain heads and past receipts, then store their decisions: one push
+    // with photos per org at a time, from the first read to the commit.
+    let photo_lock = if accepted.iter().any(|f| matches!(f, Fact::Photo(_))) {
+        Some(state.lock_photos(user.org_id).await)
+    } else {
+        None
+    };
     let now_ms = crate::now_ms();
     let offered =
         if accepted.is_empty() { Vec::new() } else { receive(&state, &user, &accepted, now_ms).await? };
@@ -71,6 +79,7 @@ pub(super) async fn sync(
     } else {
         state.storage.store_facts(user.org_id, offered, now_ms).await?
     };
+    drop(photo_lock);
     if stored.len() != offered_count {
         tracing::error!(
             offered = offered_count,
@@ -119,8 +128,9 @@ pub(super) async fn sync(
 
 /// What the server derives from accepted facts before storing them: the clock flag under
 /// the org's settings, the event time, the location points within the org's track
-/// retention (older track points are dropped from the stored body too) and the server's own
-/// verdict on check-ins and check-outs.
+/// retention (older track points are dropped from the stored body too), the server's own
+/// verdict on check-ins and check-outs, and the check of photos' receipts (countersigned
+/// with `now_ms`, the time the facts are stored with).
 async fn receive(
     state: &AppState,
     user: &User,
@@ -132,6 +142,7 @@ async fn receive(
     let points: Vec<Vec<LocationPoint>> = facts.iter().map(|f| location::points_of(f, cutoff_ms)).collect();
     let pushed: Vec<LocationPoint> = points.iter().flatten().copied().collect();
     let mut judge = location::Judge::new(state.storage.as_ref(), user.org_id, &settings.check_in, &pushed);
+    let mut photos = PhotoJudge::new(state.storage.as_ref(), user.org_id, user.id, &state.server_key, now_ms);
     let mut received = Vec::with_capacity(facts.len());
     for (fact, points) in facts.iter().zip(points) {
         let pushed_body = serde_json::to_string(fact).expect("facts always serialize");
@@ -142,7 +153,8 @@ async fn receive(
         };
         let clock_skew_ms = fact.at().and_then(|at| at.server_estimate_ms.map(|est| at.device_ms - est));
         let server_assessment = judge.judge(fact).await?;
-        received.push(ReceivedFact {
+        let photo = photos.judge(fact).await?;
+        let received_fact = ReceivedFact {
             fact: NewFact {
                 id: fact.id(),
                 kind: fact.kind(),
@@ -156,7 +168,9 @@ async fn receive(
             event_ms: location::event_ms(fact),
             server_assessment,
             points,
-        });
+            photo,
+        };
+        received.push(received_fact);
     }
     Ok(received)
 }

@@ -10,9 +10,11 @@ mod sqlite;
 
 use async_trait::async_trait;
 use fieldkit_domain::checkin::CheckInAssessment;
-use fieldkit_domain::ids::{FactId, OrgId, TeamId, UserId};
-use fieldkit_domain::model::{Org, OrgSettings, Role, TrackPoint, User};
+use fieldkit_domain::clock::EventTime;
+use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, OrgId, TeamId, UserId, VisitId};
+use fieldkit_domain::model::{LocationFix, Org, OrgSettings, Role, TrackPoint, User};
 use fieldkit_domain::protocol::{BlobStatus, FeedEntry, MissingBlob, PushOutcome, Record, RecordKind};
+use fieldkit_domain::signing::{DevicePublicKey, KeyId, PerceptualHash, Sha256Hash, VerifyFailure};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -172,6 +174,245 @@ pub struct ReceivedFact {
     /// The location points it carries that are still within retention, stored with it when
     /// it is new.
     pub points: Vec<LocationPoint>,
+    /// The server's check of a photo fact (photos only), stored with it when it is new.
+    pub photo: Option<PhotoCheck>,
+}
+
+/// A device's photo-signing key to register, from a login.
+#[derive(Debug, Clone)]
+pub struct NewDeviceKey {
+    /// The installation.
+    pub device_id: DeviceId,
+    /// The user who logged in with it: only their receipts may use the key.
+    pub user_id: UserId,
+    /// The public key.
+    pub key: DevicePublicKey,
+    /// When it was registered, server Unix milliseconds.
+    pub registered_ms: i64,
+}
+
+/// What [`Storage::register_device_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRegistration {
+    /// The device had no key: this one is its first.
+    New,
+    /// The device already had this key (its chain goes on).
+    Unchanged,
+    /// The device had another key, which this one replaces (a new chain starts).
+    Replaced {
+        /// The key replaced.
+        previous: KeyId,
+    },
+}
+
+/// A device's registered photo-signing key.
+#[derive(Debug, Clone)]
+pub struct DeviceKey {
+    /// The installation.
+    pub device_id: DeviceId,
+    /// The user it was registered by.
+    pub user_id: UserId,
+    /// The public key.
+    pub key: DevicePublicKey,
+    /// When it was registered, server Unix milliseconds.
+    pub registered_ms: i64,
+    /// The receipt hash of the last receipt verified under this key (`None`: none yet).
+    pub chain_head: Option<Sha256Hash>,
+}
+
+/// The server's verdict on a photo fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoStatus {
+    /// The receipt matches the record, was signed by the device's registered key, is new and
+    /// follows the device's chain.
+    Verified,
+    /// The receipt failed a check (the reasons say which).
+    Failed,
+    /// The photo carries no receipt.
+    Unsigned,
+}
+
+impl PhotoStatus {
+    /// The stable text form used in storage and on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoStatus::Verified => "verified",
+            PhotoStatus::Failed => "failed",
+            PhotoStatus::Unsigned => "unsigned",
+        }
+    }
+
+    /// Parses the text form produced by [`PhotoStatus::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [PhotoStatus::Verified, PhotoStatus::Failed, PhotoStatus::Unsigned]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// Why a photo failed a check: a stable snake_case code and a lower-case message naming
+/// hashes and key ids, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoReason {
+    /// `unsupported_version`, `unknown_device_key`, `other_device_key`, `bad_signature`,
+    /// `bytes_mismatch`, `replayed`, `broken_chain` or `record_mismatch`.
+    pub code: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl PhotoReason {
+    /// The reason for a failed [`fieldkit_domain::signing::verify`].
+    #[must_use]
+    pub fn of_failure(failure: &VerifyFailure) -> Self {
+        Self { code: failure_code(failure).to_owned(), message: failure.to_string() }
+    }
+
+    /// The photo's bytes arrived with `found_size` bytes where the receipt says
+    /// `expected_size` (the blob store already checked their SHA-256 against `sha256`).
+    #[must_use]
+    pub fn bytes_mismatch(sha256: &str, expected_size: u64, found_size: u64) -> Self {
+        match sha256.parse::<Sha256Hash>() {
+            Ok(hash) => Self::of_failure(&VerifyFailure::BytesMismatch {
+                expected: hash,
+                expected_size,
+                found: hash,
+                found_size,
+            }),
+            // Only an unsigned record names its blob with text that is not a SHA-256.
+            Err(_) => Self {
+                code: "bytes_mismatch".to_owned(),
+                message: format!("photo bytes are {found_size} bytes, the record says {expected_size} bytes"),
+            },
+        }
+    }
+}
+
+/// The stable snake_case code of a verification failure.
+#[must_use]
+pub fn failure_code(failure: &VerifyFailure) -> &'static str {
+    match failure {
+        VerifyFailure::UnsupportedVersion(_) => "unsupported_version",
+        VerifyFailure::UnknownDeviceKey => "unknown_device_key",
+        VerifyFailure::OtherDeviceKey { .. } => "other_device_key",
+        VerifyFailure::BadSignature { .. } => "bad_signature",
+        VerifyFailure::BytesMismatch { .. } => "bytes_mismatch",
+        VerifyFailure::Replayed(_) => "replayed",
+        VerifyFailure::BrokenChain { .. } => "broken_chain",
+    }
+}
+
+/// An earlier photo of another visit that shows the same picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoReuse {
+    /// The earlier photo's fact id.
+    pub of_fact_id: FactId,
+    /// How many of the 64 dHash bits differ.
+    pub distance: u32,
+}
+
+/// What a signed photo's receipt says that the server keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPhoto {
+    /// The installation that signed it.
+    pub device_id: DeviceId,
+    /// The key the receipt names.
+    pub key_id: KeyId,
+    /// The receipt's hash.
+    pub receipt_hash: Sha256Hash,
+    /// The code printed on the photo.
+    pub verification_code: String,
+    /// The picture's perceptual hash.
+    pub dhash: PerceptualHash,
+}
+
+/// The server's check of a photo fact, derived before storing and stored with the fact.
+/// A verified check moves its device's chain head to its receipt hash in the same
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoCheck {
+    /// The visit, from the record.
+    pub visit_id: Option<VisitId>,
+    /// The blob's name: the record's SHA-256.
+    pub sha256: String,
+    /// The size the receipt signs (the record's, for an unsigned photo).
+    pub size_bytes: u64,
+    /// The verdict.
+    pub status: PhotoStatus,
+    /// Why it failed (empty unless failed).
+    pub reasons: Vec<PhotoReason>,
+    /// The receipt's particulars (signed photos).
+    pub signed: Option<SignedPhoto>,
+    /// The closest earlier photo of another visit (verified photos).
+    pub reuse: Option<PhotoReuse>,
+    /// The server's countersignature (verified photos).
+    pub countersignature: Option<Vec<u8>>,
+}
+
+/// A verified photo's perceptual hash, for reuse detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoHash {
+    /// The photo's fact id.
+    pub fact_id: FactId,
+    /// Its visit.
+    pub visit_id: Option<VisitId>,
+    /// Its dHash.
+    pub dhash: PerceptualHash,
+}
+
+/// Which photos to list.
+#[derive(Debug, Clone, Default)]
+pub struct PhotoQuery {
+    /// Only these authors (`None`: everyone in the org).
+    pub rep_ids: Option<Vec<UserId>>,
+    /// Only photos of this visit.
+    pub visit_id: Option<VisitId>,
+    /// Only photos of visits to this customer (by the visit's check-in).
+    pub customer_id: Option<CustomerId>,
+    /// Only photos whose bytes hash to this (lower-case hex).
+    pub sha256: Option<String>,
+    /// Only photos whose receipt carries this verification code.
+    pub verification_code: Option<String>,
+}
+
+/// A photo fact with the server's check, as listed.
+#[derive(Debug, Clone)]
+pub struct StoredPhoto {
+    /// The fact id.
+    pub fact_id: FactId,
+    /// The author.
+    pub rep_id: UserId,
+    /// The visit.
+    pub visit_id: Option<VisitId>,
+    /// The visit's customer, from its check-in (when the server has it).
+    pub customer_id: Option<CustomerId>,
+    /// The blob's name.
+    pub sha256: String,
+    /// The size the receipt signs.
+    pub size_bytes: u64,
+    /// When it was taken (the fact's event time).
+    pub taken_at: EventTime,
+    /// Where it was taken.
+    pub fix: Option<LocationFix>,
+    /// The code printed on it (signed photos).
+    pub verification_code: Option<String>,
+    /// The receipt's hash (signed photos).
+    pub receipt_hash: Option<Sha256Hash>,
+    /// The verdict.
+    pub status: PhotoStatus,
+    /// Why it failed.
+    pub reasons: Vec<PhotoReason>,
+    /// Its bytes arrived and have the size its receipt signs.
+    pub bytes_verified: bool,
+    /// The closest earlier photo of another visit.
+    pub reuse: Option<PhotoReuse>,
+    /// Server receive time, Unix milliseconds.
+    pub received_ms: i64,
+    /// The server's countersignature (verified photos).
+    pub countersignature: Option<Vec<u8>>,
 }
 
 /// What became of one fact offered to [`Storage::store_facts`].
@@ -371,7 +612,8 @@ pub trait Storage: Send + Sync + 'static {
     /// The user a token belongs to, if it is known and not expired at `now_ms`.
     async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>>;
     /// Adds facts to the org's grow-only set in one transaction, in order; a fact stored now
-    /// is stored with its verdict and its location points.
+    /// is stored with its verdict, its location points and its photo check (which moves the
+    /// device's chain head when verified, and checks the bytes if the blob already arrived).
     async fn store_facts(
         &self,
         org_id: OrgId,
@@ -436,6 +678,21 @@ pub trait Storage: Send + Sync + 'static {
     async fn save_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<()>;
     /// The blobs named by the org's photo facts that have not fully arrived.
     async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>>;
+    /// Records that a blob fully arrived and, in the same transaction, checks its size
+    /// against every photo naming it (a match marks the photo's bytes verified; a mismatch
+    /// fails a verified photo with `bytes_mismatch`). Returns how many photos were checked.
+    async fn complete_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<usize>;
+    /// Registers a device's photo-signing key; a different key replaces the device's old one
+    /// and starts a new chain.
+    async fn register_device_key(&self, org_id: OrgId, key: NewDeviceKey) -> StorageResult<KeyRegistration>;
+    /// The key registered for a device, with its chain head.
+    async fn device_key(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<DeviceKey>>;
+    /// Whether a receipt with this hash was verified before in the org.
+    async fn receipt_seen(&self, org_id: OrgId, receipt_hash: Sha256Hash) -> StorageResult<bool>;
+    /// The perceptual hashes of the org's verified photos, oldest first.
+    async fn photo_hashes(&self, org_id: OrgId) -> StorageResult<Vec<PhotoHash>>;
+    /// The org's photo facts matching `query` with the server's checks, in sequence order.
+    async fn photos(&self, org_id: OrgId, query: PhotoQuery) -> StorageResult<Vec<StoredPhoto>>;
     /// A shared document by kind and id.
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>>;
     /// A record by kind and id.

@@ -625,6 +625,7 @@ fn fact_rows(facts: &[Fact]) -> anyhow::Result<Vec<ReceivedFact>> {
                 event_ms,
                 server_assessment: None,
                 points: Vec::new(),
+                photo: None,
             })
         })
         .collect()

@@ -12,6 +12,7 @@ use fieldkit_domain::model::{LocationFix, LocationProvider, Role, TaskStatus, Wg
 use fieldkit_e2e::demo_data;
 use fieldkit_e2e::harness::{Api, TestServer, open_phone};
 use fieldkit_engine::CheckInInput;
+use fieldkit_engine::photo::{PhotoInput, PipelineConfig};
 use fieldkit_server::Limits;
 use fieldkit_server::provision::{self, UserSpec};
 use serde_json::json;
@@ -19,6 +20,8 @@ use serde_json::json;
 const ORG: &str = "demo";
 const PASSWORD: &str = "fieldkit-demo";
 const REPS: [(&str, &str); 3] = [("rep1", "张伟"), ("rep2", "李娜"), ("rep3", "王芳")];
+/// The CJK font the phones stamp photos with (Debian's `fonts-wqy-microhei`; on a phone, the system font).
+const DEMO_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 /// FieldKit demo: one server, three reps, one day.
 #[derive(Debug, Parser)]
@@ -74,10 +77,19 @@ async fn main() -> anyhow::Result<()> {
 
     println!("\n2. The reps' day (each phone is a real engine over its own SQLite file)");
     let storefront: &[u8] = include_bytes!("../../fixtures/photos/storefront.jpg");
+    let font = std::fs::read(DEMO_FONT).ok();
+    if font.is_none() {
+        println!(
+            "   (no CJK font at {DEMO_FONT}: photos are attached unstamped and unsigned; scripts/setup installs it)"
+        );
+    }
     for (username, name) in REPS {
         let db = args.data_dir.join(format!("phone-{username}.sqlite3"));
         let phone = open_phone(&db, &server.url, ORG)?;
         phone.login(username, PASSWORD).await?;
+        if let Some(font) = &font {
+            phone.configure_photos(PipelineConfig::default(), font.clone(), 0)?;
+        }
         let morning = phone.sync_now().await?;
         let my_tasks = phone.my_tasks()?;
         println!(
@@ -107,7 +119,11 @@ async fn main() -> anyhow::Result<()> {
             };
             let input = CheckInInput { customer_id: customer, task_id: Some(task.id), fix, note: None };
             let visit = phone.check_in(input)?.visit_id;
-            phone.record_photo(Some(visit), storefront, Some(fix))?;
+            if font.is_some() {
+                phone.take_photo(PhotoInput::Jpeg(storefront), Some(visit), Some(fix))?;
+            } else {
+                phone.record_photo(Some(visit), storefront, Some(fix))?;
+            }
             phone.update_visit(visit, Some(0), Some("陈列整齐，库存充足。".into()))?;
             phone.check_out(visit, fix)?;
             let notes = format!("{}已拜访。", task.notes);
@@ -142,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
 
     let count = |body: &serde_json::Value| body.as_array().map_or(0, Vec::len);
     let (_, check_ins) = api.send("GET", "/v1/facts?kind=check_in", Some(&manager), None).await?;
-    let (_, photos) = api.send("GET", "/v1/facts?kind=photo", Some(&manager), None).await?;
+    let (_, photos) = api.send("GET", "/v1/photos", Some(&manager), None).await?;
+    let verified = photos.as_array().map_or(0, |p| p.iter().filter(|p| p["status"] == "verified").count());
     let (_, missing) = api.send("GET", "/v1/blobs/missing", Some(&manager), None).await?;
     let mut done = 0;
     for task in &tasks {
@@ -150,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         done += usize::from(task["status"] == "done");
     }
     println!(
-        "\n3. The manager's view: {} check-ins and {} photo records from {} reps ({} photos still missing their bytes); {done} of {} tasks done",
+        "\n3. The manager's view: {} check-ins and {} photo records ({verified} with verified signed receipts) from {} reps ({} photos still missing their bytes); {done} of {} tasks done",
         count(&check_ins),
         count(&photos),
         REPS.len(),

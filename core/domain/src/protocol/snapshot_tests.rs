@@ -179,7 +179,7 @@ fn every_fact_kind_round_trips_through_json() {
             automatic: true,
             assessment: None,
         }),
-        Fact::Photo(PhotoRecord {
+        Fact::Photo(Box::new(PhotoRecord {
             id: id(21),
             visit_id: Some(id(11)),
             rep_id: id(2),
@@ -188,7 +188,7 @@ fn every_fact_kind_round_trips_through_json() {
             fix: None,
             at: at(),
             receipt: None,
-        }),
+        })),
         Fact::Track(TrackBatch { id: id(22), rep_id: id(2), points: vec![] }),
         Fact::Order(Order {
             id: id(23),

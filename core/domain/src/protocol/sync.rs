@@ -24,8 +24,8 @@ pub enum Fact {
     CheckIn(CheckIn),
     /// A rep left a customer.
     CheckOut(CheckOut),
-    /// A photo was taken.
-    Photo(PhotoRecord),
+    /// A photo was taken (boxed: with its signed receipt it is much larger than the rest).
+    Photo(Box<PhotoRecord>),
     /// A batch of track points.
     Track(TrackBatch),
     /// An order was submitted.

@@ -14,7 +14,8 @@ pub use tracking::{MyDay, TrackIntake};
 pub use visits::{CheckInInput, CheckedOut, VisitRefusal};
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
 
 use fieldkit_domain::clock::{EventTime, Hlc, HlcClock};
 use fieldkit_domain::ids::{DeviceId, FactId};
@@ -24,7 +25,9 @@ use rusqlite::Transaction;
 
 use crate::blobs::BlobFiles;
 use crate::error::{Error, Result};
+use crate::photo::PhotoPipeline;
 use crate::session::{self, Session};
+use crate::signer::SharedSigner;
 use crate::store::outbox::{OutboxStats, ParkedItem};
 use crate::store::{Store, facts, meta, outbox, parse_json, to_json};
 use crate::sync::scheduler::{self, ScheduleConfig, ScheduleHandle, SyncObserver, Triggers};
@@ -69,12 +72,35 @@ pub struct FieldKit {
     sync_lock: tokio::sync::Mutex<()>,
     pub(crate) triggers: Triggers,
     server_clock: ServerClock,
+    signer: SharedSigner,
+    /// The photo pipeline, once the app has given it a font.
+    photo_pipeline: RwLock<Option<Arc<PhotoPipeline>>>,
+    /// Held from reading the photo chain head to storing the receipt that moves it, so that
+    /// two photos never name the same previous receipt.
+    photo_chain: Mutex<()>,
+    /// When the engine was opened: receipts carry monotonic milliseconds since.
+    opened: Instant,
 }
 
 impl FieldKit {
-    /// Opens the engine on its database. Works offline: no network call is made.
+    /// Opens the engine on its database, signing photos with a software key kept there.
+    /// Works offline: no network call is made.
     pub fn open(config: Config) -> Result<Self> {
+        Self::open_with(config, None)
+    }
+
+    /// Opens the engine signing photos with the app's own key (a hardware key: Android
+    /// Keystore, Secure Enclave). Its public key is registered at the next login.
+    pub fn open_with_signer(config: Config, signer: SharedSigner) -> Result<Self> {
+        Self::open_with(config, Some(signer))
+    }
+
+    fn open_with(config: Config, signer: Option<SharedSigner>) -> Result<Self> {
         let store = Store::open(&config.db_path)?;
+        let signer = match signer {
+            Some(signer) => signer,
+            None => Arc::new(crate::signer::software_key(&store)?),
+        };
         let blob_files = BlobFiles::beside(&config.db_path);
         let client = HttpClient::new(&config.server_url)?;
         let (device_id, last_stamp) = store.write(|tx| {
@@ -105,6 +131,10 @@ impl FieldKit {
             sync_lock: tokio::sync::Mutex::new(()),
             triggers: Triggers::default(),
             server_clock: ServerClock::default(),
+            signer,
+            photo_pipeline: RwLock::new(None),
+            photo_chain: Mutex::new(()),
+            opened: Instant::now(),
         })
     }
 
@@ -128,7 +158,7 @@ impl FieldKit {
             username: username.to_owned(),
             password: password.to_owned(),
             device_id: self.device_id,
-            device_key: None,
+            device_key: Some(self.signer.public_key()),
         };
         let answer = self.client.login(&request).await?;
         let session =

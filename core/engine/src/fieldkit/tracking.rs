@@ -180,7 +180,7 @@ impl FieldKit {
                         }
                         Fact::CheckIn(c) if today(c.at.device_ms) => day.check_ins.push(c),
                         Fact::CheckOut(c) if today(c.at.device_ms) => day.check_outs.push(c),
-                        Fact::Photo(p) if today(p.at.device_ms) => day.photos.push(p),
+                        Fact::Photo(p) if today(p.at.device_ms) => day.photos.push(*p),
                         _ => {}
                     }
                 }

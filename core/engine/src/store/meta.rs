@@ -19,6 +19,11 @@ pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub(crate) const CLOCK_RTT_MS: &str = "clock_rtt_ms";
 /// Device time of the last successful sync, Unix milliseconds.
 pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
+/// The software photo-signing key's 32 secret bytes, hex (absent when the app supplies a
+/// hardware signer).
+pub(crate) const DEVICE_KEY: &str = "device_key";
+/// SHA-256 of the last photo receipt this device signed, hex: the next receipt's `previous`.
+pub(crate) const PHOTO_CHAIN_HEAD: &str = "photo_chain_head";
 /// Whether the rep is on duty ("1") and may be tracked inside working hours.
 pub(crate) const ON_DUTY: &str = "on_duty";
 /// The rep's latest fix (JSON of a `LocationFix`), for the impossible-speed check.

@@ -3,7 +3,7 @@
 use fieldkit_domain::ids::OrgId;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{next_seq, tracks, uuid_col};
+use super::{next_seq, photos, tracks, uuid_col};
 use crate::storage::{
     FactInsert, FactQuery, ReceivedFact, ServerAssessment, StorageError, StorageResult, StoredFact,
 };
@@ -50,6 +50,9 @@ pub(super) fn insert(
                     assessment,
                 ])?;
                 tracks::insert(tx, &org, fact.rep_id, &received.points)?;
+                if let Some(check) = &received.photo {
+                    photos::insert_check(tx, &org, fact.id, fact.rep_id, check, now_ms)?;
+                }
                 FactInsert::Stored(seq)
             }
         };

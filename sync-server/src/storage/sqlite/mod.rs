@@ -8,6 +8,7 @@ mod blobs;
 mod facts;
 mod feed;
 mod orgs;
+mod photos;
 mod tracks;
 
 use std::path::Path;
@@ -15,17 +16,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fieldkit_domain::ids::{OrgId, TeamId, UserId};
+use fieldkit_domain::ids::{DeviceId, OrgId, TeamId, UserId};
 use fieldkit_domain::model::{Org, User};
 use fieldkit_domain::protocol::{BlobStatus, MissingBlob, Record, RecordKind};
+use fieldkit_domain::signing::Sha256Hash;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DocResult, DocUpdate, FactInsert, FactQuery, FeedPage, FeedReader, LocationPoint, NewToken, NewUser,
-    PointSource, ReceivedFact, Storage, StorageError, StorageResult, StoredDoc, StoredFact, StoredRecord,
-    TrackPrune,
+    DeviceKey, DocResult, DocUpdate, FactInsert, FactQuery, FeedPage, FeedReader, KeyRegistration,
+    LocationPoint, NewDeviceKey, NewToken, NewUser, PhotoHash, PhotoQuery, PointSource, ReceivedFact,
+    Storage, StorageError, StorageResult, StoredDoc, StoredFact, StoredPhoto, StoredRecord, TrackPrune,
 };
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -34,6 +36,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/003_feed_retention_and_clock.sql")),
     M::up(include_str!("../../../migrations/004_blobs.sql")),
     M::up(include_str!("../../../migrations/005_location.sql")),
+    M::up(include_str!("../../../migrations/006_photos.sql")),
 ];
 const READERS: usize = 4;
 
@@ -256,6 +259,34 @@ impl Storage for SqliteStorage {
 
     async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>> {
         self.read(move |tx| blobs::missing(tx, org_id)).await
+    }
+
+    async fn complete_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<usize> {
+        self.write(move |tx| {
+            blobs::save(tx, org_id, &status)?;
+            photos::check_bytes(tx, &org_id.to_string(), &status.sha256, status.size, None, crate::now_ms())
+        })
+        .await
+    }
+
+    async fn register_device_key(&self, org_id: OrgId, key: NewDeviceKey) -> StorageResult<KeyRegistration> {
+        self.write(move |tx| photos::register_key(tx, org_id, &key)).await
+    }
+
+    async fn device_key(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<DeviceKey>> {
+        self.read(move |tx| photos::device_key(tx, org_id, device_id)).await
+    }
+
+    async fn receipt_seen(&self, org_id: OrgId, receipt_hash: Sha256Hash) -> StorageResult<bool> {
+        self.read(move |tx| photos::receipt_seen(tx, org_id, receipt_hash)).await
+    }
+
+    async fn photo_hashes(&self, org_id: OrgId) -> StorageResult<Vec<PhotoHash>> {
+        self.read(move |tx| photos::hashes(tx, org_id)).await
+    }
+
+    async fn photos(&self, org_id: OrgId, query: PhotoQuery) -> StorageResult<Vec<StoredPhoto>> {
+        self.read(move |tx| photos::list(tx, org_id, &query)).await
     }
 
     async fn doc(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredDoc>> {
