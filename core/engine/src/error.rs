@@ -47,6 +47,9 @@ pub enum Error {
     /// A check-in input or the org's check-in rules break a rule.
     #[error(transparent)]
     CheckIn(#[from] CheckInError),
+    /// A route the planner cannot build (a malformed matrix or stop).
+    #[error(transparent)]
+    Route(#[from] fieldkit_domain::route::RouteError),
     /// A navigation request the links cannot serve.
     #[error(transparent)]
     Navigation(#[from] NavError),

@@ -19,7 +19,7 @@ mod time;
 pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{
-    CheckInInput, CheckedOut, Config, FieldKit, MyDay, SyncStatus, TrackIntake, VisitRefusal,
+    CheckInInput, CheckedOut, Config, FieldKit, MyDay, PlanOptions, SyncStatus, TrackIntake, VisitRefusal,
 };
 pub use signer::SharedSigner;
 pub use store::kb::KbHit;

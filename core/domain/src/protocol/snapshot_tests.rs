@@ -205,6 +205,22 @@ fn every_fact_kind_round_trips_through_json() {
             amends: None,
             at: at(),
         }),
+        Fact::DayPlan(DayPlan {
+            id: id(24),
+            rep_id: id(2),
+            date: crate::geo::CivilDate::new(2025, 11, 27).expect("a date"),
+            stops: vec![PlannedStop {
+                task_id: id(13),
+                customer_id: Some(id(12)),
+                arrive_ms: 1_764_205_200_000,
+                depart_ms: 1_764_207_000_000,
+            }],
+            unplanned: vec![UnplannedTask { task_id: id(14), reason: UnplannedReason::NoPlace }],
+            distance_m: 4_200.5,
+            proven_optimal: true,
+            trigger: PlanTrigger::VisitRanLong,
+            at: at(),
+        }),
     ];
     for fact in facts {
         let json = serde_json::to_string(&fact).expect("serializes");

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
-    CheckIn, CheckOut, Customer, FormTemplate, KbArticle, Order, OrgSettings, PhotoRecord, Product,
+    CheckIn, CheckOut, Customer, DayPlan, FormTemplate, KbArticle, Order, OrgSettings, PhotoRecord, Product,
     SopTemplate, TrackBatch,
 };
 
@@ -30,6 +30,8 @@ pub enum Fact {
     Track(TrackBatch),
     /// An order was submitted.
     Order(Order),
+    /// A rep planned (or re-planned) their day.
+    DayPlan(DayPlan),
 }
 
 impl Fact {
@@ -42,6 +44,7 @@ impl Fact {
             Fact::Photo(f) => f.id,
             Fact::Track(f) => f.id,
             Fact::Order(f) => f.id,
+            Fact::DayPlan(f) => f.id,
         }
     }
 
@@ -54,6 +57,7 @@ impl Fact {
             Fact::CheckOut(f) => Some(&f.at),
             Fact::Photo(f) => Some(&f.at),
             Fact::Order(f) => Some(&f.at),
+            Fact::DayPlan(f) => Some(&f.at),
             Fact::Track(_) => None,
         }
     }
@@ -67,6 +71,7 @@ impl Fact {
             Fact::Photo(f) => f.rep_id,
             Fact::Track(f) => f.rep_id,
             Fact::Order(f) => f.rep_id,
+            Fact::DayPlan(f) => f.rep_id,
         }
     }
 
@@ -79,6 +84,7 @@ impl Fact {
             Fact::Photo(_) => "photo",
             Fact::Track(_) => "track",
             Fact::Order(_) => "order",
+            Fact::DayPlan(_) => "day_plan",
         }
     }
 }

@@ -5,11 +5,13 @@ mod forms;
 mod kb;
 mod navigation;
 mod photos;
+mod planning;
 pub(crate) mod settings;
 mod tasks;
 mod tracking;
 mod visits;
 
+pub use planning::PlanOptions;
 pub use tracking::{MyDay, TrackIntake};
 pub use visits::{CheckInInput, CheckedOut, VisitRefusal};
 
