@@ -166,3 +166,48 @@ async fn a_day_with_no_tasks_plans_to_an_empty_route() -> anyhow::Result<()> {
     assert_eq!(plan.distance_m, 0.0);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_road_matrix_from_the_app_steers_the_plan_and_a_bad_one_is_refused() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.org("acme", 1).await?;
+    morning_now(&server, &org).await?;
+    let api = Api::new(&server.url);
+    let mut created = Vec::new();
+    for km in [1.0, 2.0, 3.0] {
+        created.push(task_at(&api, &org, &format!("Shop {km} km"), east(km), None).await?);
+    }
+    let phone = server.phone("acme", "rep1").await?;
+    phone.kit.sync_now().await?;
+    let start = WgsPoint::new(START.0, START.1)?;
+
+    // The road between the 1 km and the 2 km shops is closed: a 30 km detour.
+    let points = phone.kit.plan_points(None)?;
+    assert_eq!(points.len(), 3);
+    let model = OfflineModel::for_mode(RouteMode::Driving);
+    let closed = |p: WgsPoint, q: WgsPoint| {
+        let pair = [p, q];
+        pair.contains(&east(1.0)) && pair.contains(&east(2.0))
+    };
+    let (mut distance, mut duration) = (Vec::new(), Vec::new());
+    for &p in &points {
+        for &q in &points {
+            distance.push(if closed(p, q) { 30_000.0 } else { model.distance_m(p, q) });
+            duration.push(if closed(p, q) { 3_600.0 } else { model.duration_s(p, q) });
+        }
+    }
+    let mut bad = distance.clone();
+    bad[1] = f64::NAN;
+    let refused = phone.kit.set_travel_matrix(points.clone(), bad, duration.clone());
+    assert!(matches!(refused, Err(fieldkit_engine::Error::Route(_))), "{refused:?}");
+    let plain = phone.kit.plan_my_day(start, PlanOptions::default())?;
+    let plain_order: Vec<TaskId> = plain.stops.iter().map(|s| s.task_id).collect();
+    assert_eq!(plain_order, created.iter().map(|c| c.1).collect::<Vec<_>>(), "the NaN matrix was not kept");
+
+    phone.kit.set_travel_matrix(points, distance, duration)?;
+    let steered = phone.kit.plan_my_day(start, PlanOptions::default())?;
+    let order: Vec<TaskId> = steered.stops.iter().map(|s| s.task_id).collect();
+    assert_eq!(order, [created[0].1, created[2].1, created[1].1], "1 km, on to 3 km, back to 2 km");
+    assert!(steered.distance_m > plain.distance_m);
+    Ok(())
+}

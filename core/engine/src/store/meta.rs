@@ -24,6 +24,8 @@ pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
 pub(crate) const DEVICE_KEY: &str = "device_key";
 /// SHA-256 of the last photo receipt this device signed, hex: the next receipt's `previous`.
 pub(crate) const PHOTO_CHAIN_HEAD: &str = "photo_chain_head";
+/// The road matrix the app supplied for today's plan (JSON, with its date).
+pub(crate) const TRAVEL_MATRIX: &str = "travel_matrix";
 /// Whether the rep is on duty ("1") and may be tracked inside working hours.
 pub(crate) const ON_DUTY: &str = "on_duty";
 /// The rep's latest fix (JSON of a `LocationFix`), for the impossible-speed check.
