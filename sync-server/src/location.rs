@@ -38,7 +38,7 @@ pub(crate) fn points_of(fact: &Fact, cutoff_ms: i64) -> Vec<LocationPoint> {
             .collect(),
         Fact::CheckIn(c) => vec![fix_point(&c.fix, PointSource::CheckIn, c.id)],
         Fact::CheckOut(c) => vec![fix_point(&c.fix, PointSource::CheckOut, c.id)],
-        Fact::Photo(_) | Fact::Order(_) | Fact::DayPlan(_) => Vec::new(),
+        Fact::Photo(_) | Fact::Order(_) | Fact::DayPlan(_) | Fact::CustomerProposal(_) => Vec::new(),
     };
     all.into_iter().filter(|p| p.point.time_ms >= cutoff_ms).collect()
 }
@@ -96,7 +96,11 @@ impl<'a> Judge<'a> {
         let (customer_id, fix) = match fact {
             Fact::CheckIn(c) => (c.customer_id, c.fix),
             Fact::CheckOut(c) => (c.customer_id, c.fix),
-            Fact::Track(_) | Fact::Photo(_) | Fact::Order(_) | Fact::DayPlan(_) => return Ok(None),
+            Fact::Track(_)
+            | Fact::Photo(_)
+            | Fact::Order(_)
+            | Fact::DayPlan(_)
+            | Fact::CustomerProposal(_) => return Ok(None),
         };
         let unjudged = |why: String| Ok(Some(ServerAssessment::Unjudged { unjudged: why }));
         let customer = match self.customer(customer_id).await {
@@ -117,7 +121,11 @@ impl<'a> Judge<'a> {
             Fact::CheckOut(c) => {
                 assess_check_out(&CheckInInput::from_check_out(c, target, previous), self.policy)
             }
-            Fact::Track(_) | Fact::Photo(_) | Fact::Order(_) | Fact::DayPlan(_) => return Ok(None),
+            Fact::Track(_)
+            | Fact::Photo(_)
+            | Fact::Order(_)
+            | Fact::DayPlan(_)
+            | Fact::CustomerProposal(_) => return Ok(None),
         };
         match assessment {
             Ok(assessment) => Ok(Some(ServerAssessment::Judged(assessment))),

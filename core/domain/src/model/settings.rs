@@ -20,6 +20,53 @@ pub struct OrgSettings {
     pub track_filter: FilterConfig,
     /// Days a track point is kept, on the phone and on the server (at least 1).
     pub track_retention_days: u32,
+    /// How often each grade of customer is visited, for the generated visit plans.
+    #[serde(default)]
+    pub visit_frequency: VisitFrequency,
+    /// What a check-out with required SOP steps still open does.
+    #[serde(default)]
+    pub sop_incomplete: SopIncomplete,
+}
+
+/// Days between visits per customer grade (A weekly, B every two weeks, C monthly by
+/// default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitFrequency {
+    /// Days between visits to an A customer.
+    pub a_days: u32,
+    /// Days between visits to a B customer.
+    pub b_days: u32,
+    /// Days between visits to a C customer.
+    pub c_days: u32,
+}
+
+impl Default for VisitFrequency {
+    fn default() -> Self {
+        Self { a_days: 7, b_days: 14, c_days: 30 }
+    }
+}
+
+impl VisitFrequency {
+    /// Days between visits for `grade`.
+    #[must_use]
+    pub fn days(&self, grade: crate::model::Grade) -> u32 {
+        match grade {
+            crate::model::Grade::A => self.a_days,
+            crate::model::Grade::B => self.b_days,
+            crate::model::Grade::C => self.c_days,
+        }
+    }
+}
+
+/// What a check-out does while required SOP steps are not done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SopIncomplete {
+    /// Refuse the check-out until they are done.
+    Refuse,
+    /// Allow it; the check-out names the missing steps for the manager.
+    #[default]
+    Flag,
 }
 
 /// Settings that break a rule. Messages are lower-case and name the offending value.
@@ -39,6 +86,9 @@ pub enum SettingsError {
     /// Track retention outside 1..=3650 days.
     #[error("track retention of {0} days must be between 1 and 3650")]
     BadRetention(u32),
+    /// Days between visits outside 1..=366.
+    #[error("visit frequency of {0} days must be between 1 and 366")]
+    BadVisitFrequency(u32),
     /// Working hours with no working window: nobody could ever be tracked.
     #[error("working hours need at least one working window")]
     NoWorkWindow,
@@ -58,6 +108,10 @@ impl OrgSettings {
         }
         if !(1..=3650).contains(&self.track_retention_days) {
             return Err(SettingsError::BadRetention(self.track_retention_days));
+        }
+        let f = self.visit_frequency;
+        if let Some(days) = [f.a_days, f.b_days, f.c_days].into_iter().find(|d| !(1..=366).contains(d)) {
+            return Err(SettingsError::BadVisitFrequency(days));
         }
         if self.working_hours.windows.is_empty() {
             return Err(SettingsError::NoWorkWindow);
@@ -85,6 +139,8 @@ impl Default for OrgSettings {
             ),
             track_filter: FilterConfig::default(),
             track_retention_days: 30,
+            visit_frequency: VisitFrequency::default(),
+            sop_incomplete: SopIncomplete::default(),
         }
     }
 }

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
-    CheckIn, CheckOut, Customer, DayPlan, FormTemplate, KbArticle, Order, OrgSettings, PhotoRecord, Product,
-    SopTemplate, TrackBatch,
+    CheckIn, CheckOut, Customer, CustomerProposal, DayPlan, FormTemplate, KbArticle, Order, OrgSettings,
+    PhotoRecord, Product, SopTemplate, TrackBatch,
 };
 
 /// The most facts one sync request may push.
@@ -32,6 +32,8 @@ pub enum Fact {
     Order(Order),
     /// A rep planned (or re-planned) their day.
     DayPlan(DayPlan),
+    /// A rep proposed a new customer.
+    CustomerProposal(CustomerProposal),
 }
 
 impl Fact {
@@ -45,6 +47,7 @@ impl Fact {
             Fact::Track(f) => f.id,
             Fact::Order(f) => f.id,
             Fact::DayPlan(f) => f.id,
+            Fact::CustomerProposal(f) => f.id,
         }
     }
 
@@ -58,6 +61,7 @@ impl Fact {
             Fact::Photo(f) => Some(&f.at),
             Fact::Order(f) => Some(&f.at),
             Fact::DayPlan(f) => Some(&f.at),
+            Fact::CustomerProposal(f) => Some(&f.at),
             Fact::Track(_) => None,
         }
     }
@@ -72,6 +76,7 @@ impl Fact {
             Fact::Track(f) => f.rep_id,
             Fact::Order(f) => f.rep_id,
             Fact::DayPlan(f) => f.rep_id,
+            Fact::CustomerProposal(f) => f.rep_id,
         }
     }
 
@@ -85,6 +90,7 @@ impl Fact {
             Fact::Track(_) => "track",
             Fact::Order(_) => "order",
             Fact::DayPlan(_) => "day_plan",
+            Fact::CustomerProposal(_) => "customer_proposal",
         }
     }
 }
