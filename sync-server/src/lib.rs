@@ -12,6 +12,7 @@ mod doc_merge;
 pub mod error;
 mod extract;
 mod location;
+mod orders;
 pub mod photos;
 pub mod provision;
 pub mod retention;
@@ -19,6 +20,8 @@ mod routes;
 pub mod server_key;
 pub mod state;
 pub mod storage;
+mod team_plan;
+mod visit_plan;
 
 use std::future::Future;
 

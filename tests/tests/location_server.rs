@@ -68,6 +68,7 @@ fn check_out(of: &CheckIn, point: WgsPoint, at_ms: i64) -> CheckOut {
         at: event(at_ms),
         automatic: false,
         assessment: None,
+        sop_missing: Vec::new(),
     }
 }
 

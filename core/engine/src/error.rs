@@ -47,6 +47,12 @@ pub enum Error {
     /// A check-in input or the org's check-in rules break a rule.
     #[error(transparent)]
     CheckIn(#[from] CheckInError),
+    /// An order that does not match the price list (unknown product, price, discount, total).
+    #[error(transparent)]
+    Order(#[from] fieldkit_domain::model::OrderError),
+    /// A form response that breaks its template's rules: every field and rule broken.
+    #[error("form response breaks {} rule(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Form(Vec<fieldkit_domain::forms::FieldError>),
     /// A route the planner cannot build (a malformed matrix or stop).
     #[error(transparent)]
     Route(#[from] fieldkit_domain::route::RouteError),

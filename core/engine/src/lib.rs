@@ -19,7 +19,8 @@ mod time;
 pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{
-    CheckInInput, CheckedOut, Config, FieldKit, MyDay, PlanOptions, SyncStatus, TrackIntake, VisitRefusal,
+    CheckInInput, CheckedOut, Config, Customer360, FieldKit, MyDay, OrderLineInput, PlanOptions, StepProblem,
+    SyncStatus, TrackIntake, VisitRefusal, VisitSummary,
 };
 pub use signer::SharedSigner;
 pub use store::kb::KbHit;

@@ -7,10 +7,15 @@ mod health;
 mod kb;
 mod login;
 mod photos;
+mod plans;
+mod products;
+mod proposals;
 mod reports;
 mod settings;
 mod sync;
 mod tasks;
+mod templates;
+mod visit_plans;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,9 +38,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks", post(tasks::create))
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
         .route("/v1/customers", post(customers::create))
+        .route("/v1/products", post(products::create))
+        .route("/v1/form-templates", post(templates::create_form))
+        .route("/v1/sop-templates", post(templates::create_sop))
         .route("/v1/facts", get(facts::list))
         .route("/v1/org/settings", get(settings::get).put(settings::put))
         .route("/v1/reports/day", get(reports::day))
+        .route("/v1/reports/coverage", get(visit_plans::coverage))
+        .route("/v1/visit-plans/generate", post(visit_plans::generate))
+        .route("/v1/proposals", get(proposals::list))
+        .route("/v1/proposals/{fact_id}/approve", post(proposals::approve))
+        .route("/v1/proposals/{fact_id}/reject", post(proposals::reject))
+        .route("/v1/plans/team", post(plans::team))
         .route("/v1/kb", post(kb::create))
         .route("/v1/blobs/missing", get(blobs::missing))
         .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))

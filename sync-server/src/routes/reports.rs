@@ -118,7 +118,7 @@ pub(super) struct CheckInView {
 }
 
 /// Parses `YYYY-MM-DD`.
-fn parse_date(text: &str) -> Option<CivilDate> {
+pub(super) fn parse_date(text: &str) -> Option<CivilDate> {
     let mut parts = text.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());

@@ -23,6 +23,7 @@ use crate::doc_merge::merge_push;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::location;
+use crate::orders;
 use crate::photos::PhotoJudge;
 use crate::state::AppState;
 use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, LocationPoint, NewFact, ReceivedFact};
@@ -55,7 +56,14 @@ pub(super) async fn sync(
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
     let mut accepted = Vec::new();
     for fact in &req.push {
-        match check(fact, user.id) {
+        let mut verdict = check(fact, user.id);
+        if verdict.is_ok()
+            && let Fact::Order(order) = fact
+            && let Err(reason) = orders::check(state.storage.as_ref(), user.org_id, order).await?
+        {
+            verdict = Err(PushOutcome::Rejected { code: RejectCode::Invalid, reason });
+        }
+        match verdict {
             Err(outcome) => verdicts.push(Some(outcome)),
             Ok(()) => {
                 accepted.push(fact);
@@ -183,11 +191,6 @@ fn check(fact: &Fact, caller: UserId) -> Result<(), PushOutcome> {
             RejectCode::WrongAuthor,
             format!("fact {} names another user as its author", fact.id()),
         );
-    }
-    if let Fact::Order(order) = fact
-        && let Err(e) = order.total()
-    {
-        return refuse(RejectCode::Invalid, format!("order {}: {e}", order.id));
     }
     Ok(())
 }

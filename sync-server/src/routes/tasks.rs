@@ -90,6 +90,30 @@ fn doc_error(e: &DocError) -> ApiError {
     }
 }
 
+/// The storage update that stores `task` as a new shared document addressed to its assignee
+/// (so it reaches their phone through the feed); refused inside the transaction if a task
+/// with its id exists. Every path that creates tasks goes through it.
+pub(crate) fn creation(state: &AppState, task: &Task) -> ApiResult<DocUpdate> {
+    let mut doc = docs::empty(state.actor.clone());
+    task_doc::create(&mut doc, task).map_err(|e| doc_error(&e))?;
+    let write = DocDecision::Write {
+        state: doc.save(),
+        body: serde_json::to_string(task).expect("tasks always serialize"),
+        audience: task.assignee_id,
+    };
+    Ok(DocUpdate {
+        kind: RecordKind::Task,
+        id: task.id.0,
+        merge: Box::new(move |stored| match stored {
+            None => write,
+            Some(_) => DocDecision::Refuse(PushOutcome::Rejected {
+                code: RejectCode::Invalid,
+                reason: "task id already exists".into(),
+            }),
+        }),
+    })
+}
+
 pub(super) async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -112,24 +136,7 @@ pub(super) async fn create(
         status: TaskStatus::Open,
         notes: new.notes,
     };
-    let mut doc = docs::empty(state.actor.clone());
-    task_doc::create(&mut doc, &task).map_err(|e| doc_error(&e))?;
-    let write = DocDecision::Write {
-        state: doc.save(),
-        body: serde_json::to_string(&task).expect("tasks always serialize"),
-        audience: task.assignee_id,
-    };
-    let update = DocUpdate {
-        kind: RecordKind::Task,
-        id: task.id.0,
-        merge: Box::new(move |stored| match stored {
-            None => write,
-            Some(_) => DocDecision::Refuse(PushOutcome::Rejected {
-                code: RejectCode::Invalid,
-                reason: "task id already exists".into(),
-            }),
-        }),
-    };
+    let update = creation(&state, &task)?;
     state.storage.update_docs(caller.org_id, vec![update]).await?;
     tracing::info!(task = %task.id, "task created");
     Ok((StatusCode::CREATED, Json(task)))

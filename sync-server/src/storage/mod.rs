@@ -6,7 +6,9 @@
 //! that stores it, and writers to one org are serialised, so sequence order is commit order:
 //! a reader that has seen sequence N has seen every change up to N.
 
+mod proposals;
 mod sqlite;
+mod visit_plans;
 
 use async_trait::async_trait;
 use fieldkit_domain::checkin::CheckInAssessment;
@@ -18,7 +20,9 @@ use fieldkit_domain::signing::{DevicePublicKey, KeyId, PerceptualHash, Sha256Has
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use proposals::{DecisionOutcome, DecisionStatus, ProposalDecision};
 pub use sqlite::SqliteStorage;
+pub use visit_plans::{NewPlanEntry, PlanEntry};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -707,4 +711,38 @@ pub trait Storage: Send + Sync + 'static {
         cursor: u64,
         limit: u32,
     ) -> StorageResult<FeedPage>;
+    /// The org's planned visits dated `from..=to` (local dates), by date then customer, with
+    /// their tasks as they stand now.
+    async fn plan_entries(
+        &self,
+        org_id: OrgId,
+        from: fieldkit_domain::geo::CivilDate,
+        to: fieldkit_domain::geo::CivilDate,
+    ) -> StorageResult<Vec<PlanEntry>>;
+    /// Plans visits in one transaction, in order: each one's task is created and its entry
+    /// written, unless its customer already has a visit planned that day. Returns, per
+    /// visit, whether it was planned now.
+    async fn add_plan_entries(
+        &self,
+        org_id: OrgId,
+        entries: Vec<NewPlanEntry>,
+        now_ms: i64,
+    ) -> StorageResult<Vec<bool>>;
+    /// The device time of the latest check-in at each customer before `before_ms` that the
+    /// server did not reject.
+    async fn last_check_ins(
+        &self,
+        org_id: OrgId,
+        before_ms: i64,
+    ) -> StorageResult<std::collections::HashMap<CustomerId, i64>>;
+    /// The decisions on the org's customer proposals, oldest first.
+    async fn proposal_decisions(&self, org_id: OrgId) -> StorageResult<Vec<ProposalDecision>>;
+    /// Records a decision on a proposal and, for an approval, creates `customer` (addressed
+    /// to its owner) in the same transaction; a proposal decided before keeps its decision.
+    async fn decide_proposal(
+        &self,
+        org_id: OrgId,
+        decision: ProposalDecision,
+        customer: Option<fieldkit_domain::model::Customer>,
+    ) -> StorageResult<DecisionOutcome>;
 }

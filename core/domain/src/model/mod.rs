@@ -25,7 +25,7 @@ pub use form::{
     SopStepKind, SopTemplate,
 };
 pub use kb::KbArticle;
-pub use order::{Order, OrderLine};
+pub use order::{Order, OrderError, OrderLine};
 pub use org::{Org, Role, User};
 pub use photo::PhotoRecord;
 pub use place::{Place, WgsPoint};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::clock::EventTime;
 use crate::ids::{CustomerId, FactId, ProductId, UserId, VisitId};
-use crate::model::{Currency, Money};
+use crate::model::{Currency, Grade, Money, Product};
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +47,9 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// The order this one amends, if any.
     pub amends: Option<FactId>,
+    /// The total the phone computed and showed the customer, minor units: the server
+    /// computes it again from the price list and refuses an order where they differ.
+    pub total_minor: i64,
     /// When it was submitted.
     pub at: EventTime,
 }
@@ -58,6 +61,112 @@ impl Order {
             sum.checked_add(line.total_minor()?).ok_or(DomainError::AmountOverflow("order total"))
         })?;
         Ok(Money { minor, currency: self.currency })
+    }
+}
+
+/// Why an order does not match the price list. Messages name products by id and amounts in
+/// minor units.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OrderError {
+    /// No lines at all.
+    #[error("an order needs at least one line")]
+    Empty,
+    /// A line of zero units.
+    #[error("line {line} orders 0 units of product {product}")]
+    ZeroQuantity {
+        /// The line's index.
+        line: usize,
+        /// Its product.
+        product: ProductId,
+    },
+    /// A product not on the price list.
+    #[error("product {0} is not on the price list")]
+    UnknownProduct(ProductId),
+    /// A product priced in another currency than the order.
+    #[error("product {product} is priced in {product_currency}, the order is in {order_currency}")]
+    CurrencyMismatch {
+        /// The product.
+        product: ProductId,
+        /// Its price list currency.
+        product_currency: String,
+        /// The order's currency.
+        order_currency: String,
+    },
+    /// A unit price other than the price list's for the customer's grade.
+    #[error("product {product} costs {expected} per unit for this customer, the order says {found}")]
+    WrongPrice {
+        /// The product.
+        product: ProductId,
+        /// The price list's unit price.
+        expected: i64,
+        /// The order's unit price.
+        found: i64,
+    },
+    /// A discount that is negative or above the product's limit.
+    #[error("line {line} discount {discount} is outside 0..={max} (the product's limit)")]
+    BadDiscount {
+        /// The line's index.
+        line: usize,
+        /// The discount given.
+        discount: i64,
+        /// The largest allowed.
+        max: i64,
+    },
+    /// The claimed total differs from the lines' sum.
+    #[error("order total {claimed} does not match its lines, which sum to {computed}")]
+    TotalMismatch {
+        /// What the order says.
+        claimed: i64,
+        /// What its lines sum to.
+        computed: i64,
+    },
+    /// An amount overflowed.
+    #[error(transparent)]
+    Amount(#[from] DomainError),
+}
+
+impl Order {
+    /// Checks the order against the price list for a customer of `grade` (`product` looks a
+    /// product up): known products, positive quantities, the grade's unit prices, discounts
+    /// within each product's limit (rounded down to the minor unit), and the claimed total.
+    pub fn check(
+        &self,
+        grade: Grade,
+        product: impl Fn(ProductId) -> Option<Product>,
+    ) -> Result<(), OrderError> {
+        if self.lines.is_empty() {
+            return Err(OrderError::Empty);
+        }
+        for (line, l) in self.lines.iter().enumerate() {
+            if l.quantity == 0 {
+                return Err(OrderError::ZeroQuantity { line, product: l.product_id });
+            }
+            let p = product(l.product_id).ok_or(OrderError::UnknownProduct(l.product_id))?;
+            if p.list_price.currency != self.currency {
+                return Err(OrderError::CurrencyMismatch {
+                    product: p.id,
+                    product_currency: p.list_price.currency.as_str().to_owned(),
+                    order_currency: self.currency.as_str().to_owned(),
+                });
+            }
+            let expected = p.unit_price_minor(grade);
+            if l.unit_price_minor != expected {
+                return Err(OrderError::WrongPrice { product: p.id, expected, found: l.unit_price_minor });
+            }
+            let gross = i64::from(l.quantity)
+                .checked_mul(expected)
+                .ok_or(DomainError::AmountOverflow("order line gross"))?;
+            let max = gross / 100 * i64::from(p.max_discount_pct)
+                + gross % 100 * i64::from(p.max_discount_pct) / 100;
+            if !(0..=max).contains(&l.discount_minor) {
+                return Err(OrderError::BadDiscount { line, discount: l.discount_minor, max });
+            }
+        }
+        let computed = self.total()?.minor;
+        if computed != self.total_minor {
+            return Err(OrderError::TotalMismatch { claimed: self.total_minor, computed });
+        }
+        Ok(())
     }
 }
 
@@ -73,6 +182,7 @@ mod tests {
             visit_id: None,
             rep_id: UserId::new(),
             currency: Currency::CNY,
+            total_minor: 0,
             lines,
             amends: None,
             at: EventTime {
@@ -103,6 +213,60 @@ mod tests {
             discount_minor: 0,
         }]);
         assert!(matches!(o.total(), Err(DomainError::AmountOverflow(_))));
+    }
+
+    fn product(list: i64, grade_b: i64) -> Product {
+        Product {
+            id: ProductId::new(),
+            sku: "SKU-1".into(),
+            name: "可乐 330ml".into(),
+            line: "drinks".into(),
+            list_price: Money { minor: list, currency: Currency::CNY },
+            grade_prices: [(Grade::B, grade_b)].into_iter().collect(),
+            max_discount_pct: 10,
+        }
+    }
+
+    #[test]
+    fn an_order_priced_from_the_list_for_the_grade_checks_and_tampering_does_not() {
+        let cola = product(350, 320);
+        let lookup = |id| (id == cola.id).then(|| cola.clone());
+        let line = |qty, price, discount| OrderLine {
+            product_id: cola.id,
+            quantity: qty,
+            unit_price_minor: price,
+            discount_minor: discount,
+        };
+        let mut o = order(vec![line(24, 320, 768)]);
+        o.total_minor = 24 * 320 - 768;
+        assert_eq!(o.check(Grade::B, lookup), Ok(()), "B price, discount at exactly 10 %");
+        assert!(matches!(o.check(Grade::A, lookup), Err(OrderError::WrongPrice { expected: 350, .. })));
+        o.total_minor -= 1;
+        assert!(matches!(o.check(Grade::B, lookup), Err(OrderError::TotalMismatch { .. })));
+        let mut greedy = order(vec![line(24, 320, 769)]);
+        greedy.total_minor = 24 * 320 - 769;
+        assert!(matches!(greedy.check(Grade::B, lookup), Err(OrderError::BadDiscount { max: 768, .. })));
+        assert_eq!(order(vec![]).check(Grade::B, lookup), Err(OrderError::Empty));
+        let stranger = order(vec![OrderLine { product_id: ProductId::new(), ..line(1, 320, 0) }]);
+        assert!(matches!(stranger.check(Grade::B, lookup), Err(OrderError::UnknownProduct(_))));
+    }
+
+    proptest::proptest! {
+        /// The total of many lines with discounts equals a plain reference sum in i128.
+        #[test]
+        fn totals_match_a_reference_sum(lines in proptest::collection::vec((1u32..10_000, 0i64..1_000_000, 0i64..100), 1..60)) {
+            let p = ProductId::new();
+            let o = order(lines.iter().map(|&(q, price, pct)| OrderLine {
+                product_id: p,
+                quantity: q,
+                unit_price_minor: price,
+                discount_minor: i64::from(q) * price * pct / 1000,
+            }).collect());
+            let reference: i128 = o.lines.iter()
+                .map(|l| i128::from(l.quantity) * i128::from(l.unit_price_minor) - i128::from(l.discount_minor))
+                .sum();
+            proptest::prop_assert_eq!(i128::from(o.total().expect("fits").minor), reference);
+        }
     }
 
     #[test]

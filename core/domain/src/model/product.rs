@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use std::collections::BTreeMap;
+
 use crate::ids::ProductId;
+use crate::model::Grade;
 
 /// An ISO 4217 currency code, three upper-case ASCII letters (`CNY`, `USD`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,4 +67,24 @@ pub struct Product {
     pub line: String,
     /// List price per unit.
     pub list_price: Money,
+    /// Price per unit for customers of a grade, minor units of the list price's currency
+    /// (the price list per grade); grades not listed pay the list price.
+    #[serde(default)]
+    pub grade_prices: BTreeMap<Grade, i64>,
+    /// Largest discount a rep may give on a line, percent of the line's gross.
+    #[serde(default = "default_max_discount_pct")]
+    pub max_discount_pct: u8,
+}
+
+/// The limit for products stored before limits existed.
+fn default_max_discount_pct() -> u8 {
+    10
+}
+
+impl Product {
+    /// The unit price for a customer of `grade`, minor units.
+    #[must_use]
+    pub fn unit_price_minor(&self, grade: Grade) -> i64 {
+        self.grade_prices.get(&grade).copied().unwrap_or(self.list_price.minor)
+    }
 }

@@ -108,4 +108,7 @@ pub struct CheckOut {
     /// The phone's verdict, as for [`CheckIn::assessment`].
     #[serde(default)]
     pub assessment: Option<CheckInAssessment>,
+    /// Required SOP steps still open at check-out (the org allowed it, flagged).
+    #[serde(default)]
+    pub sop_missing: Vec<u32>,
 }

@@ -178,6 +178,7 @@ fn every_fact_kind_round_trips_through_json() {
             at: at(),
             automatic: true,
             assessment: None,
+            sop_missing: vec![2],
         }),
         Fact::Photo(Box::new(PhotoRecord {
             id: id(21),
@@ -203,6 +204,7 @@ fn every_fact_kind_round_trips_through_json() {
                 discount_minor: 0,
             }],
             amends: None,
+            total_minor: 1_000,
             at: at(),
         }),
         Fact::DayPlan(DayPlan {

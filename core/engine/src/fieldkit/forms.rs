@@ -3,15 +3,16 @@
 use std::collections::BTreeMap;
 
 use fieldkit_domain::docs::form_response;
+use fieldkit_domain::forms::validate_response;
 use fieldkit_domain::ids::{FormResponseId, FormTemplateId, VisitId};
 use fieldkit_domain::model::FormResponse;
-use fieldkit_domain::protocol::RecordKind;
+use fieldkit_domain::protocol::{Record, RecordKind};
 
 use super::FieldKit;
 use crate::documents;
 use crate::error::{Error, Result};
 use crate::session;
-use crate::store::visits;
+use crate::store::{records, visits};
 use crate::time::now_ms;
 
 impl FieldKit {
@@ -41,7 +42,9 @@ impl FieldKit {
     }
 
     /// Sets field values of a response, and submits it if `submit` (a submitted response
-    /// is final).
+    /// is final). Submitting checks the whole response against its template version (when
+    /// that version is the one on the phone): [`Error::Form`] lists every field and rule
+    /// broken, and nothing is stored.
     pub fn fill_form(
         &self,
         id: FormResponseId,
@@ -49,10 +52,18 @@ impl FieldKit {
         submit: bool,
     ) -> Result<FormResponse> {
         self.write_local(|tx, docs| {
-            documents::edit(tx, docs, RecordKind::FormResponse, id.0, now_ms(), |doc| {
+            let response = documents::edit(tx, docs, RecordKind::FormResponse, id.0, now_ms(), |doc| {
                 form_response::apply(doc, &values, submit)?;
                 form_response::project(doc)
-            })
+            })?;
+            if submit
+                && let Some(Record::FormTemplate(template)) =
+                    records::get(tx, RecordKind::FormTemplate, response.template_id.0)?
+                && template.version == response.template_version
+            {
+                validate_response(&template, &response.values).map_err(Error::Form)?;
+            }
+            Ok(response)
         })
     }
 

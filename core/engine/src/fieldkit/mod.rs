@@ -1,17 +1,23 @@
 //! [`FieldKit`], the facade the apps call. This file: open, log in, sync and its status;
 //! the rep's work is in the sibling modules (tasks, visits, forms).
 
+mod customer_view;
 mod forms;
 mod kb;
 mod navigation;
+mod orders;
 mod photos;
 mod planning;
 pub(crate) mod settings;
+mod sop;
 mod tasks;
 mod tracking;
 mod visits;
 
+pub use customer_view::{Customer360, VisitSummary};
+pub use orders::OrderLineInput;
 pub use planning::PlanOptions;
+pub use sop::StepProblem;
 pub use tracking::{MyDay, TrackIntake};
 pub use visits::{CheckInInput, CheckedOut, VisitRefusal};
 

@@ -11,10 +11,11 @@ use fieldkit_domain::docs::task::{self, TaskPatch};
 use fieldkit_domain::docs::visit::{self, VisitPatch};
 use fieldkit_domain::geo::{validate_accuracy, validate_not_future};
 use fieldkit_domain::ids::{CustomerId, FactId, TaskId, UserId, VisitId};
-use fieldkit_domain::model::{CheckIn, CheckOut, LocationFix, OrgSettings, TaskStatus, Visit};
+use fieldkit_domain::model::{CheckIn, CheckOut, LocationFix, OrgSettings, SopIncomplete, TaskStatus, Visit};
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
 use rusqlite::{Connection, Transaction};
 
+use super::sop::{self, StepProblem};
 use super::{FieldKit, settings};
 use crate::documents;
 use crate::error::{Error, Result};
@@ -64,6 +65,13 @@ pub enum VisitRefusal {
         /// The visit that is open.
         open_visit_id: VisitId,
     },
+    /// Required SOP steps are open and the org refuses check-out until they are done.
+    RequiredStepsMissing {
+        /// The open required steps.
+        missing: Vec<u32>,
+    },
+    /// An SOP step cannot be marked complete yet.
+    Step(StepProblem),
 }
 
 impl std::fmt::Display for VisitRefusal {
@@ -79,6 +87,18 @@ impl std::fmt::Display for VisitRefusal {
             VisitRefusal::NoOpenVisit => write!(f, "no visit is open to check out of"),
             VisitRefusal::NotTheOpenVisit { open_visit_id } => {
                 write!(f, "the open visit is {open_visit_id}, not the one named")
+            }
+            VisitRefusal::RequiredStepsMissing { missing } => {
+                write!(f, "required sop steps {missing:?} are not done")
+            }
+            VisitRefusal::Step(StepProblem::NoSuchStep { step, steps }) => {
+                write!(f, "sop step {step} does not exist (the sop has {steps})")
+            }
+            VisitRefusal::Step(StepProblem::OutOfOrder { step, missing }) => {
+                write!(f, "sop step {step} waits for required steps {missing:?}")
+            }
+            VisitRefusal::Step(StepProblem::EvidenceMissing { step, needs }) => {
+                write!(f, "sop step {step} needs a {needs} in this visit first")
             }
         }
     }
@@ -117,6 +137,12 @@ pub(crate) fn remember_fix(tx: &Transaction<'_>, fix: &LocationFix) -> Result<()
         meta::set(tx, meta::LAST_FIX, &to_json(fix))?;
     }
     Ok(())
+}
+
+/// The required SOP steps `visit_id` has open (none without an SOP).
+fn missing_steps(conn: &Connection, visit_id: VisitId) -> Result<Vec<u32>> {
+    let Some(visit) = visits::get(conn, visit_id)? else { return Ok(Vec::new()) };
+    Ok(sop::sop_of(conn, &visit)?.map(|t| sop::missing_required(&t, &visit)).unwrap_or_default())
 }
 
 /// The customer's geofence, if the customer is on this phone.
@@ -231,6 +257,10 @@ impl FieldKit {
                 }
                 CheckOutTransition::Close { duration, .. } => {
                     let open = open.expect("a visit to close is open");
+                    let missing = missing_steps(tx, open.visit_id)?;
+                    if !missing.is_empty() && settings.sop_incomplete == SopIncomplete::Refuse {
+                        return Err(Error::Refused(VisitRefusal::RequiredStepsMissing { missing }));
+                    }
                     let check_out = self.close_visit(tx, docs, &open, rep, fix, at, false, &settings, now)?;
                     remember_fix(tx, &fix)?;
                     Ok(CheckedOut { check_out, duration })
@@ -276,6 +306,8 @@ impl FieldKit {
             at,
             automatic,
             assessment,
+            // An automatic check-out closes the visit whatever the policy; it is flagged.
+            sop_missing: missing_steps(tx, open.visit_id)?,
         };
         documents::edit(tx, docs, RecordKind::Visit, open.visit_id.0, now, |doc| {
             visit::apply(doc, &VisitPatch { check_out: Some((check_out.id, now)), ..VisitPatch::default() })
@@ -326,7 +358,10 @@ impl FieldKit {
         Ok(())
     }
 
-    /// Marks an SOP step of a visit completed and/or replaces the visit's notes.
+    /// Marks an SOP step of a visit completed and/or replaces the visit's notes. For a visit
+    /// that follows an SOP, a step is refused ([`VisitRefusal::Step`]) until the required
+    /// steps before it are done and what it asks for (photo, order, submitted form) is in the
+    /// visit.
     pub fn update_visit(
         &self,
         id: VisitId,
@@ -335,6 +370,13 @@ impl FieldKit {
     ) -> Result<Visit> {
         let patch = VisitPatch { complete_step, notes, ..VisitPatch::default() };
         self.write_local(|tx, docs| {
+            if let Some(step) = complete_step
+                && let Some(visit) = visits::get(tx, id)?
+                && let Some(template) = sop::sop_of(tx, &visit)?
+                && let Some(problem) = sop::check_step(tx, &template, &visit, step)?
+            {
+                return Err(Error::Refused(VisitRefusal::Step(problem)));
+            }
             documents::edit(tx, docs, RecordKind::Visit, id.0, now_ms(), |doc| {
                 visit::apply(doc, &patch)?;
                 visit::project(doc)

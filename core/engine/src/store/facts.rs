@@ -10,10 +10,23 @@ use crate::error::Result;
 
 /// Records a fact (not yet synced).
 pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>, now_ms: i64) -> Result<()> {
+    let customer_id = match fact {
+        Fact::CheckIn(f) => Some(f.customer_id),
+        Fact::CheckOut(f) => Some(f.customer_id),
+        Fact::Order(f) => Some(f.customer_id),
+        _ => None,
+    };
     tx.prepare_cached(
-        "INSERT INTO facts (id, kind, visit_id, body, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO facts (id, kind, visit_id, body, recorded_ms, customer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![fact.id().to_string(), fact.kind(), visit_id, to_json(fact), now_ms])?;
+    .execute(params![
+        fact.id().to_string(),
+        fact.kind(),
+        visit_id,
+        to_json(fact),
+        now_ms,
+        customer_id.map(|c| c.to_string())
+    ])?;
     Ok(())
 }
 
@@ -51,6 +64,30 @@ pub(crate) fn recorded_between(conn: &Connection, kind: &str, from_ms: i64, to_m
          ORDER BY recorded_ms, id",
     )?;
     let bodies = stmt.query_map(params![kind, from_ms, to_ms], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("fact", &b?)).collect()
+}
+
+/// The latest `limit` facts of `kind` about `customer_id`, newest first.
+pub(crate) fn of_customer(conn: &Connection, customer_id: &str, kind: &str, limit: u32) -> Result<Vec<Fact>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM facts WHERE customer_id = ?1 AND kind = ?2 ORDER BY recorded_ms DESC, id DESC LIMIT ?3",
+    )?;
+    let bodies = stmt.query_map(params![customer_id, kind, limit], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("fact", &b?)).collect()
+}
+
+/// How many facts recorded in `visit_id` are of `kind`.
+pub(crate) fn count_in_visit(conn: &Connection, visit_id: &str, kind: &str) -> Result<u32> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM facts WHERE visit_id = ?1 AND kind = ?2")?
+        .query_row(params![visit_id, kind], |row| row.get(0))?)
+}
+
+/// The facts recorded in `visit_id`, oldest first.
+pub(crate) fn of_visit(conn: &Connection, visit_id: &str) -> Result<Vec<Fact>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM facts WHERE visit_id = ?1 ORDER BY recorded_ms, id")?;
+    let bodies = stmt.query_map([visit_id], |row| row.get::<_, String>(0))?;
     bodies.map(|b| parse_json("fact", &b?)).collect()
 }
 

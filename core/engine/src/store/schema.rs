@@ -11,6 +11,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/003_blobs.sql")),
     M::up(include_str!("../../migrations/004_kb_search.sql")),
     M::up(include_str!("../../migrations/005_tracks.sql")),
+    M::up(include_str!("../../migrations/006_customer_index.sql")),
 ];
 
 /// The schema version this build creates and understands.

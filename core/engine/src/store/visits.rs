@@ -45,6 +45,19 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<Visit>> {
     bodies.map(|b| parse_json("visit", &b?)).collect()
 }
 
+/// The latest `limit` visits to `customer_id`, newest first, and how many there are.
+pub(crate) fn of_customer(conn: &Connection, customer_id: &str, limit: u32) -> Result<(Vec<Visit>, u32)> {
+    let count: u32 = conn
+        .prepare_cached("SELECT count(*) FROM visits WHERE customer_id = ?1")?
+        .query_row([customer_id], |row| row.get(0))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM visits WHERE customer_id = ?1 AND body IS NOT NULL ORDER BY started_ms DESC, id LIMIT ?2",
+    )?;
+    let bodies = stmt.query_map(params![customer_id, limit], |row| row.get::<_, String>(0))?;
+    let visits = bodies.map(|b| parse_json("visit", &b?)).collect::<Result<_>>()?;
+    Ok((visits, count))
+}
+
 /// The visit `rep` has open (checked in, not out), the latest if several are.
 pub(crate) fn open_of(conn: &Connection, rep: UserId) -> Result<Option<Visit>> {
     let mut stmt = conn.prepare_cached(

@@ -9,7 +9,9 @@ mod facts;
 mod feed;
 mod orgs;
 mod photos;
+mod proposals;
 mod tracks;
+mod visit_plans;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +39,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/004_blobs.sql")),
     M::up(include_str!("../../../migrations/005_location.sql")),
     M::up(include_str!("../../../migrations/006_photos.sql")),
+    M::up(include_str!("../../../migrations/007_visit_plans.sql")),
+    M::up(include_str!("../../../migrations/008_proposal_decisions.sql")),
 ];
 const READERS: usize = 4;
 
@@ -309,6 +313,45 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> StorageResult<FeedPage> {
         self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit)).await
+    }
+
+    async fn plan_entries(
+        &self,
+        org_id: OrgId,
+        from: fieldkit_domain::geo::CivilDate,
+        to: fieldkit_domain::geo::CivilDate,
+    ) -> StorageResult<Vec<super::PlanEntry>> {
+        self.read(move |tx| visit_plans::entries(tx, org_id, from, to)).await
+    }
+
+    async fn add_plan_entries(
+        &self,
+        org_id: OrgId,
+        entries: Vec<super::NewPlanEntry>,
+        now_ms: i64,
+    ) -> StorageResult<Vec<bool>> {
+        self.write(move |tx| visit_plans::add(tx, org_id, entries, now_ms)).await
+    }
+
+    async fn last_check_ins(
+        &self,
+        org_id: OrgId,
+        before_ms: i64,
+    ) -> StorageResult<std::collections::HashMap<fieldkit_domain::ids::CustomerId, i64>> {
+        self.read(move |tx| visit_plans::last_check_ins(tx, org_id, before_ms)).await
+    }
+
+    async fn proposal_decisions(&self, org_id: OrgId) -> StorageResult<Vec<super::ProposalDecision>> {
+        self.read(move |tx| proposals::all(tx, org_id)).await
+    }
+
+    async fn decide_proposal(
+        &self,
+        org_id: OrgId,
+        decision: super::ProposalDecision,
+        customer: Option<fieldkit_domain::model::Customer>,
+    ) -> StorageResult<super::DecisionOutcome> {
+        self.write(move |tx| proposals::decide(tx, org_id, &decision, customer.as_ref())).await
     }
 }
 
