@@ -281,3 +281,21 @@ async fn a_rejection_needs_a_reason_is_listed_with_it_and_other_teams_see_nothin
     assert!(customers.is_empty());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rep_proposes_a_customer_from_the_phone_offline_and_the_manager_sees_it() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.org("acme", 1).await?;
+    let api = Api::new(&server.url);
+    let phone = server.phone("acme", "rep1").await?;
+    let place = Place { point: near_shop(0.0, 0.0), address: "南京东路 1 号".to_owned() };
+    let blank = phone.kit.propose_customer("  ", place.clone(), Grade::C, Vec::new(), None);
+    assert!(blank.is_err_and(|e| e.to_string().contains("customer name")));
+    let proposed = phone.kit.propose_customer("新开便利店", place, Grade::C, vec!["new".into()], None)?;
+    phone.kit.sync_now().await?;
+    let pending = list(&api, &org.manager_token, "?status=pending").await?;
+    let entry = listed(&pending, proposed.id);
+    assert_eq!(entry["name"], "新开便利店");
+    assert_eq!(entry["rep_id"], json!(org.reps[0].id));
+    Ok(())
+}

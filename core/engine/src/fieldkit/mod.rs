@@ -8,6 +8,7 @@ mod navigation;
 mod orders;
 mod photos;
 mod planning;
+mod proposals;
 pub(crate) mod settings;
 mod sop;
 mod tasks;
