@@ -3,12 +3,18 @@
 //! Changes pushed by a phone are merged into the stored document; the merged projection is
 //! then checked against the caller's rights: a rep may change only a task's progress and
 //! notes, and only while it is assigned to them; visits and form responses belong to the
-//! rep who made them, and their identity fields never change. A refused push stores nothing.
+//! rep who made them, and their identity fields never change. A submitted form response is
+//! validated against the template version it was filled in (the domain's validator, the one
+//! the phone ran). A refused push stores nothing.
 
 use automerge::{ActorId, AutoCommit};
 use fieldkit_domain::docs::{self, DocError, form_response, task, visit};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fieldkit_domain::forms::validate_response;
 use fieldkit_domain::ids::UserId;
-use fieldkit_domain::model::{Role, User};
+use fieldkit_domain::model::{FormTemplate, Role, User};
 use fieldkit_domain::protocol::{PushOutcome, RecordKind, RejectCode};
 
 use crate::storage::{DocDecision, DocMerge};
@@ -17,6 +23,9 @@ fn refuse(code: RejectCode, reason: String) -> DocDecision {
     DocDecision::Refuse(PushOutcome::Rejected { code, reason })
 }
 
+/// Form templates by record id ([`FormTemplate::record_id`]): every version of each.
+pub(crate) type Templates = Arc<HashMap<uuid::Uuid, FormTemplate>>;
+
 /// The decision for changes `changes` pushed by `caller` to document `kind`/`id`.
 pub(crate) fn merge_push(
     caller: User,
@@ -24,6 +33,7 @@ pub(crate) fn merge_push(
     id: uuid::Uuid,
     changes: Vec<u8>,
     actor: ActorId,
+    templates: Templates,
 ) -> DocMerge {
     Box::new(move |stored: Option<&[u8]>| {
         let label = format!("{} {id}", kind.as_str());
@@ -61,6 +71,14 @@ pub(crate) fn merge_push(
         if let Err(reason) = allowed(&caller, before.as_ref(), &after) {
             tracing::warn!(doc = %label, user = %caller.id, "document change refused: {reason}");
             return refuse(RejectCode::NotAllowed, format!("{label}: {reason}"));
+        }
+        if let Projection::FormResponse(r) = &after
+            && r.submitted
+            && let Some(template) = templates.get(&FormTemplate::record_id(r.template_id, r.template_version))
+            && let Err(errors) = validate_response(template, &r.values)
+        {
+            let broken: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return refuse(RejectCode::Invalid, format!("{label}: {}", broken.join("; ")));
         }
         DocDecision::Write { state: doc.save(), body: after.to_json(), audience: after.audience() }
     })

@@ -18,6 +18,7 @@ pub mod provision;
 pub mod retention;
 mod routes;
 pub mod server_key;
+mod sop_check;
 pub mod state;
 pub mod storage;
 mod team_plan;

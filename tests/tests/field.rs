@@ -190,6 +190,37 @@ async fn a_check_out_with_required_steps_open_is_flagged_or_refused_as_the_org_d
     let flagged = phone.kit.check_out(visit, here())?;
     assert_eq!(flagged.check_out.sop_missing, [0, 1], "allowed by default, with the open steps named");
 
+    // The server counts the open steps from its own copy of the visit; a phone claiming none
+    // (edited on the way) is caught.
+    phone.kit.sync_now().await?;
+    let rep = api.login("acme", "rep1", PASSWORD).await?;
+    let mut forged = serde_json::to_value(&flagged.check_out)?;
+    forged["id"] = json!(fieldkit_domain::ids::FactId::new());
+    forged["sop_missing"] = json!([]);
+    let push = json!({
+        "protocol": 1, "device_id": phone.kit.device_id(), "cursor": 0, "pull_limit": 1, "sent_at_ms": 0,
+        "push": [{ "kind": "check_out", "body": forged }]
+    });
+    api.send("POST", "/v1/sync", Some(&rep), Some(&push)).await?;
+    let (_, check_outs) = api.send("GET", "/v1/facts?kind=check_out", Some(&org.manager_token), None).await?;
+    let claims: Vec<(Value, Value, Value)> = check_outs
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| {
+            (
+                c["fact"]["body"]["sop_missing"].clone(),
+                c["sop_open_steps"].clone(),
+                c["sop_claim_differs"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        claims,
+        [(json!([0, 1]), json!([0, 1]), json!(false)), (json!([]), json!([0, 1]), json!(true))],
+        "the honest check-out agrees, the forged one is caught"
+    );
+
     let settings = OrgSettings { sop_incomplete: SopIncomplete::Refuse, ..OrgSettings::default() };
     server.user(&org.org, "admin", Role::Admin, org.manager.team_id.expect("team")).await?;
     let admin = api.login("acme", "admin", PASSWORD).await?;
@@ -210,5 +241,53 @@ async fn a_check_out_with_required_steps_open_is_flagged_or_refused_as_the_org_d
         "{refused:?}"
     );
     assert_eq!(phone.kit.open_visit()?.map(|v| v.id), Some(visit), "the visit stays open");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_keeps_its_template_version_and_the_server_validates_what_the_phone_could_not()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.org("acme", 1).await?;
+    let api = Api::new(&server.url);
+    let setup = set_up(&api, &org).await?;
+    let phone = server.phone("acme", "rep1").await?;
+    phone.kit.sync_now().await?;
+
+    // Version 2 tightens the limit after the rep started on version 1.
+    let started = phone.kit.start_form(setup.form, 1, None)?;
+    let strict = FormField {
+        key: "facings".into(),
+        label: "排面数".into(),
+        kind: FieldKind::Integer,
+        required: true,
+        rules: FieldRules { min: Some(0.0), max: Some(10.0), ..FieldRules::default() },
+        show_if: None,
+    };
+    let v2 = json!({ "id": setup.form, "version": 2, "title": "货架检查 v2", "fields": [strict] });
+    let (status, _) = api.send("POST", "/v1/form-templates", Some(&org.manager_token), Some(&v2)).await?;
+    assert_eq!(status, StatusCode::CREATED);
+    phone.kit.sync_now().await?;
+    let twelve: BTreeMap<String, Value> = [("facings".to_owned(), json!(12))].into();
+    phone.kit.fill_form(started.id, twelve.clone(), true)?;
+    let later = phone.kit.start_form(setup.form, 2, None)?;
+    let err = phone.kit.fill_form(later.id, twelve, true).expect_err("version 2 allows at most 10");
+    assert!(matches!(err, Error::Form(_)), "{err}");
+
+    // A version the phone has not received yet: the phone cannot check, the server does.
+    let v3 = json!({ "id": setup.form, "version": 3, "title": "货架检查 v3", "fields": [{
+        "key": "facings", "label": "排面数", "kind": { "type": "integer" }, "required": true,
+        "rules": { "min": 0, "max": 5 }
+    }]});
+    api.send("POST", "/v1/form-templates", Some(&org.manager_token), Some(&v3)).await?;
+    let blind = phone.kit.start_form(setup.form, 3, None)?;
+    let nine: BTreeMap<String, Value> = [("facings".to_owned(), json!(9))].into();
+    phone.kit.fill_form(blind.id, nine, true)?;
+    let report = phone.kit.sync_now().await?;
+    assert_eq!(report.rejected, 1, "{report:?}");
+    let parked = phone.kit.parked_items()?;
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].item_id, blind.id.to_string());
+    assert!(parked[0].reason.contains("facings"), "{}", parked[0].reason);
     Ok(())
 }

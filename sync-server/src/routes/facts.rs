@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Caller};
+use crate::sop_check;
 use crate::state::AppState;
 use crate::storage::{FactFilter, FactQuery, ServerAssessment, StorageError};
 
@@ -38,6 +39,11 @@ pub(super) struct FactView {
     server_assessment: Option<ServerAssessment>,
     /// Both verdicts exist and their outcomes (accepted, flagged, rejected) differ.
     verdicts_disagree: bool,
+    /// Check-outs: the required SOP steps the server's copy of the visit shows open (`None`
+    /// when the visit follows no SOP or has not arrived).
+    sop_open_steps: Option<Vec<u32>>,
+    /// Check-outs: the phone's list of open steps differs from the server's.
+    sop_claim_differs: bool,
     fact: serde_json::Value,
 }
 
@@ -88,7 +94,12 @@ pub(super) async fn list(
     let filter = FactFilter { kind: query.kind, rep_ids: authors(&state, &caller).await? };
     let query = FactQuery { filter, flagged: query.flagged, ..FactQuery::default() };
     let facts = state.storage.select_facts(caller.org_id, query).await?;
-    let views = facts
+    let sops = if facts.iter().any(|f| f.kind == "check_out") {
+        sop_check::templates(state.storage.as_ref(), caller.org_id).await?
+    } else {
+        Vec::new()
+    };
+    let mut views: Vec<FactView> = facts
         .into_iter()
         .map(|f| {
             let fact: serde_json::Value = serde_json::from_str(&f.body)
@@ -108,9 +119,31 @@ pub(super) async fn list(
                 phone_assessment,
                 server_assessment: f.server_assessment,
                 verdicts_disagree,
+                sop_open_steps: None,
+                sop_claim_differs: false,
                 fact,
             })
         })
         .collect::<Result<_, StorageError>>()?;
+    for view in &mut views {
+        if view.fact["kind"] != "check_out" {
+            continue;
+        }
+        let Ok(visit_id) = serde_json::from_value(view.fact["body"]["visit_id"].clone()) else { continue };
+        let open = sop_check::open_required_steps(
+            state.storage.as_ref(),
+            caller.org_id,
+            visit_id,
+            &sops,
+            &state.actor,
+        )
+        .await?;
+        if let Some(open) = &open {
+            let claimed: Vec<u32> =
+                serde_json::from_value(view.fact["body"]["sop_missing"].clone()).unwrap_or_default();
+            view.sop_claim_differs = &claimed != open;
+        }
+        view.sop_open_steps = open;
+    }
     Ok(Json(views))
 }

@@ -8,13 +8,16 @@
 //! `crate::location`), and photos' signed receipts are checked (see `crate::photos`); the
 //! verdicts are stored beside the facts and never decide whether a fact is stored.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use fieldkit_domain::ids::UserId;
-use fieldkit_domain::model::User;
+use fieldkit_domain::model::{FormTemplate, User};
 use fieldkit_domain::protocol::{
     DocAck, DocPush, ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
-    PushAck, PushOutcome, RejectCode, SyncRequest, SyncResponse,
+    PushAck, PushOutcome, Record, RecordKind, RejectCode, SyncRequest, SyncResponse,
 };
 use sha2::{Digest, Sha256};
 
@@ -200,12 +203,29 @@ async fn push_docs(state: &AppState, user: &User, docs: &[DocPush]) -> ApiResult
     if docs.is_empty() {
         return Ok(Vec::new());
     }
+    // Submitted responses are validated against their template version: load them once.
+    let mut templates = HashMap::new();
+    if docs.iter().any(|d| d.kind == RecordKind::FormResponse) {
+        for stored in state.storage.records(user.org_id, RecordKind::FormTemplate).await? {
+            if let Record::FormTemplate(t) = stored.record {
+                templates.insert(FormTemplate::record_id(t.id, t.version), t);
+            }
+        }
+    }
+    let templates = Arc::new(templates);
     let updates = docs
         .iter()
         .map(|d| DocUpdate {
             kind: d.kind,
             id: d.id,
-            merge: merge_push(user.clone(), d.kind, d.id, d.changes.clone(), state.actor.clone()),
+            merge: merge_push(
+                user.clone(),
+                d.kind,
+                d.id,
+                d.changes.clone(),
+                state.actor.clone(),
+                templates.clone(),
+            ),
         })
         .collect();
     let results = state.storage.update_docs(user.org_id, updates).await?;

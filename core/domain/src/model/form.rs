@@ -146,6 +146,20 @@ pub struct FormTemplate {
     pub fields: Vec<FormField>,
 }
 
+impl FormTemplate {
+    /// The id of version `version` of template `id` as reference data: each version is its
+    /// own record, so a response filled against version 3 is still checked against version 3
+    /// after version 4 arrives.
+    #[must_use]
+    pub fn record_id(id: FormTemplateId, version: u32) -> uuid::Uuid {
+        let mut bytes = id.0.into_bytes();
+        for (b, v) in bytes[12..].iter_mut().zip(version.to_be_bytes()) {
+            *b ^= v;
+        }
+        uuid::Uuid::from_bytes(bytes)
+    }
+}
+
 /// A form filled in by a rep against one template version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormResponse {

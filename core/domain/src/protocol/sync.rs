@@ -295,7 +295,7 @@ impl Record {
         match self {
             Record::Customer(r) => r.id.0,
             Record::Product(r) => r.id.0,
-            Record::FormTemplate(r) => r.id.0,
+            Record::FormTemplate(r) => FormTemplate::record_id(r.id, r.version),
             Record::SopTemplate(r) => r.id.0,
             Record::KbArticle(r) => r.id.0,
             Record::OrgSettings(_) => OrgSettings::RECORD_ID,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use fieldkit_domain::docs::form_response;
 use fieldkit_domain::forms::validate_response;
 use fieldkit_domain::ids::{FormResponseId, FormTemplateId, VisitId};
-use fieldkit_domain::model::FormResponse;
+use fieldkit_domain::model::{FormResponse, FormTemplate};
 use fieldkit_domain::protocol::{Record, RecordKind};
 
 use super::FieldKit;
@@ -42,9 +42,9 @@ impl FieldKit {
     }
 
     /// Sets field values of a response, and submits it if `submit` (a submitted response
-    /// is final). Submitting checks the whole response against its template version (when
-    /// that version is the one on the phone): [`Error::Form`] lists every field and rule
-    /// broken, and nothing is stored.
+    /// is final). Submitting checks the whole response against the template version it was
+    /// started on (every version is kept): [`Error::Form`] lists every field and rule broken,
+    /// and nothing is stored.
     pub fn fill_form(
         &self,
         id: FormResponseId,
@@ -56,10 +56,10 @@ impl FieldKit {
                 form_response::apply(doc, &values, submit)?;
                 form_response::project(doc)
             })?;
+            let version = FormTemplate::record_id(response.template_id, response.template_version);
             if submit
                 && let Some(Record::FormTemplate(template)) =
-                    records::get(tx, RecordKind::FormTemplate, response.template_id.0)?
-                && template.version == response.template_version
+                    records::get(tx, RecordKind::FormTemplate, version)?
             {
                 validate_response(&template, &response.values).map_err(Error::Form)?;
             }
