@@ -38,7 +38,11 @@ pub(crate) fn points_of(fact: &Fact, cutoff_ms: i64) -> Vec<LocationPoint> {
             .collect(),
         Fact::CheckIn(c) => vec![fix_point(&c.fix, PointSource::CheckIn, c.id)],
         Fact::CheckOut(c) => vec![fix_point(&c.fix, PointSource::CheckOut, c.id)],
-        Fact::Photo(_) | Fact::Order(_) | Fact::DayPlan(_) | Fact::CustomerProposal(_) => Vec::new(),
+        Fact::Photo(_)
+        | Fact::Order(_)
+        | Fact::DayPlan(_)
+        | Fact::CustomerProposal(_)
+        | Fact::StockCount(_) => Vec::new(),
     };
     all.into_iter().filter(|p| p.point.time_ms >= cutoff_ms).collect()
 }
@@ -100,7 +104,8 @@ impl<'a> Judge<'a> {
             | Fact::Photo(_)
             | Fact::Order(_)
             | Fact::DayPlan(_)
-            | Fact::CustomerProposal(_) => return Ok(None),
+            | Fact::CustomerProposal(_)
+            | Fact::StockCount(_) => return Ok(None),
         };
         let unjudged = |why: String| Ok(Some(ServerAssessment::Unjudged { unjudged: why }));
         let customer = match self.customer(customer_id).await {
@@ -125,7 +130,8 @@ impl<'a> Judge<'a> {
             | Fact::Photo(_)
             | Fact::Order(_)
             | Fact::DayPlan(_)
-            | Fact::CustomerProposal(_) => return Ok(None),
+            | Fact::CustomerProposal(_)
+            | Fact::StockCount(_) => return Ok(None),
         };
         match assessment {
             Ok(assessment) => Ok(Some(ServerAssessment::Judged(assessment))),

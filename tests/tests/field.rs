@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use fieldkit_domain::ids::{CustomerId, FormTemplateId, ProductId, TaskId};
 use fieldkit_domain::model::{
     FieldKind, FieldRules, FormField, LocationFix, LocationProvider, OrgSettings, Role, SopIncomplete,
-    TaskStatus, WgsPoint,
+    StockLine, TaskStatus, WgsPoint,
 };
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use fieldkit_engine::{CheckInInput, Error, FieldKit, OrderLineInput, StepProblem, VisitRefusal};
@@ -63,6 +63,7 @@ async fn set_up(api: &Api, org: &TestOrg) -> anyhow::Result<Setup> {
         { "title": "门头照 Storefront photo", "kind": { "type": "photo" }, "required": true },
         { "title": "货架检查 Shelf check", "kind": { "type": "form", "template_id": form["id"] }, "required": true },
         { "title": "下单 Order", "kind": { "type": "order" }, "required": false },
+        { "title": "盘点 Stock count", "kind": { "type": "stock_count" }, "required": false },
     ]});
     let (status, sop) = api.send("POST", "/v1/sop-templates", token, Some(&sop)).await?;
     assert_eq!(status, StatusCode::CREATED, "{sop}");
@@ -106,7 +107,7 @@ async fn a_visit_follows_its_sop_offline_and_the_server_checks_the_order_again()
         .visit_id;
     assert_eq!(step_refusal(kit, visit, 1), StepProblem::OutOfOrder { step: 1, missing: vec![0] });
     assert_eq!(step_refusal(kit, visit, 0), StepProblem::EvidenceMissing { step: 0, needs: "photo" });
-    assert_eq!(step_refusal(kit, visit, 7), StepProblem::NoSuchStep { step: 7, steps: 3 });
+    assert_eq!(step_refusal(kit, visit, 7), StepProblem::NoSuchStep { step: 7, steps: 4 });
     kit.record_photo(Some(visit), STOREFRONT, Some(here()))?;
     kit.update_visit(visit, Some(0), None)?;
 
@@ -127,6 +128,13 @@ async fn a_visit_follows_its_sop_offline_and_the_server_checks_the_order_again()
     assert_eq!(order.lines[0].unit_price_minor, 320);
     assert_eq!(order.total_minor, 24 * 320 - 768);
     kit.update_visit(visit, Some(2), None)?;
+    assert_eq!(step_refusal(kit, visit, 3), StepProblem::EvidenceMissing { step: 3, needs: "stock count" });
+    assert!(kit.count_stock(setup.customer, Some(visit), Vec::new()).is_err(), "an empty count");
+    let counted = StockLine { product_id: setup.cola, on_shelf: 18, in_storage: Some(48) };
+    let twice = kit.count_stock(setup.customer, Some(visit), vec![counted, counted]);
+    assert!(twice.is_err(), "a product counted twice");
+    kit.count_stock(setup.customer, Some(visit), vec![counted])?;
+    kit.update_visit(visit, Some(3), None)?;
     let closed = kit.check_out(visit, here())?;
     assert!(closed.check_out.sop_missing.is_empty());
     kit.update_task(task, Some(TaskStatus::Done), None)?;
@@ -135,7 +143,7 @@ async fn a_visit_follows_its_sop_offline_and_the_server_checks_the_order_again()
     let view = kit.customer_360(setup.customer)?;
     assert_eq!((view.visit_count, view.recent_visits.len()), (1, 1));
     assert_eq!((view.recent_visits[0].photos, view.recent_visits[0].orders), (1, 1));
-    assert_eq!(view.recent_visits[0].visit.completed_steps, [0, 1, 2]);
+    assert_eq!(view.recent_visits[0].visit.completed_steps, [0, 1, 2, 3]);
     assert_eq!(view.recent_orders_minor, 24 * 320 - 768);
     assert!(view.open_tasks.is_empty());
     assert_eq!(view.days_since_last_visit, Some(0));

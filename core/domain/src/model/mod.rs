@@ -15,6 +15,7 @@ mod plan;
 mod product;
 mod proposal;
 mod settings;
+mod stock;
 mod task;
 mod track;
 mod visit;
@@ -33,6 +34,7 @@ pub use plan::{DayPlan, PlanTrigger, PlannedStop, UnplannedReason, UnplannedTask
 pub use product::{Currency, Money, Product};
 pub use proposal::CustomerProposal;
 pub use settings::{OrgSettings, SettingsError, SopIncomplete, VisitFrequency};
+pub use stock::{StockCount, StockLine};
 pub use task::{Task, TaskKind, TaskStatus};
 pub use track::{TrackBatch, TrackPoint};
 pub use visit::{CheckIn, CheckOut, LocationFix, LocationProvider, Visit};

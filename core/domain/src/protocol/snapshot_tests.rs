@@ -223,6 +223,14 @@ fn every_fact_kind_round_trips_through_json() {
             trigger: PlanTrigger::VisitRanLong,
             at: at(),
         }),
+        Fact::StockCount(StockCount {
+            id: id(25),
+            customer_id: id(12),
+            visit_id: Some(id(11)),
+            rep_id: id(2),
+            lines: vec![StockLine { product_id: id(30), on_shelf: 18, in_storage: None }],
+            at: at(),
+        }),
     ];
     for fact in facts {
         let json = serde_json::to_string(&fact).expect("serializes");

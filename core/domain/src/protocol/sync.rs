@@ -7,7 +7,7 @@ use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
     CheckIn, CheckOut, Customer, CustomerProposal, DayPlan, FormTemplate, KbArticle, Order, OrgSettings,
-    PhotoRecord, Product, SopTemplate, TrackBatch,
+    PhotoRecord, Product, SopTemplate, StockCount, TrackBatch,
 };
 
 /// The most facts one sync request may push.
@@ -34,6 +34,8 @@ pub enum Fact {
     DayPlan(DayPlan),
     /// A rep proposed a new customer.
     CustomerProposal(CustomerProposal),
+    /// A rep counted stock at a customer.
+    StockCount(StockCount),
 }
 
 impl Fact {
@@ -48,6 +50,7 @@ impl Fact {
             Fact::Order(f) => f.id,
             Fact::DayPlan(f) => f.id,
             Fact::CustomerProposal(f) => f.id,
+            Fact::StockCount(f) => f.id,
         }
     }
 
@@ -62,6 +65,7 @@ impl Fact {
             Fact::Order(f) => Some(&f.at),
             Fact::DayPlan(f) => Some(&f.at),
             Fact::CustomerProposal(f) => Some(&f.at),
+            Fact::StockCount(f) => Some(&f.at),
             Fact::Track(_) => None,
         }
     }
@@ -77,6 +81,7 @@ impl Fact {
             Fact::Order(f) => f.rep_id,
             Fact::DayPlan(f) => f.rep_id,
             Fact::CustomerProposal(f) => f.rep_id,
+            Fact::StockCount(f) => f.rep_id,
         }
     }
 
@@ -91,6 +96,7 @@ impl Fact {
             Fact::Order(_) => "order",
             Fact::DayPlan(_) => "day_plan",
             Fact::CustomerProposal(_) => "customer_proposal",
+            Fact::StockCount(_) => "stock_count",
         }
     }
 }

@@ -11,6 +11,7 @@ mod planning;
 mod proposals;
 pub(crate) mod settings;
 mod sop;
+mod stock;
 mod tasks;
 mod tracking;
 mod visits;

@@ -81,7 +81,9 @@ pub(crate) fn check_step(
                 .any(|r| r.visit_id == Some(visit.id) && r.template_id == *template_id && r.submitted);
             (!filled).then_some("form")
         }
-        SopStepKind::StockCount => None,
+        SopStepKind::StockCount => {
+            (!in_visit.iter().any(|f| matches!(f, Fact::StockCount(_)))).then_some("stock count")
+        }
     };
     Ok(needs.map(|needs| StepProblem::EvidenceMissing { step, needs }))
 }

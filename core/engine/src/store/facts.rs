@@ -14,6 +14,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, fact: &Fact, visit_id: Option<String>
         Fact::CheckIn(f) => Some(f.customer_id),
         Fact::CheckOut(f) => Some(f.customer_id),
         Fact::Order(f) => Some(f.customer_id),
+        Fact::StockCount(f) => Some(f.customer_id),
         _ => None,
     };
     tx.prepare_cached(
