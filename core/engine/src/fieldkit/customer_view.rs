@@ -77,9 +77,8 @@ impl FieldKit {
                 })
                 .collect();
             let recent_orders_minor = recent_orders.iter().map(|o| o.total_minor).sum();
-            let open_tasks = tasks::all(conn)?
+            let open_tasks = tasks::of_customer(conn, id)?
                 .into_iter()
-                .filter(|t| t.customer_id == Some(id))
                 .filter(|t| matches!(t.status, TaskStatus::Open | TaskStatus::InProgress))
                 .collect();
             let last_visit_ms = recent_visits.first().map(|s| s.visit.started_ms);

@@ -40,7 +40,7 @@ pub enum StepProblem {
 /// org has one.
 pub(crate) fn sop_of(conn: &Connection, visit: &Visit) -> Result<Option<SopTemplate>> {
     let Some(task_id) = visit.task_id else { return Ok(None) };
-    let Some(task) = tasks::all(conn)?.into_iter().find(|t| t.id == task_id) else { return Ok(None) };
+    let Some(task) = tasks::get(conn, task_id)? else { return Ok(None) };
     Ok(records::all(conn, RecordKind::SopTemplate)?.into_iter().find_map(|r| match r {
         Record::SopTemplate(t) if t.task_kind == task.kind => Some(t),
         _ => None,

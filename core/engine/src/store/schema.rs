@@ -12,6 +12,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/004_kb_search.sql")),
     M::up(include_str!("../../migrations/005_tracks.sql")),
     M::up(include_str!("../../migrations/006_customer_index.sql")),
+    M::up(include_str!("../../migrations/007_open_visits.sql")),
 ];
 
 /// The schema version this build creates and understands.

@@ -1,7 +1,8 @@
 //! The tasks projection: tasks assigned to this user, queryable by status and deadline.
 
+use fieldkit_domain::ids::{CustomerId, TaskId};
 use fieldkit_domain::model::Task;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{parse_json, to_json};
@@ -28,6 +29,24 @@ pub(crate) fn upsert(tx: &Transaction<'_>, task: &Task) -> Result<()> {
 pub(crate) fn remove(tx: &Transaction<'_>, id: Uuid) -> Result<()> {
     tx.execute("DELETE FROM tasks WHERE id = ?1", [id.to_string()])?;
     Ok(())
+}
+
+/// One task.
+pub(crate) fn get(conn: &Connection, id: TaskId) -> Result<Option<Task>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM tasks WHERE id = ?1")?
+        .query_row([id.to_string()], |row| row.get(0))
+        .optional()?;
+    body.map(|b| parse_json("task", &b)).transpose()
+}
+
+/// The tasks at `customer_id`, soonest deadline first.
+pub(crate) fn of_customer(conn: &Connection, customer_id: CustomerId) -> Result<Vec<Task>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM tasks WHERE customer_id = ?1 ORDER BY deadline_ms IS NULL, deadline_ms, id",
+    )?;
+    let bodies = stmt.query_map([customer_id.to_string()], |row| row.get::<_, String>(0))?;
+    bodies.map(|b| parse_json("task", &b?)).collect()
 }
 
 /// All tasks, soonest deadline first (tasks without one last).
