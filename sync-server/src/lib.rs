@@ -5,6 +5,7 @@
 //! [`router`] builds the HTTP API over an [`AppState`]; [`serve`] runs it on a listener until
 //! a shutdown signal, so tests run the real server in-process on `127.0.0.1:0`.
 
+mod assign;
 mod auth;
 pub mod blobs;
 pub mod config;
@@ -15,6 +16,7 @@ mod location;
 mod orders;
 pub mod photos;
 pub mod provision;
+pub mod report_kit;
 pub mod retention;
 mod routes;
 pub mod server_key;

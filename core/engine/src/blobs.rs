@@ -59,12 +59,99 @@ impl BlobFiles {
         Ok(sha256)
     }
 
+    /// The file holding the blob `sha256`, if this phone has it whole (files appear only
+    /// once their bytes are complete, under the name they hash to).
+    pub(crate) fn file(&self, sha256: &str) -> Option<PathBuf> {
+        let path = self.dir.join(sha256);
+        path.is_file().then_some(path)
+    }
+
+    /// Starts receiving the blob `sha256` of `size` bytes from elsewhere (a download).
+    /// Nothing is kept under its name unless [`Incoming::finish`] finds the bytes match.
+    pub(crate) fn receive(&self, sha256: &str, size: u64) -> Result<Incoming> {
+        std::fs::create_dir_all(&self.dir)?;
+        let tmp = self.dir.join(format!("{sha256}.{:016x}.download", fastrand::u64(..)));
+        let file = std::fs::File::create(&tmp)?;
+        Ok(Incoming {
+            file,
+            tmp,
+            dest: self.dir.join(sha256),
+            sha256: sha256.to_owned(),
+            size,
+            received: 0,
+            hasher: Sha256::new(),
+            kept: false,
+        })
+    }
+
     fn read_range(&self, sha256: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let mut file = std::fs::File::open(self.dir.join(sha256))?;
         file.seek(SeekFrom::Start(offset))?;
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.take(len).read_to_end(&mut buf)?;
         Ok(buf)
+    }
+}
+
+/// A blob arriving on the phone: written to a temporary file and hashed as it comes, kept
+/// under its name only when its size and SHA-256 are the ones expected. Dropped unfinished
+/// (or refused), it leaves no file behind.
+pub(crate) struct Incoming {
+    file: std::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    sha256: String,
+    size: u64,
+    received: u64,
+    hasher: Sha256,
+    kept: bool,
+}
+
+impl Incoming {
+    /// Appends the next bytes; more bytes than expected is an error at once.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.received = self.received.saturating_add(bytes.len() as u64);
+        if self.received > self.size {
+            return Err(Error::Protocol(format!(
+                "blob {} arrived with more than the {} bytes expected",
+                self.sha256, self.size
+            )));
+        }
+        self.hasher.update(bytes);
+        self.file.write_all(bytes)?;
+        Ok(())
+    }
+
+    /// Checks the size and the SHA-256 of what arrived and, if both match, keeps the file
+    /// durably under the blob's name and returns its path. A mismatch keeps nothing.
+    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+        if self.received != self.size {
+            return Err(Error::Protocol(format!(
+                "blob {} arrived with {} bytes, not the {} expected",
+                self.sha256, self.received, self.size
+            )));
+        }
+        let actual = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        if actual != self.sha256 {
+            return Err(Error::Protocol(format!(
+                "downloaded bytes hash to {actual}, not to the blob's name {}",
+                self.sha256
+            )));
+        }
+        self.file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.dest)?;
+        self.kept = true;
+        Ok(self.dest.clone())
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if !self.kept
+            && let Err(e) = std::fs::remove_file(&self.tmp)
+        {
+            tracing::warn!(blob = %self.sha256, error = %e, "cannot remove an unfinished download");
+        }
     }
 }
 

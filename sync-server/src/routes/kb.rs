@@ -1,12 +1,16 @@
-//! Knowledge-base articles: reference data every member of the org receives.
+//! Knowledge-base articles: reference data every member of the org receives. An article's
+//! attachments name blobs the publisher has already uploaded whole through the blob routes
+//! (`PUT /v1/blobs/{sha256}`); phones fetch them on demand from `GET
+//! /v1/blobs/{sha256}/content`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fieldkit_domain::ids::ArticleId;
+use fieldkit_domain::ids::{ArticleId, OrgId};
 use fieldkit_domain::model::KbArticle;
-use fieldkit_domain::protocol::Record;
+use fieldkit_domain::protocol::{ErrorCode, Record, is_sha256_hex};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
@@ -19,6 +23,11 @@ pub(super) struct NewArticle {
     body: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// Each `{name, sha256, size_bytes, content_type}`, the domain's `KbAttachment`. Kept as
+    /// JSON here and parsed into the article's own field (the domain does not re-export
+    /// the attachment type by name).
+    #[serde(default)]
+    attachments: Vec<Value>,
 }
 
 pub(super) async fn create(
@@ -32,7 +41,46 @@ pub(super) async fn create(
     if new.title.trim().is_empty() {
         return Err(ApiError::invalid("article title must not be empty"));
     }
-    let article = KbArticle { id: ArticleId::new(), title: new.title, body: new.body, tags: new.tags };
+    let attachments = serde_json::from_value(Value::Array(new.attachments)).map_err(|e| {
+        ApiError::new(ErrorCode::MalformedBody, format!("article attachments do not parse: {e}"))
+    })?;
+    let article =
+        KbArticle { id: ArticleId::new(), title: new.title, body: new.body, tags: new.tags, attachments };
+    check_attachments(&state, caller.org_id, &article).await?;
     state.storage.put_record(caller.org_id, Record::KbArticle(article.clone()), None).await?;
     Ok((StatusCode::CREATED, Json(article)))
+}
+
+/// Every attachment is well formed and names a blob of the org that arrived whole, with the
+/// size the article gives it.
+async fn check_attachments(state: &AppState, org: OrgId, article: &KbArticle) -> ApiResult<()> {
+    for attachment in &article.attachments {
+        let sha256 = &attachment.sha256;
+        if !is_sha256_hex(sha256) {
+            return Err(ApiError::invalid(format!(
+                "attachment sha256 {sha256:?} is not 64 lower-case hex characters"
+            )));
+        }
+        if attachment.name.trim().is_empty() {
+            return Err(ApiError::invalid(format!("attachment {sha256} has an empty name")));
+        }
+        if attachment.content_type.trim().is_empty() {
+            return Err(ApiError::invalid(format!("attachment {sha256} has an empty content type")));
+        }
+        match state.storage.blob(org, sha256).await? {
+            Some(status) if status.complete && status.size == attachment.size_bytes => {}
+            Some(status) if status.complete => {
+                return Err(ApiError::invalid(format!(
+                    "attachment {sha256} is {} bytes, not the {} bytes the article gives",
+                    status.size, attachment.size_bytes
+                )));
+            }
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "attachment {sha256} has not been uploaded whole; upload it through /v1/blobs first"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,11 +1,13 @@
 //! The HTTP API: one module per resource, assembled into one router.
 
+mod assign;
 mod blobs;
 mod customers;
 mod facts;
 mod health;
 mod kb;
 mod login;
+mod period;
 mod photos;
 mod plans;
 mod products;
@@ -14,6 +16,7 @@ mod reports;
 mod settings;
 mod sync;
 mod tasks;
+mod team_reports;
 mod templates;
 mod visit_plans;
 
@@ -37,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync::sync))
         .route("/v1/tasks", post(tasks::create))
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
+        .route("/v1/tasks/{id}/candidates", get(assign::candidates))
+        .route("/v1/tasks/{id}/auto-assign", post(assign::auto_assign))
         .route("/v1/customers", post(customers::create))
         .route("/v1/products", post(products::create))
         .route("/v1/form-templates", post(templates::create_form))
@@ -45,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/org/settings", get(settings::get).put(settings::put))
         .route("/v1/reports/day", get(reports::day))
         .route("/v1/reports/coverage", get(visit_plans::coverage))
+        .route("/v1/reports/summary", get(team_reports::summary))
+        .route("/v1/reports/leaderboard", get(team_reports::leaderboard))
+        .route("/v1/reports/product-share", get(team_reports::product_share))
+        .route("/v1/reports/funnel", get(team_reports::funnel))
         .route("/v1/visit-plans/generate", post(visit_plans::generate))
         .route("/v1/proposals", get(proposals::list))
         .route("/v1/proposals/{fact_id}/approve", post(proposals::approve))

@@ -21,7 +21,7 @@ use fieldkit_domain::protocol::{ErrorCode, Record, RecordKind};
 use fieldkit_domain::route::{OfflineModel, TravelMode};
 use serde::{Deserialize, Serialize};
 
-use super::reports::parse_date;
+use super::period::parse_date;
 use super::settings::settings;
 use super::tasks;
 use crate::error::{ApiError, ApiResult};

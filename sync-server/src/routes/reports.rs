@@ -18,11 +18,12 @@ use fieldkit_domain::geo::{
     daily_mileage, detect_stays, filter_track, reconcile_visits, simplify_track, smooth_track,
 };
 use fieldkit_domain::ids::{CustomerId, FactId, UserId, VisitId};
-use fieldkit_domain::model::{CheckIn, CheckOut, Customer, OrgSettings, Role, TrackPoint, User, WgsPoint};
+use fieldkit_domain::model::{CheckIn, CheckOut, Customer, OrgSettings, Role, TrackPoint, WgsPoint};
 use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{server_outcome, verdict_name};
+use super::period::{malformed, may_read, parse_date};
 use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -118,29 +119,6 @@ pub(super) struct CheckInView {
 }
 
 /// Parses `YYYY-MM-DD`.
-pub(super) fn parse_date(text: &str) -> Option<CivilDate> {
-    let mut parts = text.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.next().is_some() || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
-        return None;
-    }
-    CivilDate::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
-}
-
-fn malformed(message: String) -> ApiError {
-    ApiError::new(ErrorCode::MalformedBody, message)
-}
-
-/// Whether `caller` may read `rep`'s day.
-fn may_read(caller: &User, rep: &User) -> bool {
-    match caller.role {
-        Role::Admin => true,
-        Role::Manager => caller.id == rep.id || (caller.team_id.is_some() && caller.team_id == rep.team_id),
-        Role::Rep => caller.id == rep.id,
-    }
-}
-
 fn parse_fact(f: &StoredFact) -> Result<Fact, StorageError> {
     serde_json::from_str(&f.body).map_err(|source| StorageError::Corrupt { what: "fact", source })
 }
@@ -323,21 +301,6 @@ impl DayInput {
             gaps: days.into_iter().flat_map(|d| d.gaps).collect(),
             simplified,
             check_ins,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_parse_only_in_full_calendar_form() {
-        assert_eq!(parse_date("2025-03-03"), CivilDate::new(2025, 3, 3).ok());
-        for bad in
-            ["2025-3-3", "2025-02-30", "2025-03-03-01", "03-03-2025", "", "2025-13-01", "２０２５-03-03"]
-        {
-            assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
 }

@@ -33,11 +33,11 @@ use axum::extract::State;
 use fieldkit_domain::geo::{CivilDate, UtcOffset};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Customer, Grade, Role, Task, TaskKind, TaskStatus, User};
-use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
+use fieldkit_domain::protocol::{Fact, Record, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{authors, server_outcome};
-use super::reports::parse_date;
+use super::period::{iso, period};
 use super::settings::settings;
 use super::tasks;
 use crate::error::{ApiError, ApiResult};
@@ -125,39 +125,6 @@ fn require_planner(caller: &User, what: &str) -> ApiResult<()> {
 }
 
 /// `YYYY-MM-DD`.
-fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
-/// The period `from..=to`, checked.
-fn period(from: &str, to: &str) -> ApiResult<(CivilDate, CivilDate)> {
-    let parse = |name: &str, text: &str| {
-        parse_date(text).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::MalformedBody,
-                format!("{name} {text:?} is not a calendar date in yyyy-mm-dd form"),
-            )
-        })
-    };
-    let (from, to) = (parse("from", from)?, parse("to", to)?);
-    let days = to.to_days() - from.to_days() + 1;
-    if days < 1 {
-        return Err(ApiError::invalid(format!(
-            "period from {} to {} ends before it starts",
-            iso(from),
-            iso(to)
-        )));
-    }
-    if days > MAX_PERIOD_DAYS {
-        return Err(ApiError::invalid(format!(
-            "period of {days} days from {} to {} is longer than {MAX_PERIOD_DAYS} days",
-            iso(from),
-            iso(to)
-        )));
-    }
-    Ok((from, to))
-}
-
 /// When local day `day` starts, Unix milliseconds.
 fn day_start_ms(day: i64, offset: UtcOffset) -> i64 {
     day * DAY_MS - i64::from(offset.minutes()) * 60_000
@@ -196,7 +163,7 @@ pub(super) async fn generate(
     ApiJson(request): ApiJson<PeriodRequest>,
 ) -> ApiResult<Json<GenerateAnswer>> {
     require_planner(&caller, "generate visit plans")?;
-    let (from, to) = period(&request.from, &request.to)?;
+    let (from, to) = period(&request.from, &request.to, MAX_PERIOD_DAYS)?;
     let org = caller.org_id;
     let settings = settings(&state, org).await?;
     let offset = settings.working_hours.offset;
@@ -323,7 +290,7 @@ pub(super) async fn coverage(
     ApiQuery(query): ApiQuery<CoverageQuery>,
 ) -> ApiResult<Json<CoverageReport>> {
     require_planner(&caller, "read coverage reports")?;
-    let (from, to) = period(&query.from, &query.to)?;
+    let (from, to) = period(&query.from, &query.to, MAX_PERIOD_DAYS)?;
     let org = caller.org_id;
     let settings = settings(&state, org).await?;
     let offset = settings.working_hours.offset;

@@ -745,4 +745,10 @@ pub trait Storage: Send + Sync + 'static {
         decision: ProposalDecision,
         customer: Option<fieldkit_domain::model::Customer>,
     ) -> StorageResult<DecisionOutcome>;
+    /// The live tasks addressed to each of `assignees` (any status), by assignee then id.
+    async fn assigned_tasks(
+        &self,
+        org_id: OrgId,
+        assignees: Vec<UserId>,
+    ) -> StorageResult<Vec<fieldkit_domain::model::Task>>;
 }

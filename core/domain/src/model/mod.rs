@@ -25,7 +25,7 @@ pub use form::{
     Condition, ConditionTest, FieldKind, FieldRules, FormField, FormResponse, FormTemplate, SopStep,
     SopStepKind, SopTemplate,
 };
-pub use kb::KbArticle;
+pub use kb::{KbArticle, KbAttachment};
 pub use order::{Order, OrderError, OrderLine};
 pub use org::{Org, Role, User};
 pub use photo::PhotoRecord;

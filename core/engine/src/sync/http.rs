@@ -13,6 +13,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
+/// How long one blob download may take, headers to last byte.
+const BLOB_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 /// Bytes of a request body and of its answer's body.
 pub(crate) type Sizes = (u64, u64);
 
@@ -70,6 +73,37 @@ impl HttpClient {
         self.send(request).await.map(|(status, _)| status)
     }
 
+    /// Downloads a complete blob (`GET /v1/blobs/{sha256}/content`), handing its bytes to
+    /// `sink` piece by piece as they arrive, so that a large file is never held in memory
+    /// whole. A `sink` error stops the download and is returned. Returns the bytes received.
+    pub(crate) async fn blob_content(
+        &self,
+        token: &str,
+        sha256: &str,
+        sink: &mut (dyn FnMut(&[u8]) -> Result<()> + Send),
+    ) -> Result<u64> {
+        let mut response = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}/content", self.base_url))
+            .bearer_auth(token)
+            // A whole file rather than one JSON page: longer than the client's 60 s.
+            .timeout(BLOB_DOWNLOAD_TIMEOUT)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(network)?;
+            return Err(error_answer(status, &bytes));
+        }
+        let mut received = 0_u64;
+        while let Some(piece) = response.chunk().await.map_err(network)? {
+            received += piece.len() as u64;
+            sink(&piece)?;
+        }
+        Ok(received)
+    }
+
     async fn post<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         path: &str,
@@ -93,7 +127,6 @@ impl HttpClient {
     /// Sends a request and decodes its JSON answer, or maps its error answer. Returns the
     /// answer and its size in bytes.
     async fn send<Resp: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<(Resp, u64)> {
-        let network = |e: reqwest::Error| Error::Network(e.without_url().to_string());
         let response = request.send().await.map_err(network)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(network)?;
@@ -101,20 +134,31 @@ impl HttpClient {
             let answer = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))?;
             return Ok((answer, bytes.len() as u64));
         }
-        let detail = serde_json::from_slice::<ErrorBody>(&bytes).ok().map(|b| b.error);
-        Err(match (status, detail) {
-            (_, Some(d)) if d.code == ErrorCode::BadCredentials => Error::BadCredentials,
-            (StatusCode::UNAUTHORIZED, _) => Error::SessionExpired,
-            (s, _)
-                if s.is_server_error()
-                    || s == StatusCode::TOO_MANY_REQUESTS
-                    || s == StatusCode::REQUEST_TIMEOUT =>
-            {
-                Error::Network(format!("server answered {s}"))
-            }
-            (_, Some(d)) => Error::Server { code: Some(d.code), message: d.message },
-            (s, None) => Error::Server { code: None, message: format!("server answered {s}") },
-        })
+        Err(error_answer(status, &bytes))
+    }
+}
+
+/// A failure to reach the server or to read its answer: retryable.
+fn network(e: reqwest::Error) -> Error {
+    Error::Network(e.without_url().to_string())
+}
+
+/// The engine's error for an error answer: bad credentials, an expired session, a server
+/// that is unavailable for now (retryable), or a refusal with the server's code.
+fn error_answer(status: StatusCode, body: &[u8]) -> Error {
+    let detail = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
+    match (status, detail) {
+        (_, Some(d)) if d.code == ErrorCode::BadCredentials => Error::BadCredentials,
+        (StatusCode::UNAUTHORIZED, _) => Error::SessionExpired,
+        (s, _)
+            if s.is_server_error()
+                || s == StatusCode::TOO_MANY_REQUESTS
+                || s == StatusCode::REQUEST_TIMEOUT =>
+        {
+            Error::Network(format!("server answered {s}"))
+        }
+        (_, Some(d)) => Error::Server { code: Some(d.code), message: d.message },
+        (s, None) => Error::Server { code: None, message: format!("server answered {s}") },
     }
 }
 

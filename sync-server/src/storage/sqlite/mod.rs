@@ -4,6 +4,7 @@
 //! single writer connection in `BEGIN IMMEDIATE` transactions, which serialises them: the
 //! org sequence bumped inside a write transaction is therefore assigned in commit order.
 
+mod assign;
 mod blobs;
 mod facts;
 mod feed;
@@ -352,6 +353,14 @@ impl Storage for SqliteStorage {
         customer: Option<fieldkit_domain::model::Customer>,
     ) -> StorageResult<super::DecisionOutcome> {
         self.write(move |tx| proposals::decide(tx, org_id, &decision, customer.as_ref())).await
+    }
+
+    async fn assigned_tasks(
+        &self,
+        org_id: OrgId,
+        assignees: Vec<UserId>,
+    ) -> StorageResult<Vec<fieldkit_domain::model::Task>> {
+        self.read(move |tx| assign::assigned_tasks(tx, org_id, &assignees)).await
     }
 }
 
