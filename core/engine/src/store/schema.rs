@@ -13,6 +13,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/005_tracks.sql")),
     M::up(include_str!("../../migrations/006_customer_index.sql")),
     M::up(include_str!("../../migrations/007_open_visits.sql")),
+    M::up(include_str!("../../migrations/008_facts_by_visit_kind.sql")),
 ];
 
 /// The schema version this build creates and understands.
