@@ -42,11 +42,5 @@ pub(crate) async fn open_required_steps(
     let Ok(task) = docs::load(&stored.state, actor.clone()).and_then(|d| task::project(&d)) else {
         return Ok(None);
     };
-    Ok(sops.iter().find(|s| s.task_kind == task.kind).map(|sop| {
-        (0u32..)
-            .zip(&sop.steps)
-            .filter(|(i, s)| s.required && !visit.completed_steps.contains(i))
-            .map(|(i, _)| i)
-            .collect()
-    }))
+    Ok(sops.iter().find(|s| s.task_kind == task.kind).map(|sop| sop.open_required(&visit.completed_steps)))
 }

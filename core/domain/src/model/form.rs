@@ -217,3 +217,15 @@ pub struct SopTemplate {
     /// The steps, in order.
     pub steps: Vec<SopStep>,
 }
+
+impl SopTemplate {
+    /// The required steps not among `completed` (indexes, ascending).
+    #[must_use]
+    pub fn open_required(&self, completed: &[u32]) -> Vec<u32> {
+        (0u32..)
+            .zip(&self.steps)
+            .filter(|(i, s)| s.required && !completed.contains(i))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}

@@ -47,15 +47,6 @@ pub(crate) fn sop_of(conn: &Connection, visit: &Visit) -> Result<Option<SopTempl
     }))
 }
 
-/// The required steps `visit` has not completed.
-pub(crate) fn missing_required(sop: &SopTemplate, visit: &Visit) -> Vec<u32> {
-    (0u32..)
-        .zip(&sop.steps)
-        .filter(|(i, s)| s.required && !visit.completed_steps.contains(i))
-        .map(|(i, _)| i)
-        .collect()
-}
-
 /// Whether `step` of `sop` may be marked complete in `visit` now.
 pub(crate) fn check_step(
     conn: &Connection,
@@ -67,7 +58,8 @@ pub(crate) fn check_step(
     let Some(def) = usize::try_from(step).ok().and_then(|i| sop.steps.get(i)) else {
         return Ok(Some(StepProblem::NoSuchStep { step, steps }));
     };
-    let missing: Vec<u32> = missing_required(sop, visit).into_iter().filter(|m| *m < step).collect();
+    let missing: Vec<u32> =
+        sop.open_required(&visit.completed_steps).into_iter().filter(|m| *m < step).collect();
     if !missing.is_empty() {
         return Ok(Some(StepProblem::OutOfOrder { step, missing }));
     }

@@ -142,7 +142,7 @@ pub(crate) fn remember_fix(tx: &Transaction<'_>, fix: &LocationFix) -> Result<()
 /// The required SOP steps `visit_id` has open (none without an SOP).
 fn missing_steps(conn: &Connection, visit_id: VisitId) -> Result<Vec<u32>> {
     let Some(visit) = visits::get(conn, visit_id)? else { return Ok(Vec::new()) };
-    Ok(sop::sop_of(conn, &visit)?.map(|t| sop::missing_required(&t, &visit)).unwrap_or_default())
+    Ok(sop::sop_of(conn, &visit)?.map(|t| t.open_required(&visit.completed_steps)).unwrap_or_default())
 }
 
 /// The customer's geofence, if the customer is on this phone.
