@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fieldkit_domain::ids::{CustomerId, TeamId};
+use fieldkit_domain::ids::{CustomerId, DeviceId, TeamId};
 use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, Org, Role, User, WgsPoint};
+use fieldkit_domain::protocol::{Fact, PROTOCOL_VERSION, SyncRequest};
 use fieldkit_engine::{CheckInInput, Config, FieldKit};
 use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::provision::{self, UserSpec};
@@ -181,6 +182,34 @@ impl Api {
     ) -> anyhow::Result<(StatusCode, Value)> {
         let raw = body.map(serde_json::to_vec).transpose()?;
         self.send_raw(method, path, token, raw).await
+    }
+
+    /// Pushes `facts` through `POST /v1/sync` as a phone of `token`'s user (a fresh device
+    /// id) and returns the answer; fails unless the server answered 200 and every fact's
+    /// outcome is one of `accepted` (`stored`, `already_stored`…).
+    pub async fn push_facts(
+        &self,
+        token: &str,
+        facts: Vec<Fact>,
+        accepted: &[&str],
+    ) -> anyhow::Result<Value> {
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: DeviceId::new(),
+            cursor: 0,
+            pull_limit: 1,
+            sent_at_ms: fieldkit_server::now_ms(),
+            push: facts,
+            docs: Vec::new(),
+        };
+        let (status, answer) =
+            self.send("POST", "/v1/sync", Some(token), Some(&serde_json::to_value(request)?)).await?;
+        anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
+        for ack in answer["acks"].as_array().into_iter().flatten() {
+            let outcome = ack["outcome"].as_str().unwrap_or_default();
+            anyhow::ensure!(accepted.contains(&outcome), "a fact was refused: {ack}");
+        }
+        Ok(answer)
     }
 
     /// Sends raw bytes as a JSON body and returns the status and the JSON answer.

@@ -11,7 +11,7 @@ use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, UserId, VisitId};
 use fieldkit_domain::model::{
     CheckIn, CheckOut, LocationFix, LocationProvider, OrgSettings, Role, TrackBatch, TrackPoint, WgsPoint,
 };
-use fieldkit_domain::protocol::{ErrorCode, Fact, PROTOCOL_VERSION, SyncRequest};
+use fieldkit_domain::protocol::{ErrorCode, Fact, PROTOCOL_VERSION};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use fieldkit_server::Limits;
 use fieldkit_server::storage::{PointSource, Storage, TrackPrune};
@@ -76,27 +76,9 @@ fn batch(rep: UserId, points: Vec<TrackPoint>) -> TrackBatch {
     TrackBatch { id: FactId::new(), rep_id: rep, points }
 }
 
-/// Pushes `facts` as `token`'s phone and checks every one was acknowledged.
+/// Pushes `facts` as `token`'s phone; every one must be stored or already there.
 async fn push(api: &Api, token: &str, facts: Vec<Fact>) -> anyhow::Result<Value> {
-    let request = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: DeviceId::new(),
-        cursor: 0,
-        pull_limit: 1,
-        sent_at_ms: fieldkit_server::now_ms(),
-        push: facts,
-        docs: Vec::new(),
-    };
-    let (status, answer) =
-        api.send("POST", "/v1/sync", Some(token), Some(&serde_json::to_value(request)?)).await?;
-    anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
-    for ack in answer["acks"].as_array().into_iter().flatten() {
-        anyhow::ensure!(
-            ack["outcome"] == "stored" || ack["outcome"] == "already_stored",
-            "a fact was refused: {ack}"
-        );
-    }
-    Ok(answer)
+    api.push_facts(token, facts, &["stored", "already_stored"]).await
 }
 
 /// Creates a customer (no owner: every member sees it) with a 150 m geofence.

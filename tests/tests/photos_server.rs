@@ -6,7 +6,7 @@
 use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, UserId, VisitId};
 use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, PhotoRecord, WgsPoint};
-use fieldkit_domain::protocol::{Fact, PROTOCOL_VERSION, SyncRequest};
+use fieldkit_domain::protocol::Fact;
 use fieldkit_domain::signing::{
     DevicePublicKey, PerceptualHash, PhotoReceipt, RECEIPT_VERSION, ReceiptSignature, ReceiptSigner,
     Sha256Hash, SignatureAlgorithm, SignedReceipt, SoftwareKey, sign_receipt, verification_code,
@@ -120,24 +120,9 @@ async fn login(api: &Api, username: &str, device: &Device) -> anyhow::Result<Str
     Ok(answer["token"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Pushes `facts` as `token`'s phone and checks every one was stored.
+/// Pushes `facts` as `token`'s phone; every one must be stored.
 async fn push(api: &Api, token: &str, facts: Vec<Fact>) -> anyhow::Result<()> {
-    let request = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: DeviceId::new(),
-        cursor: 0,
-        pull_limit: 1,
-        sent_at_ms: fieldkit_server::now_ms(),
-        push: facts,
-        docs: Vec::new(),
-    };
-    let (status, answer) =
-        api.send("POST", "/v1/sync", Some(token), Some(&serde_json::to_value(request)?)).await?;
-    anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
-    for ack in answer["acks"].as_array().into_iter().flatten() {
-        anyhow::ensure!(ack["outcome"] == "stored", "a fact was not stored: {ack}");
-    }
-    Ok(())
+    api.push_facts(token, facts, &["stored"]).await.map(drop)
 }
 
 async fn push_photos(api: &Api, token: &str, photos: &[&PhotoRecord]) -> anyhow::Result<()> {

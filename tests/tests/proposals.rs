@@ -4,9 +4,9 @@
 
 use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::geo::LocalFrame;
-use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TeamId, UserId};
+use fieldkit_domain::ids::{CustomerId, FactId, TeamId, UserId};
 use fieldkit_domain::model::{CustomerProposal, Grade, Place, Role, WgsPoint};
-use fieldkit_domain::protocol::{ErrorCode, Fact, PROTOCOL_VERSION, SyncRequest};
+use fieldkit_domain::protocol::{ErrorCode, Fact};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
 use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
@@ -38,24 +38,9 @@ fn proposal(rep: UserId, name: &str, point: WgsPoint) -> CustomerProposal {
     }
 }
 
-/// Pushes `facts` as `token`'s phone and checks every one was stored.
+/// Pushes `facts` as `token`'s phone; every one must be stored.
 async fn push(api: &Api, token: &str, facts: Vec<Fact>) -> anyhow::Result<()> {
-    let request = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: DeviceId::new(),
-        cursor: 0,
-        pull_limit: 1,
-        sent_at_ms: fieldkit_server::now_ms(),
-        push: facts,
-        docs: Vec::new(),
-    };
-    let (status, answer) =
-        api.send("POST", "/v1/sync", Some(token), Some(&serde_json::to_value(request)?)).await?;
-    anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
-    for ack in answer["acks"].as_array().into_iter().flatten() {
-        anyhow::ensure!(ack["outcome"] == "stored", "a fact was refused: {ack}");
-    }
-    Ok(())
+    api.push_facts(token, facts, &["stored"]).await.map(drop)
 }
 
 async fn create_customer(api: &Api, token: &str, name: &str, point: WgsPoint) -> anyhow::Result<CustomerId> {

@@ -5,12 +5,12 @@
 
 use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::geo::{CivilDate, LocalFrame, haversine_m};
-use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, ProductId, TaskId, UserId, VisitId};
+use fieldkit_domain::ids::{CustomerId, FactId, ProductId, TaskId, UserId, VisitId};
 use fieldkit_domain::model::{
     CheckIn, CheckOut, Currency, CustomerProposal, Grade, LocationFix, LocationProvider, Order, OrderLine,
     Place, Role, TrackBatch, TrackPoint, WgsPoint,
 };
-use fieldkit_domain::protocol::{Fact, PROTOCOL_VERSION, SyncRequest};
+use fieldkit_domain::protocol::Fact;
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -104,23 +104,9 @@ fn order(
     }
 }
 
+/// Pushes `facts` as `token`'s phone; every one must be stored.
 async fn push(api: &Api, token: &str, facts: Vec<Fact>) -> anyhow::Result<()> {
-    let request = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: DeviceId::new(),
-        cursor: 0,
-        pull_limit: 1,
-        sent_at_ms: fieldkit_server::now_ms(),
-        push: facts,
-        docs: Vec::new(),
-    };
-    let (status, answer) =
-        api.send("POST", "/v1/sync", Some(token), Some(&serde_json::to_value(request)?)).await?;
-    anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
-    for ack in answer["acks"].as_array().into_iter().flatten() {
-        anyhow::ensure!(ack["outcome"] == "stored", "a fact was refused: {ack}");
-    }
-    Ok(())
+    api.push_facts(token, facts, &["stored"]).await.map(drop)
 }
 
 async fn created(api: &Api, token: &str, path: &str, body: Value) -> anyhow::Result<Value> {
