@@ -23,7 +23,7 @@ use axum::extract::{Path, State};
 use fieldkit_domain::docs::{self, task as task_doc};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Customer, DayPlan, Role, Task, TaskStatus, User, WgsPoint};
-use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
+use fieldkit_domain::protocol::{ErrorCode, Fact, RecordKind};
 use fieldkit_domain::route::{OfflineModel, TravelMode};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ use crate::assign::{self, Candidate, Position, RepFacts, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::state::AppState;
-use crate::storage::{FactFilter, FactQuery, StorageError, StoredRecord};
+use crate::storage::{FactFilter, FactQuery, StorageError};
 
 /// Candidates listed when the request does not say.
 const DEFAULT_LIMIT: usize = 5;
@@ -122,16 +122,8 @@ async fn load_task(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Tas
 async fn ranked(state: &AppState, caller: &User, id: TaskId) -> ApiResult<(Task, Vec<Candidate>)> {
     let reps = in_scope(caller, state.storage.users(caller.org_id).await?)?;
     let task = load_task(state, caller, id).await?;
-    let customers: HashMap<CustomerId, Customer> = state
-        .storage
-        .records(caller.org_id, RecordKind::Customer)
-        .await?
-        .into_iter()
-        .filter_map(|r| match r {
-            StoredRecord { record: Record::Customer(c), .. } => Some((c.id, c)),
-            _ => None,
-        })
-        .collect();
+    let customers: HashMap<CustomerId, Customer> =
+        state.storage.customers(caller.org_id).await?.into_iter().map(|c| (c.id, c)).collect();
     let customer = task.customer_id.and_then(|c| customers.get(&c));
     let point = task.place.as_ref().map(|p| p.point).or_else(|| customer.map(|c| c.place.point)).ok_or_else(
         || ApiError::invalid(format!("task {id} has no place and no customer with a place to rank reps by")),

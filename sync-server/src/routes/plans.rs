@@ -17,7 +17,7 @@ use axum::extract::State;
 use fieldkit_domain::geo::{CivilDate, UtcOffset};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Customer, OrgSettings, Role, Task, TaskKind, TaskStatus, User, WgsPoint};
-use fieldkit_domain::protocol::{ErrorCode, Record, RecordKind};
+use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_domain::route::{OfflineModel, TravelMode};
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ use super::tasks;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
-use crate::storage::{DocResult, StoredRecord};
+use crate::storage::DocResult;
 use crate::team_plan::{self, PlanInput, PlanRep, PlanSite, TeamPlan, Why};
 
 const DAY_MS: i64 = 86_400_000;
@@ -283,16 +283,8 @@ pub(super) async fn team(
         rep_users.push(user);
     }
 
-    let mut known: HashMap<CustomerId, Customer> = state
-        .storage
-        .records(caller.org_id, RecordKind::Customer)
-        .await?
-        .into_iter()
-        .filter_map(|r| match r {
-            StoredRecord { record: Record::Customer(c), .. } => Some((c.id, c)),
-            _ => None,
-        })
-        .collect();
+    let mut known: HashMap<CustomerId, Customer> =
+        state.storage.customers(caller.org_id).await?.into_iter().map(|c| (c.id, c)).collect();
     let missing: Vec<String> =
         request.customers.iter().filter(|id| !known.contains_key(id)).map(ToString::to_string).collect();
     match missing.as_slice() {

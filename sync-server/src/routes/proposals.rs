@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use fieldkit_domain::geo::haversine_m;
 use fieldkit_domain::ids::{CustomerId, FactId, UserId};
 use fieldkit_domain::model::{Customer, CustomerProposal, Grade, Place, User};
-use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
+use fieldkit_domain::protocol::{ErrorCode, Fact};
 use serde::{Deserialize, Serialize};
 
 use super::facts::authors;
@@ -145,16 +145,7 @@ async fn proposals(state: &AppState, caller: &User) -> ApiResult<Vec<Stored>> {
 
 /// The org's customers.
 async fn customers(state: &AppState, caller: &User) -> ApiResult<Vec<Customer>> {
-    Ok(state
-        .storage
-        .records(caller.org_id, RecordKind::Customer)
-        .await?
-        .into_iter()
-        .filter_map(|r| match r.record {
-            Record::Customer(c) => Some(c),
-            _ => None,
-        })
-        .collect())
+    Ok(state.storage.customers(caller.org_id).await?)
 }
 
 /// What the listing needs beside the proposals: customers, decisions, pending proposals.

@@ -19,7 +19,7 @@ use fieldkit_domain::geo::{
 };
 use fieldkit_domain::ids::{CustomerId, FactId, UserId, VisitId};
 use fieldkit_domain::model::{CheckIn, CheckOut, Customer, OrgSettings, Role, TrackPoint, WgsPoint};
-use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
+use fieldkit_domain::protocol::{ErrorCode, Fact};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{server_outcome, verdict_name};
@@ -28,7 +28,7 @@ use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
 use crate::state::AppState;
-use crate::storage::{FactFilter, FactQuery, PointSource, StorageError, StoredFact, StoredRecord};
+use crate::storage::{FactFilter, FactQuery, PointSource, StorageError, StoredFact};
 
 const DAY_MS: i64 = 86_400_000;
 /// A check-in is supported by a stay at its customer that overlaps the visit widened by this
@@ -176,16 +176,7 @@ pub(super) async fn day(
             check_outs.entry(c.visit_id).or_insert(c);
         }
     }
-    let customers: Vec<Customer> = state
-        .storage
-        .records(caller.org_id, RecordKind::Customer)
-        .await?
-        .into_iter()
-        .filter_map(|r| match r {
-            StoredRecord { record: Record::Customer(c), .. } => Some(c),
-            _ => None,
-        })
-        .collect();
+    let customers: Vec<Customer> = state.storage.customers(caller.org_id).await?;
 
     let input = DayInput { rep: rep_id, date, settings, points, check_ins, check_outs, customers };
     let report = tokio::task::spawn_blocking(move || input.report()).await.map_err(|e| {

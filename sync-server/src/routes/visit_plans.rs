@@ -33,7 +33,7 @@ use axum::extract::State;
 use fieldkit_domain::geo::{CivilDate, UtcOffset};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Customer, Grade, Role, Task, TaskKind, TaskStatus, User};
-use fieldkit_domain::protocol::{Fact, Record, RecordKind};
+use fieldkit_domain::protocol::Fact;
 use serde::{Deserialize, Serialize};
 
 use super::facts::{authors, server_outcome};
@@ -132,16 +132,7 @@ fn day_start_ms(day: i64, offset: UtcOffset) -> i64 {
 
 /// Every customer of the org, by id.
 async fn customers(state: &AppState, caller: &User) -> ApiResult<BTreeMap<CustomerId, Customer>> {
-    Ok(state
-        .storage
-        .records(caller.org_id, RecordKind::Customer)
-        .await?
-        .into_iter()
-        .filter_map(|r| match r.record {
-            Record::Customer(c) => Some((c.id, c)),
-            _ => None,
-        })
-        .collect())
+    Ok(state.storage.customers(caller.org_id).await?.into_iter().map(|c| (c.id, c)).collect())
 }
 
 fn in_scope(scope: Option<&[UserId]>, user: UserId) -> bool {

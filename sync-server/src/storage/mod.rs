@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use fieldkit_domain::checkin::CheckInAssessment;
 use fieldkit_domain::clock::EventTime;
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, OrgId, TeamId, UserId, VisitId};
-use fieldkit_domain::model::{LocationFix, Org, OrgSettings, Role, TrackPoint, User};
+use fieldkit_domain::model::{Customer, LocationFix, Org, OrgSettings, Role, TrackPoint, User};
 use fieldkit_domain::protocol::{BlobStatus, FeedEntry, MissingBlob, PushOutcome, Record, RecordKind};
 use fieldkit_domain::signing::{DevicePublicKey, KeyId, PerceptualHash, Sha256Hash, VerifyFailure};
 use serde::{Deserialize, Serialize};
@@ -658,6 +658,18 @@ pub trait Storage: Send + Sync + 'static {
             Some(StoredRecord { record: Record::OrgSettings(settings), .. }) => settings,
             _ => OrgSettings::default(),
         })
+    }
+    /// The org's customers.
+    async fn customers(&self, org_id: OrgId) -> StorageResult<Vec<Customer>> {
+        Ok(self
+            .records(org_id, RecordKind::Customer)
+            .await?
+            .into_iter()
+            .filter_map(|r| match r.record {
+                Record::Customer(c) => Some(c),
+                _ => None,
+            })
+            .collect())
     }
     /// Creates or replaces a record, addressed to `audience` (`None`: every member). If the
     /// record was addressed to someone else before, they receive a removal. Returns the
