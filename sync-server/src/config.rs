@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use fieldkit_domain::geo::CivilDate;
 use fieldkit_domain::model::Role;
 
 /// FieldKit sync server.
@@ -61,6 +62,17 @@ pub enum Command {
     /// When a file cannot be read or RECEIPT.json is not a receipt file, prints `error: ...`
     /// to stderr and exits 2: nothing could be checked.
     VerifyPhoto(VerifyPhotoArgs),
+    /// Generate the daily, weekly and monthly summaries of closed periods that are missing
+    /// or stale (late facts), as `serve` does every `--summaries-every-minutes`; for cron.
+    Summarize {
+        /// Only this org (by slug); every org when left out.
+        #[arg(long)]
+        org: Option<String>,
+        /// Only the day, ISO week and month holding this date (`YYYY-MM-DD`, the org's
+        /// local calendar), those already over; without it, every period due.
+        #[arg(long, value_parser = parse_date)]
+        date: Option<CivilDate>,
+    },
     /// Add a user to an org; the password is read from `FIELDKIT_PASSWORD`.
     AddUser {
         /// The org's slug.
@@ -90,6 +102,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "FIELDKIT_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// How often the daily, weekly and monthly summaries are generated, in minutes (0: never;
+    /// `summarize` can then run from cron).
+    #[arg(long, env = "FIELDKIT_SUMMARIES_EVERY_MINUTES", default_value_t = 15)]
+    pub summaries_every_minutes: u64,
 }
 
 /// Arguments of `verify-photo`.
@@ -103,13 +119,29 @@ pub struct VerifyPhotoArgs {
     pub receipt: PathBuf,
 }
 
+fn parse_date(s: &str) -> Result<CivilDate, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    let parsed = match parts[..] {
+        [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2) => {
+            CivilDate::new(y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0)).ok()
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| format!("date {s:?} is not a calendar date in YYYY-MM-DD form"))
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("role {s:?} is not one of rep, manager, admin"))
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 4 * 1024 * 1024 }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 4 * 1024 * 1024,
+            summaries_every_minutes: 15,
+        }
     }
 }
 

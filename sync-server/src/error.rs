@@ -68,6 +68,7 @@ impl From<StorageError> for ApiError {
                 ApiError::new(ErrorCode::Conflict, format!("{what} already exists"))
             }
             StorageError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StorageError::Refused(why) => ApiError::invalid(why),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError::new(ErrorCode::Internal, "internal error; try again later")

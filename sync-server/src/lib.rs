@@ -5,10 +5,12 @@
 //! [`router`] builds the HTTP API over an [`AppState`]; [`serve`] runs it on a listener until
 //! a shutdown signal, so tests run the real server in-process on `127.0.0.1:0`.
 
+pub mod analytics;
 mod assign;
 mod auth;
 pub mod blobs;
 pub mod config;
+pub mod customer_csv;
 mod doc_merge;
 pub mod error;
 mod extract;
@@ -23,6 +25,7 @@ pub mod server_key;
 mod sop_check;
 pub mod state;
 pub mod storage;
+pub mod summaries;
 mod team_plan;
 mod visit_plan;
 

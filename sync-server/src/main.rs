@@ -15,6 +15,7 @@ use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::retention;
 use fieldkit_server::server_key::ServerKey;
 use fieldkit_server::storage::{SqliteStorage, Storage, failure_code};
+use fieldkit_server::summaries;
 use fieldkit_server::{AppState, Limits};
 
 #[tokio::main]
@@ -84,8 +85,34 @@ async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> 
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;
             tracing::info!(addr = %listener.local_addr()?, data_dir = %data_dir.display(), "serving");
-            fieldkit_server::serve(listener, state, shutdown_signal()).await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let summaries = (args.summaries_every_minutes > 0).then(|| {
+                let every = std::time::Duration::from_secs(args.summaries_every_minutes.saturating_mul(60));
+                tokio::spawn(summaries::run(state.clone(), every, stopped))
+            });
+            let served = fieldkit_server::serve(listener, state, shutdown_signal()).await;
+            let _ = stop.send(true);
+            if let Some(task) = summaries
+                && let Err(e) = task.await
+            {
+                tracing::error!(error = %e, "summary generator task failed");
+            }
+            served?;
             tracing::info!("stopped");
+        }
+        Command::Summarize { org, date } => {
+            let blobs =
+                Arc::new(BlobStore::open(&blob_dir(data_dir)).context("cannot open the blob folder")?);
+            let state = AppState::new(storage, blobs, Limits::default()).map_err(anyhow::Error::msg)?;
+            let runs = summaries::summarize(&state, fieldkit_server::now_ms(), org.as_deref(), date).await?;
+            for run in runs {
+                println!(
+                    "summarized {}: {} periods built, {} up to date",
+                    run.org.slug,
+                    run.built.len(),
+                    run.unchanged
+                );
+            }
         }
         Command::CreateOrg { slug, name } => {
             let org = provision::create_org(storage.as_ref(), &slug, &name).await?;
@@ -122,6 +149,7 @@ async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> 
                 display_name: &display_name,
                 role,
                 team_id: None,
+                data_scope: None,
                 password: &password,
             };
             let user = provision::add_user(storage.as_ref(), org.id, spec).await?;

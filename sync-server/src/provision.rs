@@ -1,7 +1,7 @@
 //! Creating orgs and users: used by the operator's CLI, the demo and the tests.
 
 use fieldkit_domain::ids::{OrgId, TeamId};
-use fieldkit_domain::model::{Org, Role, User};
+use fieldkit_domain::model::{DataScope, Org, Role, User};
 
 use crate::auth;
 use crate::storage::{NewUser, Storage, StorageError};
@@ -42,6 +42,8 @@ pub struct UserSpec<'a> {
     pub role: Role,
     /// Team.
     pub team_id: Option<TeamId>,
+    /// Reach of the user's reads, when not their role's default.
+    pub data_scope: Option<DataScope>,
     /// Password in clear (hashed here with argon2id).
     pub password: &'a str,
 }
@@ -70,6 +72,7 @@ pub async fn add_user(
             display_name: spec.display_name.to_owned(),
             role: spec.role,
             team_id: spec.team_id,
+            data_scope: spec.data_scope,
             password_hash,
         })
         .await?)

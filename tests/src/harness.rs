@@ -76,8 +76,14 @@ impl TestServer {
 
     /// Adds a user to `org` in `team`.
     pub async fn user(&self, org: &Org, username: &str, role: Role, team: TeamId) -> anyhow::Result<User> {
-        let spec =
-            UserSpec { username, display_name: username, role, team_id: Some(team), password: PASSWORD };
+        let spec = UserSpec {
+            username,
+            display_name: username,
+            role,
+            team_id: Some(team),
+            data_scope: None,
+            password: PASSWORD,
+        };
         Ok(provision::add_user(self.storage.as_ref(), org.id, spec).await?)
     }
 

@@ -400,6 +400,7 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
             display_name: "Rep One",
             role: Role::Rep,
             team_id: None,
+            data_scope: None,
             password: PASSWORD,
         };
         provision::add_user(&storage, org.id, spec).await?;

@@ -294,7 +294,7 @@ async fn a_manager_may_not_plan_for_a_rep_of_another_team_but_an_admin_may() -> 
 
     let (status, answer) = plan(&api, &org.manager_token, &body).await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    assert_eq!(answer["error"]["message"], format!("user {} is not in your team", outsider.id));
+    assert_eq!(answer["error"]["message"], format!("user {} is outside your data scope", outsider.id));
 
     server.user(&org.org, "admin", Role::Admin, TeamId::new()).await?;
     let admin = api.login("acme", "admin", PASSWORD).await?;

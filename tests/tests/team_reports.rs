@@ -3,14 +3,13 @@
 //! and funnel must match figures worked out by hand, in JSON and in CSV, and each caller
 //! sees only their own scope.
 
-use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::geo::{CivilDate, LocalFrame, haversine_m};
-use fieldkit_domain::ids::{CustomerId, FactId, ProductId, TaskId, UserId, VisitId};
+use fieldkit_domain::ids::{CustomerId, FactId, ProductId, TaskId, UserId};
 use fieldkit_domain::model::{
-    CheckIn, CheckOut, Currency, CustomerProposal, Grade, LocationFix, LocationProvider, Order, OrderLine,
-    Place, Role, TrackBatch, TrackPoint, WgsPoint,
+    CheckIn, CustomerProposal, Grade, Place, Role, TrackBatch, TrackPoint, WgsPoint,
 };
 use fieldkit_domain::protocol::Fact;
+use fieldkit_e2e::facts::{self, check_out, event, order};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -27,81 +26,8 @@ fn north_of_shop(north_m: f64) -> WgsPoint {
     LocalFrame::new(shop()).to_point(0.0, north_m).expect("on the globe")
 }
 
-fn event(device_ms: i64) -> EventTime {
-    EventTime {
-        device_ms,
-        hlc: Hlc { wall_ms: device_ms.unsigned_abs(), counter: 0, node: 7 },
-        server_estimate_ms: Some(device_ms),
-    }
-}
-
-fn fix(point: WgsPoint, at_ms: i64) -> LocationFix {
-    LocationFix {
-        point,
-        accuracy_m: 10.0,
-        fix_time_ms: at_ms - 1_000,
-        provider: LocationProvider::Gnss,
-        is_mock: false,
-    }
-}
-
 fn check_in(rep: UserId, customer: CustomerId, task: Option<TaskId>, point: WgsPoint, at_ms: i64) -> CheckIn {
-    CheckIn {
-        id: FactId::new(),
-        visit_id: VisitId::new(),
-        customer_id: customer,
-        task_id: task,
-        rep_id: rep,
-        fix: fix(point, at_ms),
-        at: event(at_ms),
-        note: None,
-        assessment: None,
-    }
-}
-
-fn check_out(of: &CheckIn, at_ms: i64) -> CheckOut {
-    CheckOut {
-        id: FactId::new(),
-        visit_id: of.visit_id,
-        customer_id: of.customer_id,
-        rep_id: of.rep_id,
-        fix: fix(shop(), at_ms),
-        at: event(at_ms),
-        automatic: false,
-        assessment: None,
-        sop_missing: Vec::new(),
-    }
-}
-
-/// An order at list prices, no discounts: `lines` are (product, quantity, unit price).
-fn order(
-    rep: UserId,
-    customer: CustomerId,
-    visit: Option<VisitId>,
-    lines: &[(ProductId, u32, i64)],
-    at_ms: i64,
-) -> Order {
-    let lines: Vec<OrderLine> = lines
-        .iter()
-        .map(|&(product_id, quantity, unit_price_minor)| OrderLine {
-            product_id,
-            quantity,
-            unit_price_minor,
-            discount_minor: 0,
-        })
-        .collect();
-    let total_minor = lines.iter().map(|l| i64::from(l.quantity) * l.unit_price_minor).sum();
-    Order {
-        id: FactId::new(),
-        customer_id: customer,
-        visit_id: visit,
-        rep_id: rep,
-        currency: Currency::CNY,
-        lines,
-        amends: None,
-        total_minor,
-        at: event(at_ms),
-    }
+    CheckIn { task_id: task, ..facts::check_in(rep, customer, point, at_ms) }
 }
 
 /// Pushes `facts` as `token`'s phone; every one must be stored.

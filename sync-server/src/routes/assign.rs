@@ -20,10 +20,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use fieldkit_domain::docs::{self, task as task_doc};
-use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
+use fieldkit_domain::ids::{CustomerId, TaskId, TeamId, UserId};
 use fieldkit_domain::model::{Customer, DayPlan, Role, Task, TaskStatus, User, WgsPoint};
-use fieldkit_domain::protocol::{ErrorCode, Fact, RecordKind};
+use fieldkit_domain::protocol::{ErrorCode, Fact};
 use fieldkit_domain::route::{OfflineModel, TravelMode};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +32,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::state::AppState;
 use crate::storage::{FactFilter, FactQuery, StorageError};
+
+const DAY_MS: i64 = 86_400_000;
+/// How many days before today a plan for today may have been made (by the phone's clock).
+const PLAN_LOOKBACK_DAYS: i64 = 7;
 
 /// Candidates listed when the request does not say.
 const DEFAULT_LIMIT: usize = 5;
@@ -85,139 +88,203 @@ fn internal() -> ApiError {
     ApiError::new(ErrorCode::Internal, "internal error; try again later")
 }
 
-/// The reps `caller` may assign to: their team's reps (a manager) or every rep (an admin).
+/// The reps `caller` may assign to: the reps their data scope reaches.
 fn in_scope(caller: &User, users: Vec<User>) -> ApiResult<Vec<User>> {
-    let team = match caller.role {
-        Role::Admin => None,
-        Role::Manager => Some(caller.team_id),
-        Role::Rep => {
-            return Err(ApiError::forbidden(format!("role {} may not assign tasks", caller.role.as_str())));
-        }
-    };
-    Ok(users
-        .into_iter()
-        .filter(|u| u.role == Role::Rep)
-        .filter(|u| team.is_none_or(|t| t.is_some() && t == u.team_id))
-        .collect())
+    if !caller.role.can_dispatch() {
+        return Err(ApiError::forbidden(format!("role {} may not assign tasks", caller.role.as_str())));
+    }
+    Ok(users.into_iter().filter(|u| u.role == Role::Rep && caller.may_read(u)).collect())
 }
 
-/// The task as stored.
-async fn load_task(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Task> {
-    let stored = state
-        .storage
-        .doc(caller.org_id, RecordKind::Task, id.0)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("task {id} not found")))?;
-    let doc = docs::load(&stored.state, state.actor.clone()).map_err(|e| {
-        tracing::error!(task = %id, error = %e, "stored task does not load");
-        internal()
-    })?;
-    task_doc::project(&doc).map_err(|e| {
-        tracing::error!(task = %id, error = %e, "stored task does not project");
-        internal()
+/// What is known of the reps a task may go to, gathered once and reused for every task
+/// placed among them (one task or a bulk dispatch).
+pub(super) struct Roster {
+    reps: Vec<RepState>,
+    customers: HashMap<CustomerId, Customer>,
+}
+
+/// One rep of a [`Roster`].
+struct RepState {
+    id: UserId,
+    name: String,
+    position: Position,
+    /// Open and in-progress tasks due today or undated.
+    open: Vec<TaskId>,
+    /// Stops of today's latest plan, in order (`None`: no plan today).
+    plan: Option<Vec<(TaskId, WgsPoint)>>,
+}
+
+impl Roster {
+    /// Gathers `reps`' positions, loads and plans as of now.
+    pub(super) async fn gather(state: &AppState, caller: &User, reps: Vec<User>) -> ApiResult<Self> {
+        let customers: HashMap<CustomerId, Customer> =
+            state.storage.customers(caller.org_id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let now = crate::now_ms();
+        let settings = state.storage.org_settings(caller.org_id).await?;
+        let hours = &settings.working_hours;
+        let (today, _) = hours.offset.local(now);
+        let rep_ids: Vec<UserId> = reps.iter().map(|r| r.id).collect();
+
+        let assigned = state.storage.assigned_tasks(caller.org_id, rep_ids.clone()).await?;
+        let task_points: HashMap<TaskId, WgsPoint> =
+            assigned.iter().filter_map(|t| t.place.as_ref().map(|p| (t.id, p.point))).collect();
+        let mut open: HashMap<UserId, Vec<TaskId>> = HashMap::new();
+        for t in &assigned {
+            let is_open = matches!(t.status, TaskStatus::Open | TaskStatus::InProgress);
+            let today_or_undated = t.deadline_ms.is_none_or(|d| hours.offset.local(d).0 == today);
+            if let Some(assignee) = t.assignee_id
+                && is_open
+                && today_or_undated
+            {
+                open.entry(assignee).or_default().push(t.id);
+            }
+        }
+
+        // Plans for today are made today or the evening before; a week's slack covers a
+        // phone whose clock runs days behind. Older plans need not be read.
+        let today_start_ms = today.to_days() * DAY_MS - i64::from(hours.offset.minutes()) * 60_000;
+        let query = FactQuery {
+            filter: FactFilter { kind: Some("day_plan".to_owned()), rep_ids: Some(rep_ids) },
+            event_from_ms: Some(today_start_ms - PLAN_LOOKBACK_DAYS * DAY_MS),
+            ..FactQuery::default()
+        };
+        let mut plans: HashMap<UserId, DayPlan> = HashMap::new();
+        for fact in state.storage.select_facts(caller.org_id, query).await? {
+            let parsed: Fact = serde_json::from_str(&fact.body)
+                .map_err(|source| StorageError::Corrupt { what: "fact", source })?;
+            if let Fact::DayPlan(plan) = parsed
+                && plan.date == today
+            {
+                // Sequence order: the latest plan of the day replaces the earlier ones.
+                plans.insert(plan.rep_id, plan);
+            }
+        }
+
+        let mut states = Vec::with_capacity(reps.len());
+        for rep in reps {
+            let last =
+                state.storage.latest_point_before(caller.org_id, rep.id, now.saturating_add(1)).await?;
+            let usable = last.filter(|p| {
+                hours.offset.local(p.point.time_ms).0 == today && hours.off_reason(p.point.time_ms).is_none()
+            });
+            let position = match usable {
+                Some(p) => {
+                    Position::Last { point: p.point.point, at_min: hours.offset.local(p.point.time_ms).1 }
+                }
+                None => {
+                    let mut owned: Vec<(CustomerId, WgsPoint)> = customers
+                        .values()
+                        .filter(|c| c.owner_id == Some(rep.id))
+                        .map(|c| (c.id, c.place.point))
+                        .collect();
+                    owned.sort_by_key(|(id, _)| *id);
+                    let points: Vec<WgsPoint> = owned.into_iter().map(|(_, p)| p).collect();
+                    match assign::centroid(&points) {
+                        Some(point) => Position::Base { point, customers: points.len() },
+                        None => Position::Unknown,
+                    }
+                }
+            };
+            let plan = plans.get(&rep.id).map(|plan| {
+                plan.stops
+                    .iter()
+                    .filter_map(|s| {
+                        let point = task_points.get(&s.task_id).copied().or_else(|| {
+                            s.customer_id.and_then(|c| customers.get(&c)).map(|c| c.place.point)
+                        })?;
+                        Some((s.task_id, point))
+                    })
+                    .collect()
+            });
+            states.push(RepState {
+                open: open.remove(&rep.id).unwrap_or_default(),
+                id: rep.id,
+                name: rep.display_name,
+                position,
+                plan,
+            });
+        }
+        Ok(Self { reps: states, customers })
+    }
+
+    /// Ranks the roster's reps for `task`, best first.
+    pub(super) fn rank(&self, task: &Task) -> ApiResult<Vec<Candidate>> {
+        let customer = task.customer_id.and_then(|c| self.customers.get(&c));
+        let point =
+            task.place.as_ref().map(|p| p.point).or_else(|| customer.map(|c| c.place.point)).ok_or_else(
+                || {
+                    ApiError::invalid(format!(
+                        "task {} has no place and no customer with a place to rank reps by",
+                        task.id
+                    ))
+                },
+            )?;
+        let target = Target { point, grade: customer.map(|c| c.grade) };
+        let facts = self
+            .reps
+            .iter()
+            .map(|rep| RepFacts {
+                rep_id: rep.id,
+                name: rep.name.clone(),
+                position: rep.position,
+                open_tasks: rep.open.iter().filter(|t| **t != task.id).count() as u32,
+                owns_customer: customer.is_some_and(|c| c.owner_id == Some(rep.id)),
+                same_grade_customers: match target.grade {
+                    Some(grade) => self
+                        .customers
+                        .values()
+                        .filter(|c| {
+                            c.owner_id == Some(rep.id) && c.grade == grade && Some(c.id) != task.customer_id
+                        })
+                        .count() as u32,
+                    None => 0,
+                },
+                plan: rep
+                    .plan
+                    .as_ref()
+                    .map(|stops| stops.iter().filter(|(t, _)| *t != task.id).map(|(_, p)| *p).collect()),
+            })
+            .collect();
+        let model = OfflineModel::for_mode(TravelMode::Driving);
+        Ok(assign::rank(&model, &target, facts))
+    }
+
+    /// Counts `task` in `rep`'s load and day, so the next task of a batch sees it.
+    pub(super) fn give(&mut self, rep: UserId, task: &Task) {
+        let point = task
+            .place
+            .as_ref()
+            .map(|p| p.point)
+            .or_else(|| task.customer_id.and_then(|c| self.customers.get(&c)).map(|c| c.place.point));
+        if let Some(state) = self.reps.iter_mut().find(|r| r.id == rep) {
+            state.open.push(task.id);
+            if let (Some(plan), Some(point)) = (state.plan.as_mut(), point) {
+                plan.push((task.id, point));
+            }
+        }
+    }
+}
+
+/// The reps `caller` may give work to, narrowed to `team` and the departments under it.
+pub(super) async fn reps_in_scope(
+    state: &AppState,
+    caller: &User,
+    team: Option<TeamId>,
+) -> ApiResult<Vec<User>> {
+    let reps = in_scope(caller, state.storage.users(caller.org_id).await?)?;
+    Ok(match team {
+        Some(team) => reps.into_iter().filter(|r| r.department_path.contains(&team)).collect(),
+        None => reps,
     })
 }
 
 /// Ranks the reps in `caller`'s scope for task `id`, best first.
 async fn ranked(state: &AppState, caller: &User, id: TaskId) -> ApiResult<(Task, Vec<Candidate>)> {
-    let reps = in_scope(caller, state.storage.users(caller.org_id).await?)?;
-    let task = load_task(state, caller, id).await?;
-    let customers: HashMap<CustomerId, Customer> =
-        state.storage.customers(caller.org_id).await?.into_iter().map(|c| (c.id, c)).collect();
-    let customer = task.customer_id.and_then(|c| customers.get(&c));
-    let point = task.place.as_ref().map(|p| p.point).or_else(|| customer.map(|c| c.place.point)).ok_or_else(
-        || ApiError::invalid(format!("task {id} has no place and no customer with a place to rank reps by")),
-    )?;
-    let target = Target { point, grade: customer.map(|c| c.grade) };
-
-    let now = crate::now_ms();
-    let settings = state.storage.org_settings(caller.org_id).await?;
-    let hours = &settings.working_hours;
-    let (today, _) = hours.offset.local(now);
-    let rep_ids: Vec<UserId> = reps.iter().map(|r| r.id).collect();
-
-    let assigned = state.storage.assigned_tasks(caller.org_id, rep_ids.clone()).await?;
-    let task_points: HashMap<TaskId, WgsPoint> =
-        assigned.iter().filter_map(|t| t.place.as_ref().map(|p| (t.id, p.point))).collect();
-    let mut load: HashMap<UserId, u32> = HashMap::new();
-    for t in &assigned {
-        let open = matches!(t.status, TaskStatus::Open | TaskStatus::InProgress);
-        let today_or_undated = t.deadline_ms.is_none_or(|d| hours.offset.local(d).0 == today);
-        if let Some(assignee) = t.assignee_id
-            && t.id != id
-            && open
-            && today_or_undated
-        {
-            *load.entry(assignee).or_default() += 1;
-        }
-    }
-
-    let query = FactQuery {
-        filter: FactFilter { kind: Some("day_plan".to_owned()), rep_ids: Some(rep_ids) },
-        ..FactQuery::default()
-    };
-    let mut plans: HashMap<UserId, DayPlan> = HashMap::new();
-    for fact in state.storage.select_facts(caller.org_id, query).await? {
-        let parsed: Fact = serde_json::from_str(&fact.body)
-            .map_err(|source| StorageError::Corrupt { what: "fact", source })?;
-        if let Fact::DayPlan(plan) = parsed
-            && plan.date == today
-        {
-            // Sequence order: the latest plan of the day replaces the earlier ones.
-            plans.insert(plan.rep_id, plan);
-        }
-    }
-
-    let mut facts = Vec::with_capacity(reps.len());
-    for rep in reps {
-        let owned: Vec<&Customer> = customers.values().filter(|c| c.owner_id == Some(rep.id)).collect();
-        let last = state.storage.latest_point_before(caller.org_id, rep.id, now.saturating_add(1)).await?;
-        let usable = last.filter(|p| {
-            hours.offset.local(p.point.time_ms).0 == today && hours.off_reason(p.point.time_ms).is_none()
-        });
-        let position = match usable {
-            Some(p) => Position::Last { point: p.point.point, at_min: hours.offset.local(p.point.time_ms).1 },
-            None => {
-                let mut points: Vec<(CustomerId, WgsPoint)> =
-                    owned.iter().map(|c| (c.id, c.place.point)).collect();
-                points.sort_by_key(|(id, _)| *id);
-                let points: Vec<WgsPoint> = points.into_iter().map(|(_, p)| p).collect();
-                match assign::centroid(&points) {
-                    Some(point) => Position::Base { point, customers: points.len() },
-                    None => Position::Unknown,
-                }
-            }
-        };
-        let same_grade_customers = match target.grade {
-            Some(grade) => {
-                owned.iter().filter(|c| c.grade == grade && Some(c.id) != task.customer_id).count() as u32
-            }
-            None => 0,
-        };
-        let plan = plans.get(&rep.id).map(|plan| {
-            plan.stops
-                .iter()
-                .filter(|s| s.task_id != id)
-                .filter_map(|s| {
-                    task_points
-                        .get(&s.task_id)
-                        .copied()
-                        .or_else(|| s.customer_id.and_then(|c| customers.get(&c)).map(|c| c.place.point))
-                })
-                .collect()
-        });
-        facts.push(RepFacts {
-            rep_id: rep.id,
-            name: rep.display_name,
-            position,
-            open_tasks: load.get(&rep.id).copied().unwrap_or(0),
-            owns_customer: customer.is_some_and(|c| c.owner_id == Some(rep.id)),
-            same_grade_customers,
-            plan,
-        });
-    }
-    let model = OfflineModel::for_mode(TravelMode::Driving);
-    Ok((task, assign::rank(&model, &target, facts)))
+    let reps = reps_in_scope(state, caller, None).await?;
+    let task = super::tasks::load(state, caller, id).await?;
+    let roster = Roster::gather(state, caller, reps).await?;
+    let ranked = roster.rank(&task)?;
+    Ok((task, ranked))
 }
 
 /// `GET /v1/tasks/{id}/candidates?limit=5`.
@@ -273,13 +340,16 @@ mod tests {
     use super::*;
 
     fn user(role: Role, team: Option<TeamId>) -> User {
+        static ORG: std::sync::LazyLock<OrgId> = std::sync::LazyLock::new(OrgId::new);
         User {
             id: UserId::new(),
-            org_id: OrgId::new(),
+            org_id: *ORG,
             username: "u".to_owned(),
             display_name: "u".to_owned(),
             role,
             team_id: team,
+            data_scope: None,
+            department_path: team.into_iter().collect(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! Customers: reference data for the rep who owns them and their manager (everyone, for
-//! a customer with no owner).
+//! Customers: reference data for the rep who owns them and whoever's data scope reaches
+//! that rep (everyone, for a customer with no owner).
 
 use axum::Json;
 use axum::extract::State;
@@ -37,9 +37,9 @@ pub(super) async fn create(
         return Err(ApiError::invalid("customer name must not be empty"));
     }
     if let Some(owner) = new.owner_id
-        && state.storage.user(caller.org_id, owner).await?.is_none()
+        && !state.storage.user(caller.org_id, owner).await?.is_some_and(|user| caller.may_read(&user))
     {
-        return Err(ApiError::invalid(format!("owner {owner} is not a user of this org")));
+        return Err(ApiError::invalid(format!("owner {owner} is not a user in your data scope")));
     }
     let customer = Customer {
         id: CustomerId::new(),
@@ -53,4 +53,29 @@ pub(super) async fn create(
     // A customer with an owner reaches that rep (and their manager); one without, everyone.
     state.storage.put_record(caller.org_id, Record::Customer(customer.clone()), customer.owner_id).await?;
     Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// `GET /v1/customers`: the customers the caller's scope reaches (those without an owner
+/// and those owned by users the caller may read), by name.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<Customer>>> {
+    let readable: std::collections::HashSet<UserId> = state
+        .storage
+        .users(caller.org_id)
+        .await?
+        .iter()
+        .filter(|u| caller.may_read(u))
+        .map(|u| u.id)
+        .collect();
+    let mut customers: Vec<Customer> = state
+        .storage
+        .customers(caller.org_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.owner_id.is_none_or(|owner| readable.contains(&owner)))
+        .collect();
+    customers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(Json(customers))
 }

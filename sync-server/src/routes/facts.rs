@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::State;
 use fieldkit_domain::checkin::CheckInAssessment;
-use fieldkit_domain::model::{Role, User};
+use fieldkit_domain::model::{DataScope, User};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
@@ -47,20 +47,17 @@ pub(super) struct FactView {
     fact: serde_json::Value,
 }
 
-/// Whose facts `caller` may read (`None`: everyone's).
+/// Whose facts `caller` may read (`None`: everyone's in the org): the users their data
+/// scope reaches, themselves included.
 pub(super) async fn authors(
     state: &AppState,
     caller: &User,
 ) -> ApiResult<Option<Vec<fieldkit_domain::ids::UserId>>> {
-    Ok(match (caller.role, caller.team_id) {
-        (Role::Admin, _) => None,
-        (Role::Manager, Some(team)) => {
-            let mut members = state.storage.team_members(caller.org_id, team).await?;
-            members.push(caller.id);
-            Some(members)
-        }
-        (Role::Manager | Role::Rep, _) => Some(vec![caller.id]),
-    })
+    if caller.scope() == DataScope::All {
+        return Ok(None);
+    }
+    let users = state.storage.users(caller.org_id).await?;
+    Ok(Some(users.iter().filter(|u| caller.may_read(u)).map(|u| u.id).collect()))
 }
 
 /// The outcome (`accepted`, `flagged`, `rejected`) of an assessment as JSON.

@@ -1,12 +1,19 @@
 //! The HTTP API: one module per resource, assembled into one router.
 
+mod analytics;
 mod assign;
 mod blobs;
+mod customer_import;
 mod customers;
+mod dashboard;
+mod departments;
+mod dispatch;
 mod facts;
 mod health;
 mod kb;
+mod live;
 mod login;
+mod openapi;
 mod period;
 mod photos;
 mod plans;
@@ -14,10 +21,12 @@ mod products;
 mod proposals;
 mod reports;
 mod settings;
+pub(crate) mod summaries;
 mod sync;
 mod tasks;
 mod team_reports;
 mod templates;
+mod users;
 mod visit_plans;
 
 use axum::Router;
@@ -29,6 +38,16 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Deserialises a field that may be absent (outer `None`, with `#[serde(default)]`),
+/// `null` (`Some(None)`) or a value: how a PATCH body says "leave", "clear" or "set".
+fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The whole API over `state`.
 pub fn router(state: AppState) -> Router {
     let limit = state.limits.max_body_bytes;
@@ -36,17 +55,27 @@ pub fn router(state: AppState) -> Router {
     let photo_limit = usize::try_from(state.limits.max_blob_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/dashboard", get(dashboard::index))
+        .route("/dashboard/", get(dashboard::slash))
+        .route("/dashboard/{*path}", get(dashboard::asset))
         .route("/v1/login", post(login::login))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/tasks", post(tasks::create))
+        .route("/v1/tasks/bulk", post(dispatch::bulk))
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
         .route("/v1/tasks/{id}/candidates", get(assign::candidates))
         .route("/v1/tasks/{id}/auto-assign", post(assign::auto_assign))
-        .route("/v1/customers", post(customers::create))
+        .route("/v1/customers", get(customers::list).post(customers::create))
+        .route("/v1/customers/import", post(customer_import::import))
         .route("/v1/products", post(products::create))
         .route("/v1/form-templates", post(templates::create_form))
         .route("/v1/sop-templates", post(templates::create_sop))
         .route("/v1/facts", get(facts::list))
+        .route("/v1/departments", get(departments::list).post(departments::create))
+        .route("/v1/departments/{id}", patch(departments::patch))
+        .route("/v1/users", get(users::list).post(users::create))
+        .route("/v1/users/{id}", patch(users::patch))
+        .route("/v1/live", get(live::live))
         .route("/v1/org/settings", get(settings::get).put(settings::put))
         .route("/v1/reports/day", get(reports::day))
         .route("/v1/reports/coverage", get(visit_plans::coverage))
@@ -54,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/leaderboard", get(team_reports::leaderboard))
         .route("/v1/reports/product-share", get(team_reports::product_share))
         .route("/v1/reports/funnel", get(team_reports::funnel))
+        .route("/v1/reports/correlation", get(analytics::correlation))
+        .route("/v1/reports/per-capita", get(analytics::per_capita))
+        .route("/v1/reports/forecast", get(analytics::forecast))
+        .route("/v1/reports/summaries", get(summaries::list))
         .route("/v1/visit-plans/generate", post(visit_plans::generate))
         .route("/v1/proposals", get(proposals::list))
         .route("/v1/proposals/{fact_id}/approve", post(proposals::approve))
@@ -69,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             get(photos::verify_code).post(photos::verify_bytes).layer(DefaultBodyLimit::max(photo_limit)),
         )
         .route("/v1/server-key", get(photos::server_key))
+        .route("/v1/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

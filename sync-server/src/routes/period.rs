@@ -2,7 +2,7 @@
 //! may read whose figures.
 
 use fieldkit_domain::geo::CivilDate;
-use fieldkit_domain::model::{Role, User};
+use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -53,14 +53,10 @@ pub(super) fn period(from: &str, to: &str, max_days: i64) -> ApiResult<(CivilDat
     Ok((from, to))
 }
 
-/// Whether `caller` may read `user`'s figures: an admin anyone's, a manager their team's and
-/// their own, a rep their own.
+/// Whether `caller` may read `user`'s figures: as far as the caller's data scope reaches
+/// (see [`User::may_read`]).
 pub(super) fn may_read(caller: &User, user: &User) -> bool {
-    match caller.role {
-        Role::Admin => true,
-        Role::Manager => caller.id == user.id || (caller.team_id.is_some() && caller.team_id == user.team_id),
-        Role::Rep => caller.id == user.id,
-    }
+    caller.may_read(user)
 }
 
 #[cfg(test)]

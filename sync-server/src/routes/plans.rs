@@ -16,7 +16,7 @@ use axum::Json;
 use axum::extract::State;
 use fieldkit_domain::geo::{CivilDate, UtcOffset};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
-use fieldkit_domain::model::{Customer, OrgSettings, Role, Task, TaskKind, TaskStatus, User, WgsPoint};
+use fieldkit_domain::model::{Customer, OrgSettings, Task, TaskKind, TaskStatus, User, WgsPoint};
 use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_domain::route::{OfflineModel, TravelMode};
 use serde::{Deserialize, Serialize};
@@ -145,11 +145,7 @@ fn internal() -> ApiError {
 
 /// Whether `caller` may plan `rep`'s days.
 fn may_plan_for(caller: &User, rep: &User) -> bool {
-    match caller.role {
-        Role::Admin => true,
-        Role::Manager => caller.team_id.is_some() && caller.team_id == rep.team_id,
-        Role::Rep => false,
-    }
+    caller.role.can_dispatch() && caller.may_read(rep)
 }
 
 /// Travel modes by the names a dashboard sends.
@@ -278,7 +274,7 @@ pub(super) async fn team(
             .get(&rep.rep_id)
             .ok_or_else(|| ApiError::not_found(format!("user {} not found", rep.rep_id)))?;
         if !may_plan_for(&caller, user) {
-            return Err(ApiError::forbidden(format!("user {} is not in your team", rep.rep_id)));
+            return Err(ApiError::forbidden(format!("user {} is outside your data scope", rep.rep_id)));
         }
         rep_users.push(user);
     }

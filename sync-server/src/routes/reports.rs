@@ -142,7 +142,7 @@ pub(super) async fn day(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {rep_id} not found")))?;
     if !may_read(&caller, &rep) {
-        return Err(ApiError::forbidden(format!("user {rep_id} is not in your team")));
+        return Err(ApiError::forbidden(format!("user {rep_id} is outside your data scope")));
     }
 
     let settings = settings(&state, caller.org_id).await?;

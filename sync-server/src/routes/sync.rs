@@ -121,7 +121,7 @@ pub(super) async fn sync(
         .collect();
     let doc_acks = push_docs(&state, &user, &req.docs).await?;
 
-    let reader = FeedReader::for_user(&user);
+    let reader = FeedReader::for_user(&user, &state.storage.users(user.org_id).await?);
     let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let page = state.storage.feed(user.org_id, reader, req.cursor, limit).await?;
     tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");

@@ -10,7 +10,9 @@ use fieldkit_domain::docs::{self, DocError, task as task_doc};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
 use fieldkit_domain::model::{Place, Task, TaskKind, TaskStatus, User};
 use fieldkit_domain::protocol::{ErrorCode, PushOutcome, RecordKind, RejectCode};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+
+use super::double_option;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
@@ -38,24 +40,19 @@ pub(super) struct NewTask {
 pub(super) struct TaskChanges {
     title: Option<String>,
     goal: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "double_option")]
     deadline_ms: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "double_option")]
     place: Option<Option<Place>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "double_option")]
     customer_id: Option<Option<CustomerId>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "double_option")]
     assignee_id: Option<Option<UserId>>,
     status: Option<TaskStatus>,
     notes: Option<String>,
 }
 
-/// Tells a field given as `null` (`Some(None)`) from a field left out (`None`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-fn require_dispatcher(user: &User) -> ApiResult<()> {
+pub(super) fn require_dispatcher(user: &User) -> ApiResult<()> {
     if user.role.can_dispatch() {
         Ok(())
     } else {
@@ -70,10 +67,13 @@ async fn check_refs(
     assignee: Option<UserId>,
     customer: Option<CustomerId>,
 ) -> ApiResult<()> {
-    if let Some(assignee) = assignee
-        && state.storage.user(caller.org_id, assignee).await?.is_none()
-    {
-        return Err(ApiError::invalid(format!("assignee {assignee} is not a user of this org")));
+    if let Some(assignee) = assignee {
+        let Some(user) = state.storage.user(caller.org_id, assignee).await? else {
+            return Err(ApiError::invalid(format!("assignee {assignee} is not a user of this org")));
+        };
+        if !caller.may_read(&user) {
+            return Err(ApiError::forbidden(format!("assignee {assignee} is outside your data scope")));
+        }
     }
     if let Some(customer) = customer
         && state.storage.record(caller.org_id, RecordKind::Customer, customer.0).await?.is_none()
@@ -114,17 +114,14 @@ pub(crate) fn creation(state: &AppState, task: &Task) -> ApiResult<DocUpdate> {
     })
 }
 
-pub(super) async fn create(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(new): ApiJson<NewTask>,
-) -> ApiResult<(StatusCode, Json<Task>)> {
-    require_dispatcher(&caller)?;
+/// Checks `new` against the caller's org and scope and makes it an open task with a fresh
+/// id (not yet stored). Every path that creates tasks from a request goes through it.
+pub(super) async fn build(state: &AppState, caller: &User, new: NewTask) -> ApiResult<Task> {
     if new.title.trim().is_empty() {
         return Err(ApiError::invalid("task title must not be empty"));
     }
-    check_refs(&state, &caller, new.assignee_id, new.customer_id).await?;
-    let task = Task {
+    check_refs(state, caller, new.assignee_id, new.customer_id).await?;
+    Ok(Task {
         id: TaskId::new(),
         kind: new.kind,
         title: new.title,
@@ -135,24 +132,38 @@ pub(super) async fn create(
         assignee_id: new.assignee_id,
         status: TaskStatus::Open,
         notes: new.notes,
-    };
+    })
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(new): ApiJson<NewTask>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    require_dispatcher(&caller)?;
+    let task = build(&state, &caller, new).await?;
     let update = creation(&state, &task)?;
     state.storage.update_docs(caller.org_id, vec![update]).await?;
     tracing::info!(task = %task.id, "task created");
     Ok((StatusCode::CREATED, Json(task)))
 }
 
-/// The task as stored, if the caller may see it.
-async fn load(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Task> {
+/// The task as stored, if the caller may see it: its assignee, or a dispatcher whose scope
+/// reaches the assignee (any dispatcher for an unassigned task); others get not found.
+pub(super) async fn load(state: &AppState, caller: &User, id: TaskId) -> ApiResult<Task> {
     let not_found = || ApiError::not_found(format!("task {id} not found"));
     let stored = state.storage.doc(caller.org_id, RecordKind::Task, id.0).await?.ok_or_else(not_found)?;
     let doc = docs::load(&stored.state, state.actor.clone()).map_err(|e| doc_error(&e))?;
     let task = task_doc::project(&doc).map_err(|e| doc_error(&e))?;
-    if caller.role.can_dispatch() || task.assignee_id == Some(caller.id) {
-        Ok(task)
-    } else {
-        Err(not_found())
-    }
+    let visible = match task.assignee_id {
+        Some(assignee) if assignee == caller.id => true,
+        Some(assignee) if caller.role.can_dispatch() => {
+            state.storage.user(caller.org_id, assignee).await?.is_some_and(|user| caller.may_read(&user))
+        }
+        Some(_) => false,
+        None => caller.role.can_dispatch(),
+    };
+    if visible { Ok(task) } else { Err(not_found()) }
 }
 
 pub(super) async fn get(
@@ -170,6 +181,7 @@ pub(super) async fn patch(
     ApiJson(changes): ApiJson<TaskChanges>,
 ) -> ApiResult<Json<Task>> {
     require_dispatcher(&caller)?;
+    load(&state, &caller, id).await?;
     if changes.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(ApiError::invalid("task title must not be empty"));
     }
@@ -232,6 +244,7 @@ pub(super) async fn delete(
     Path(id): Path<TaskId>,
 ) -> ApiResult<StatusCode> {
     require_dispatcher(&caller)?;
+    load(&state, &caller, id).await?;
     match state.storage.delete_record(caller.org_id, RecordKind::Task, id.0).await? {
         Some(_) => {
             tracing::info!(task = %id, "task deleted");

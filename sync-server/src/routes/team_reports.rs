@@ -10,10 +10,11 @@
 //! - `GET /v1/reports/product-share?from&to`: order amounts per product line and currency.
 //! - `GET /v1/reports/funnel?from&to`: tasks due in the period → visited → with an order.
 //!
-//! Who sees what (as `GET /v1/reports/day`): a rep only themself, a manager their team (and
-//! themself), an admin the org; `rep=<id>` narrows to one user the caller may read. The
-//! period is local dates in the org's `working_hours.offset`, both ends included, at most
-//! [`MAX_PERIOD_DAYS`] days. What is counted (see [`crate::report_kit`]):
+//! Who sees what (as `GET /v1/reports/day`): the users the caller's data scope reaches (a
+//! rep themself, a manager their department by default, an admin the org); `team=<id>`
+//! narrows to a department and those under it, `rep=<id>` to one user the caller may read.
+//! The period is local dates in the org's `working_hours.offset`, both ends included, at
+//! most [`MAX_PERIOD_DAYS`] days. What is counted (see [`crate::report_kit`]):
 //!
 //! - check-ins whose device time falls in the period; their check-outs up to a day after it;
 //! - track points of the period through the org's track filter, then the domain's
@@ -34,7 +35,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use fieldkit_domain::docs::{self, task as task_doc};
 use fieldkit_domain::geo::{CivilDate, UtcOffset};
-use fieldkit_domain::ids::{FactId, UserId};
+use fieldkit_domain::ids::{FactId, TeamId, UserId};
 use fieldkit_domain::model::{CheckIn, CheckOut, Order, Product, Role, Task, TrackPoint, User};
 use fieldkit_domain::protocol::{ErrorCode, Fact, FeedChange, Record, RecordKind};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,8 @@ pub(super) struct ReportQuery {
     from: String,
     to: String,
     rep: Option<String>,
+    /// A department id: only its users and those of the departments under it.
+    team: Option<String>,
     format: Option<String>,
     metric: Option<String>,
     currency: Option<String>,
@@ -72,26 +75,39 @@ pub(super) struct ReportQuery {
 
 /// JSON or CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
+    /// `application/json` (the default).
     Json,
+    /// `text/csv; charset=utf-8`.
     Csv,
 }
 
+impl Format {
+    /// Parses `format=json|csv` (absent: JSON).
+    pub(super) fn parse(text: Option<&str>) -> ApiResult<Self> {
+        match text {
+            None | Some("json") => Ok(Format::Json),
+            Some("csv") => Ok(Format::Csv),
+            Some(other) => Err(malformed(format!("format {other:?} is neither json nor csv"))),
+        }
+    }
+}
+
 /// Who and when a report covers.
-struct Scope {
-    org: fieldkit_domain::ids::OrgId,
-    from: CivilDate,
-    to: CivilDate,
-    offset: UtcOffset,
-    start_ms: i64,
-    end_ms: i64,
+pub(super) struct Scope {
+    pub(super) org: fieldkit_domain::ids::OrgId,
+    pub(super) from: CivilDate,
+    pub(super) to: CivilDate,
+    pub(super) offset: UtcOffset,
+    pub(super) start_ms: i64,
+    pub(super) end_ms: i64,
     /// Whose facts count (`None`: everyone's in the org).
-    authors: Option<Vec<UserId>>,
+    pub(super) authors: Option<Vec<UserId>>,
     /// The reps listed even without facts, and the names of every user in scope.
-    reps: Vec<RepInfo>,
-    names: HashMap<UserId, String>,
-    format: Format,
-    settings: fieldkit_domain::model::OrgSettings,
+    pub(super) reps: Vec<RepInfo>,
+    pub(super) names: HashMap<UserId, String>,
+    pub(super) format: Format,
+    pub(super) settings: fieldkit_domain::model::OrgSettings,
 }
 
 /// The summary report.
@@ -131,25 +147,42 @@ pub(super) struct FunnelReport {
     stages: Vec<Stage>,
 }
 
-fn internal(what: &str, e: &dyn std::fmt::Display) -> ApiError {
+/// An internal failure, logged; the client learns only that it failed.
+pub(super) fn internal(what: &str, e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "{what}");
     ApiError::new(ErrorCode::Internal, "internal error; try again later")
 }
 
 async fn scope(state: &AppState, caller: &User, query: &ReportQuery) -> ApiResult<Scope> {
-    let format = match query.format.as_deref() {
-        None | Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
-        Some(other) => return Err(malformed(format!("format {other:?} is neither json nor csv"))),
-    };
+    let format = Format::parse(query.format.as_deref())?;
     let (from, to) = period(&query.from, &query.to, MAX_PERIOD_DAYS)?;
+    let team = query
+        .team
+        .as_deref()
+        .map(|t| t.parse::<TeamId>().map_err(|_| malformed(format!("team {t:?} is not a department id"))))
+        .transpose()?;
+    scope_of(state, caller, (from, to), query.rep.as_deref(), team, format).await
+}
+
+/// The scope of a report over `from..=to` (local dates, already checked): everyone the
+/// caller may read, or only `rep` (a user id, refused unless readable), narrowed to the
+/// users of `team` when one is given (unknown team: not found; a team none of whose users
+/// the caller may read: forbidden).
+pub(super) async fn scope_of(
+    state: &AppState,
+    caller: &User,
+    (from, to): (CivilDate, CivilDate),
+    rep: Option<&str>,
+    team: Option<TeamId>,
+    format: Format,
+) -> ApiResult<Scope> {
     let org = caller.org_id;
     let settings = settings(state, org).await?;
     let offset = settings.working_hours.offset;
     let start_ms = from.to_days() * DAY_MS - i64::from(offset.minutes()) * 60_000;
     let end_ms = (to.to_days() + 1) * DAY_MS - i64::from(offset.minutes()) * 60_000;
     let users: Vec<User> = state.storage.users(org).await?;
-    let (authors, listed): (Option<Vec<UserId>>, Vec<&User>) = match &query.rep {
+    let (authors, listed): (Option<Vec<UserId>>, Vec<&User>) = match rep {
         Some(text) => {
             let id: UserId = text.parse().map_err(|_| malformed(format!("rep {text:?} is not a user id")))?;
             if caller.role == Role::Rep && caller.id != id {
@@ -160,7 +193,7 @@ async fn scope(state: &AppState, caller: &User, query: &ReportQuery) -> ApiResul
                 .find(|u| u.id == id)
                 .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
             if !may_read(caller, user) {
-                return Err(ApiError::forbidden(format!("user {id} is not in your team")));
+                return Err(ApiError::forbidden(format!("user {id} is outside your data scope")));
             }
             (Some(vec![id]), vec![user])
         }
@@ -175,6 +208,10 @@ async fn scope(state: &AppState, caller: &User, query: &ReportQuery) -> ApiResul
             (authors, listed)
         }
     };
+    let (authors, listed) = match team {
+        None => (authors, listed),
+        Some(team) => narrow_to_team(&users, team, authors, listed)?,
+    };
     let reps = listed.iter().map(|u| RepInfo { id: u.id, name: u.display_name.clone() }).collect();
     let names = users
         .iter()
@@ -184,8 +221,29 @@ async fn scope(state: &AppState, caller: &User, query: &ReportQuery) -> ApiResul
     Ok(Scope { org, from, to, offset, start_ms, end_ms, authors, reps, names, format, settings })
 }
 
+/// `authors` and `listed` narrowed to the users of `team` and the departments under it.
+fn narrow_to_team<'u>(
+    users: &'u [User],
+    team: TeamId,
+    authors: Option<Vec<UserId>>,
+    listed: Vec<&'u User>,
+) -> ApiResult<(Option<Vec<UserId>>, Vec<&'u User>)> {
+    let members: Vec<UserId> =
+        users.iter().filter(|u| u.department_path.contains(&team)).map(|u| u.id).collect();
+    if members.is_empty() {
+        return Err(ApiError::not_found(format!("team {team} not found")));
+    }
+    let readable: Vec<UserId> =
+        members.into_iter().filter(|id| authors.as_ref().is_none_or(|a| a.contains(id))).collect();
+    if readable.is_empty() {
+        return Err(ApiError::forbidden(format!("team {team} is not in your scope")));
+    }
+    let listed = listed.into_iter().filter(|u| readable.contains(&u.id)).collect();
+    Ok((Some(readable), listed))
+}
+
 /// The facts of `kind` by the scope's authors that happened in `[from_ms, until_ms)`.
-async fn facts(
+pub(super) async fn facts(
     state: &AppState,
     scope: &Scope,
     kind: &str,
@@ -212,7 +270,8 @@ async fn facts(
         .map_err(ApiError::from)
 }
 
-async fn check_ins(state: &AppState, scope: &Scope) -> ApiResult<Vec<JudgedCheckIn>> {
+/// The period's check-ins with the server's verdicts.
+pub(super) async fn check_ins(state: &AppState, scope: &Scope) -> ApiResult<Vec<JudgedCheckIn>> {
     Ok(facts(state, scope, "check_in", scope.start_ms, scope.end_ms)
         .await?
         .into_iter()
@@ -225,7 +284,8 @@ async fn check_ins(state: &AppState, scope: &Scope) -> ApiResult<Vec<JudgedCheck
         .collect())
 }
 
-async fn orders(state: &AppState, scope: &Scope) -> ApiResult<Vec<Order>> {
+/// The period's orders (amended ones included: see [`report_kit::current_orders`]).
+pub(super) async fn orders(state: &AppState, scope: &Scope) -> ApiResult<Vec<Order>> {
     Ok(facts(state, scope, "order", scope.start_ms, scope.end_ms)
         .await?
         .into_iter()
@@ -261,17 +321,21 @@ async fn new_customers(state: &AppState, scope: &Scope) -> ApiResult<Vec<NewCust
         .collect())
 }
 
+/// Check-outs of the period's visits: up to [`CHECK_OUT_LOOKAHEAD_MS`] after its end.
+pub(super) async fn check_outs(state: &AppState, scope: &Scope) -> ApiResult<Vec<CheckOut>> {
+    Ok(facts(state, scope, "check_out", scope.start_ms, scope.end_ms + CHECK_OUT_LOOKAHEAD_MS)
+        .await?
+        .into_iter()
+        .filter_map(|(fact, _)| match fact {
+            Fact::CheckOut(c) => Some(c),
+            _ => None,
+        })
+        .collect())
+}
+
 async fn summary_of(state: &AppState, scope: &Scope) -> ApiResult<Summary> {
     let check_ins = check_ins(state, scope).await?;
-    let check_outs: Vec<CheckOut> =
-        facts(state, scope, "check_out", scope.start_ms, scope.end_ms + CHECK_OUT_LOOKAHEAD_MS)
-            .await?
-            .into_iter()
-            .filter_map(|(fact, _)| match fact {
-                Fact::CheckOut(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+    let check_outs = check_outs(state, scope).await?;
     let orders = orders(state, scope).await?;
     let new_customers = new_customers(state, scope).await?;
 
@@ -314,7 +378,45 @@ async fn summary_of(state: &AppState, scope: &Scope) -> ApiResult<Summary> {
         .map_err(|e| internal("summary report worker failed", &e))
 }
 
-fn csv_response(rows: Vec<Vec<String>>) -> Response {
+/// The summary of `from..=to` (local dates in the org's offset) over `authors`' facts
+/// (`None`: everyone's in the org), with a row for each rep among them: what
+/// `GET /v1/reports/summary` answers an admin (`None`) or a team's manager (the team's
+/// members). The generated summaries (`crate::summaries`) are computed here.
+pub(crate) async fn summary_between(
+    state: &AppState,
+    org: fieldkit_domain::ids::OrgId,
+    (from, to): (CivilDate, CivilDate),
+    authors: Option<Vec<UserId>>,
+) -> ApiResult<Summary> {
+    let settings = settings(state, org).await?;
+    let offset = settings.working_hours.offset;
+    let users: Vec<User> = state.storage.users(org).await?;
+    let in_scope = |u: &&User| authors.as_ref().is_none_or(|a| a.contains(&u.id));
+    let reps = users
+        .iter()
+        .filter(in_scope)
+        .filter(|u| u.role == Role::Rep)
+        .map(|u| RepInfo { id: u.id, name: u.display_name.clone() })
+        .collect();
+    let names = users.iter().filter(in_scope).map(|u| (u.id, u.display_name.clone())).collect();
+    let scope = Scope {
+        org,
+        from,
+        to,
+        offset,
+        start_ms: from.to_days() * DAY_MS - i64::from(offset.minutes()) * 60_000,
+        end_ms: (to.to_days() + 1) * DAY_MS - i64::from(offset.minutes()) * 60_000,
+        authors,
+        reps,
+        names,
+        format: Format::Json,
+        settings,
+    };
+    summary_of(state, &scope).await
+}
+
+/// `rows` as a CSV answer (`text/csv; charset=utf-8`).
+pub(super) fn csv_response(rows: Vec<Vec<String>>) -> Response {
     let body: String = rows.iter().map(|r| report_kit::csv_row(r)).collect();
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
 }

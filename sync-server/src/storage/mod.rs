@@ -6,7 +6,9 @@
 //! that stores it, and writers to one org are serialised, so sequence order is commit order:
 //! a reader that has seen sequence N has seen every change up to N.
 
+mod customer_codes;
 mod proposals;
+mod snapshots;
 mod sqlite;
 mod visit_plans;
 
@@ -14,13 +16,17 @@ use async_trait::async_trait;
 use fieldkit_domain::checkin::CheckInAssessment;
 use fieldkit_domain::clock::EventTime;
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, OrgId, TeamId, UserId, VisitId};
-use fieldkit_domain::model::{Customer, LocationFix, Org, OrgSettings, Role, TrackPoint, User};
+use fieldkit_domain::model::{
+    Customer, DataScope, Department, LocationFix, Org, OrgSettings, Role, TrackPoint, User,
+};
 use fieldkit_domain::protocol::{BlobStatus, FeedEntry, MissingBlob, PushOutcome, Record, RecordKind};
 use fieldkit_domain::signing::{DevicePublicKey, KeyId, PerceptualHash, Sha256Hash, VerifyFailure};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use customer_codes::ImportedCustomer;
 pub use proposals::{DecisionOutcome, DecisionStatus, ProposalDecision};
+pub use snapshots::{FactChanges, FactMark, ReportSnapshot, SnapshotPeriod};
 pub use sqlite::SqliteStorage;
 pub use visit_plans::{NewPlanEntry, PlanEntry};
 
@@ -47,6 +53,9 @@ pub enum StorageError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// The change would break a rule of the data (e.g. a department moved under itself).
+    #[error("{0}")]
+    Refused(String),
     /// The blocking worker running the query died.
     #[error("storage worker failed: {0}")]
     Worker(String),
@@ -68,8 +77,23 @@ pub struct NewUser {
     pub role: Role,
     /// Team, if any.
     pub team_id: Option<TeamId>,
+    /// Reach of the user's reads when not their role's default.
+    pub data_scope: Option<DataScope>,
     /// The argon2id PHC string of the password.
     pub password_hash: String,
+}
+
+/// What to change about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New department (`Some(None)`: none).
+    pub team_id: Option<Option<TeamId>>,
+    /// New data scope (`Some(None)`: back to the role's default).
+    pub data_scope: Option<Option<DataScope>>,
 }
 
 /// A bearer token to remember (only its hash is stored).
@@ -489,30 +513,29 @@ pub struct TrackPrune {
 }
 
 /// Whose feed is being read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum FeedReader {
-    /// A rep: reference data and the records addressed to them.
+    /// One user: reference data and the records addressed to them.
     Member(UserId),
-    /// A manager: reference data, and the records addressed to them or to a member of
-    /// their team.
-    Team {
-        /// The manager.
-        manager: UserId,
-        /// Their team, if they lead one.
-        team: Option<TeamId>,
-    },
-    /// An admin: everything in the org.
+    /// A user whose scope reaches others (see [`User::may_read`]): reference data and the
+    /// records addressed to any of these users (the reader among them).
+    Users(Vec<UserId>),
+    /// A reader whose scope is the whole org: everything in it.
     Everything,
 }
 
 impl FeedReader {
-    /// The reader for `user`.
+    /// The reader for `user`, given the org's `users`: whose records their scope reaches.
     #[must_use]
-    pub fn for_user(user: &User) -> Self {
-        match user.role {
-            Role::Rep => FeedReader::Member(user.id),
-            Role::Manager => FeedReader::Team { manager: user.id, team: user.team_id },
-            Role::Admin => FeedReader::Everything,
+    pub fn for_user(user: &User, users: &[User]) -> Self {
+        if user.scope() == DataScope::All {
+            return FeedReader::Everything;
+        }
+        let visible: Vec<UserId> = users.iter().filter(|u| user.may_read(u)).map(|u| u.id).collect();
+        match visible.as_slice() {
+            [] => FeedReader::Member(user.id),
+            [only] if *only == user.id => FeedReader::Member(user.id),
+            _ => FeedReader::Users(visible),
         }
     }
 }
@@ -676,6 +699,17 @@ pub trait Storage: Send + Sync + 'static {
     /// record's new sequence number.
     async fn put_record(&self, org_id: OrgId, record: Record, audience: Option<UserId>)
     -> StorageResult<u64>;
+    /// Creates or replaces many customers in ONE transaction, each as [`Storage::put_record`]
+    /// would (addressed to its owner), remembering each one's external code: the whole batch
+    /// is stored or, if any write fails, nothing is. A code already held by another live
+    /// customer fails the batch with [`StorageError::AlreadyExists`]. Returns the sequence
+    /// numbers, in order.
+    async fn import_customers(&self, org_id: OrgId, batch: Vec<ImportedCustomer>) -> StorageResult<Vec<u64>>;
+    /// The org's external customer codes whose customer is live, code → customer.
+    async fn customer_codes(
+        &self,
+        org_id: OrgId,
+    ) -> StorageResult<std::collections::HashMap<String, CustomerId>>;
     /// Applies changes to shared documents in one transaction, in order; each decision is
     /// taken with the state stored at that moment, so concurrent pushes never overwrite
     /// each other.
@@ -686,8 +720,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Forgets removals older than `before_ms`; phones whose cursor predates what is kept
     /// start their feed over. Returns how many were pruned.
     async fn prune_removals(&self, org_id: OrgId, before_ms: i64) -> StorageResult<usize>;
-    /// The members of a team.
-    async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>>;
+    /// Every department of the org.
+    async fn departments(&self, org_id: OrgId) -> StorageResult<Vec<Department>>;
+    /// Creates or updates a department; refuses a parent that is unknown or inside it.
+    async fn save_department(&self, org_id: OrgId, department: Department) -> StorageResult<()>;
+    /// Changes a user's name, role, department or data scope.
+    async fn update_user(&self, org_id: OrgId, id: UserId, change: UserChange) -> StorageResult<User>;
     /// How far a blob of the org has arrived, if any of it has.
     async fn blob(&self, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>>;
     /// Records how far a blob has arrived.
@@ -763,4 +801,31 @@ pub trait Storage: Send + Sync + 'static {
         org_id: OrgId,
         assignees: Vec<UserId>,
     ) -> StorageResult<Vec<fieldkit_domain::model::Task>>;
+    /// How many of the org's facts happened in `[from_ms, until_ms)` (event time), and the
+    /// highest sequence number among them.
+    async fn fact_mark(&self, org_id: OrgId, from_ms: i64, until_ms: i64) -> StorageResult<FactMark>;
+    /// The org's facts stored after `after_seq`: the local days (in `offset_minutes` east of
+    /// UTC) they happened on, the highest fact sequence number, the day of the first fact.
+    async fn fact_changes(
+        &self,
+        org_id: OrgId,
+        after_seq: u64,
+        offset_minutes: i32,
+    ) -> StorageResult<FactChanges>;
+    /// The highest fact sequence number the summary generator has looked at (0: none).
+    async fn summary_cursor(&self, org_id: OrgId) -> StorageResult<u64>;
+    /// Moves the summary generator's cursor forward to `fact_seq` (never back).
+    async fn set_summary_cursor(&self, org_id: OrgId, fact_seq: u64, now_ms: i64) -> StorageResult<()>;
+    /// Stores snapshots in one transaction, each replacing the one of the same period, start
+    /// date and team.
+    async fn put_report_snapshots(&self, org_id: OrgId, snapshots: Vec<ReportSnapshot>) -> StorageResult<()>;
+    /// The org's snapshots of `period` overlapping `from..=to` (local dates), by start date,
+    /// the whole org's before the teams'.
+    async fn report_snapshots(
+        &self,
+        org_id: OrgId,
+        period: SnapshotPeriod,
+        from: fieldkit_domain::geo::CivilDate,
+        to: fieldkit_domain::geo::CivilDate,
+    ) -> StorageResult<Vec<ReportSnapshot>>;
 }

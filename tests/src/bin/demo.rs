@@ -58,7 +58,14 @@ async fn main() -> anyhow::Result<()> {
     let org = provision::create_org(storage, ORG, "演示贸易有限公司").await?;
     let team = TeamId::new();
     let add = |username: &'static str, name: &'static str, role| {
-        let spec = UserSpec { username, display_name: name, role, team_id: Some(team), password: PASSWORD };
+        let spec = UserSpec {
+            username,
+            display_name: name,
+            role,
+            team_id: Some(team),
+            data_scope: None,
+            password: PASSWORD,
+        };
         provision::add_user(storage, org.id, spec)
     };
     add("manager", "赵经理", Role::Manager).await?;

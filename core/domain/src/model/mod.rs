@@ -5,6 +5,7 @@
 //! tracks and orders are immutable facts (see [`crate::protocol::Fact`]).
 
 mod customer;
+mod department;
 mod form;
 mod kb;
 mod order;
@@ -21,6 +22,7 @@ mod track;
 mod visit;
 
 pub use customer::{Customer, Grade};
+pub use department::{DataScope, Department, MAX_DEPARTMENT_DEPTH, OrgTree, TreeError};
 pub use form::{
     Condition, ConditionTest, FieldKind, FieldRules, FormField, FormResponse, FormTemplate, SopStep,
     SopStepKind, SopTemplate,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrgId, TeamId, UserId};
+use crate::model::DataScope;
 
 /// A company using FieldKit: one tenant of the sync server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +70,14 @@ pub struct User {
     pub display_name: String,
     /// What the user may do.
     pub role: Role,
-    /// The team the user belongs to, if any.
+    /// The department (team) the user belongs to, if any.
     pub team_id: Option<TeamId>,
+    /// How far the user's reads reach, when an admin set it; `None` means the role's default
+    /// (see [`User::scope`](crate::model::User::scope)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_scope: Option<DataScope>,
+    /// The departments from the top of the org tree down to `team_id` (empty without one).
+    /// Filled in by the server from its org tree; used to decide department-and-below reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub department_path: Vec<TeamId>,
 }

@@ -35,6 +35,8 @@ fn user() -> User {
         display_name: "Rep One".into(),
         role: Role::Rep,
         team_id: Some(id(3)),
+        data_scope: None,
+        department_path: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The org's grow-only set of facts in SQLite, with the location points they carry.
 
 use fieldkit_domain::ids::OrgId;
+use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{next_seq, photos, tracks, uuid_col};
@@ -67,47 +68,56 @@ const FLAGGED: &str =
      OR COALESCE(json_extract(server_assessment, '$.verdict.outcome') IN ('flagged', 'rejected'), 0))";
 
 pub(super) fn list(tx: &Transaction<'_>, org_id: OrgId, query: &FactQuery) -> StorageResult<Vec<StoredFact>> {
-    let mut stmt = tx.prepare(&format!(
+    // Only the criteria given go into the SQL: `(?n IS NULL OR col = ?n)` would keep SQLite
+    // from using the kind, author and time indexes and scan every fact of the org.
+    let filter = &query.filter;
+    let mut criteria = vec!["org_id = ?".to_owned()];
+    let mut values: Vec<Value> = vec![Value::Text(org_id.to_string())];
+    if let Some(kind) = &filter.kind {
+        criteria.push("kind = ?".to_owned());
+        values.push(Value::Text(kind.clone()));
+    }
+    if let Some(ids) = &filter.rep_ids {
+        criteria.push("rep_id IN (SELECT value FROM json_each(?))".to_owned());
+        values.push(Value::Text(serde_json::to_string(ids).expect("ids always serialize")));
+    }
+    if let Some(flagged) = query.flagged {
+        criteria.push(format!("{FLAGGED} = ?"));
+        values.push(Value::Integer(i64::from(flagged)));
+    }
+    if let Some(from) = query.event_from_ms {
+        criteria.push("event_ms >= ?".to_owned());
+        values.push(Value::Integer(from));
+    }
+    if let Some(until) = query.event_until_ms {
+        criteria.push("event_ms < ?".to_owned());
+        values.push(Value::Integer(until));
+    }
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT id, kind, rep_id, body, seq, received_ms, clock_skew_ms, clock_flagged, event_ms,
                 server_assessment
-         FROM facts
-         WHERE org_id = ?1 AND (?2 IS NULL OR kind = ?2)
-           AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3)))
-           AND (?4 IS NULL OR {FLAGGED} = ?4)
-           AND (?5 IS NULL OR event_ms >= ?5)
-           AND (?6 IS NULL OR event_ms < ?6)
-         ORDER BY seq"
+         FROM facts WHERE {} ORDER BY seq",
+        criteria.join(" AND ")
     ))?;
-    let filter = &query.filter;
-    let rows = stmt.query_map(
-        params![
-            org_id.to_string(),
-            filter.kind,
-            filter.rep_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids always serialize")),
-            query.flagged,
-            query.event_from_ms,
-            query.event_until_ms,
-        ],
-        |row| {
-            let seq: i64 = row.get(4)?;
-            let assessment: Option<String> = row.get(9)?;
-            Ok((
-                StoredFact {
-                    id: uuid_col(row, 0)?.into(),
-                    kind: row.get(1)?,
-                    rep_id: uuid_col(row, 2)?.into(),
-                    body: row.get(3)?,
-                    seq: seq.unsigned_abs(),
-                    received_ms: row.get(5)?,
-                    clock_skew_ms: row.get(6)?,
-                    clock_flagged: row.get(7)?,
-                    event_ms: row.get(8)?,
-                    server_assessment: None,
-                },
-                assessment,
-            ))
-        },
-    )?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), |row| {
+        let seq: i64 = row.get(4)?;
+        let assessment: Option<String> = row.get(9)?;
+        Ok((
+            StoredFact {
+                id: uuid_col(row, 0)?.into(),
+                kind: row.get(1)?,
+                rep_id: uuid_col(row, 2)?.into(),
+                body: row.get(3)?,
+                seq: seq.unsigned_abs(),
+                received_ms: row.get(5)?,
+                clock_skew_ms: row.get(6)?,
+                clock_flagged: row.get(7)?,
+                event_ms: row.get(8)?,
+                server_assessment: None,
+            },
+            assessment,
+        ))
+    })?;
     rows.map(|row| {
         let (mut fact, assessment) = row?;
         fact.server_assessment = assessment

@@ -237,18 +237,16 @@ pub(super) fn page(
     // Removals before the floor are gone: a reader behind it starts over.
     let reset = cursor > 0 && to_i64(cursor) < floor;
     let cursor = if reset { 0 } else { cursor };
-    let (user, team, everything) = match reader {
-        FeedReader::Member(user) => (Some(user.to_string()), None, false),
-        FeedReader::Team { manager, team } => (Some(manager.to_string()), team.map(|t| t.to_string()), false),
-        FeedReader::Everything => (None, None, true),
+    let (visible, everything) = match reader {
+        FeedReader::Member(user) => (vec![user.to_string()], false),
+        FeedReader::Users(users) => (users.iter().map(ToString::to_string).collect(), false),
+        FeedReader::Everything => (Vec::new(), true),
     };
+    let visible = serde_json::to_string(&visible).expect("a list of strings serialises");
     // What the reader may see: reference data (no audience), records addressed to them or
     // (for a manager) to their team; and removals of records that left all of that.
     let mut stmt = tx.prepare_cached(
-        "WITH visible(user_id) AS (
-             SELECT ?3 WHERE ?3 IS NOT NULL
-             UNION SELECT id FROM users WHERE org_id = ?1 AND ?6 IS NOT NULL AND team_id = ?6
-         )
+        "WITH visible(user_id) AS (SELECT value FROM json_each(?3))
          SELECT seq, kind, id, deleted, body, doc FROM records
            WHERE org_id = ?1 AND seq > ?2
              AND (?4 OR audience IS NULL OR audience IN (SELECT user_id FROM visible))
@@ -262,7 +260,7 @@ pub(super) fn page(
          ORDER BY seq LIMIT ?5",
     )?;
     let rows = stmt
-        .query_map(params![org, to_i64(cursor), user, everything, i64::from(limit) + 1, team], |row| {
+        .query_map(params![org, to_i64(cursor), visible, everything, i64::from(limit) + 1], |row| {
             Ok((row.get(0)?, row.get(1)?, uuid_col(row, 2)?, row.get(3)?, row.get(4)?, row.get(5)?))
         })?;
     let mut entries = Vec::new();

@@ -6,11 +6,14 @@
 
 mod assign;
 mod blobs;
+mod customer_codes;
+mod departments;
 mod facts;
 mod feed;
 mod orgs;
 mod photos;
 mod proposals;
+mod snapshots;
 mod tracks;
 mod visit_plans;
 
@@ -19,8 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use fieldkit_domain::ids::{DeviceId, OrgId, TeamId, UserId};
-use fieldkit_domain::model::{Org, User};
+use fieldkit_domain::ids::{DeviceId, OrgId, UserId};
+use fieldkit_domain::model::{Department, Org, User};
 use fieldkit_domain::protocol::{BlobStatus, MissingBlob, Record, RecordKind};
 use fieldkit_domain::signing::Sha256Hash;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -31,6 +34,7 @@ use super::{
     DeviceKey, DocResult, DocUpdate, FactInsert, FactQuery, FeedPage, FeedReader, KeyRegistration,
     LocationPoint, NewDeviceKey, NewToken, NewUser, PhotoHash, PhotoQuery, PointSource, ReceivedFact,
     Storage, StorageError, StorageResult, StoredDoc, StoredFact, StoredPhoto, StoredRecord, TrackPrune,
+    UserChange,
 };
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -42,6 +46,9 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/006_photos.sql")),
     M::up(include_str!("../../../migrations/007_visit_plans.sql")),
     M::up(include_str!("../../../migrations/008_proposal_decisions.sql")),
+    M::up(include_str!("../../../migrations/009_customer_codes.sql")),
+    M::up(include_str!("../../../migrations/010_report_snapshots.sql")),
+    M::up(include_str!("../../../migrations/011_departments.sql")),
 ];
 const READERS: usize = 4;
 
@@ -237,6 +244,21 @@ impl Storage for SqliteStorage {
         self.write(move |tx| feed::put_record(tx, org_id, &record, audience)).await
     }
 
+    async fn import_customers(
+        &self,
+        org_id: OrgId,
+        batch: Vec<super::ImportedCustomer>,
+    ) -> StorageResult<Vec<u64>> {
+        self.write(move |tx| customer_codes::import(tx, org_id, &batch)).await
+    }
+
+    async fn customer_codes(
+        &self,
+        org_id: OrgId,
+    ) -> StorageResult<std::collections::HashMap<String, fieldkit_domain::ids::CustomerId>> {
+        self.read(move |tx| customer_codes::all(tx, org_id)).await
+    }
+
     async fn update_docs(&self, org_id: OrgId, updates: Vec<DocUpdate>) -> StorageResult<Vec<DocResult>> {
         self.write(move |tx| feed::update_docs(tx, org_id, updates)).await
     }
@@ -249,8 +271,16 @@ impl Storage for SqliteStorage {
         self.write(move |tx| feed::prune_removals(tx, org_id, before_ms)).await
     }
 
-    async fn team_members(&self, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
-        self.read(move |tx| orgs::team_members(tx, org_id, team)).await
+    async fn departments(&self, org_id: OrgId) -> StorageResult<Vec<Department>> {
+        self.read(move |tx| departments::all(tx, org_id)).await
+    }
+
+    async fn save_department(&self, org_id: OrgId, department: Department) -> StorageResult<()> {
+        self.write(move |tx| departments::save(tx, org_id, &department)).await
+    }
+
+    async fn update_user(&self, org_id: OrgId, id: UserId, change: UserChange) -> StorageResult<User> {
+        self.write(move |tx| orgs::update_user(tx, org_id, id, change)).await
     }
 
     async fn blob(&self, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>> {
@@ -361,6 +391,45 @@ impl Storage for SqliteStorage {
         assignees: Vec<UserId>,
     ) -> StorageResult<Vec<fieldkit_domain::model::Task>> {
         self.read(move |tx| assign::assigned_tasks(tx, org_id, &assignees)).await
+    }
+
+    async fn fact_mark(&self, org_id: OrgId, from_ms: i64, until_ms: i64) -> StorageResult<super::FactMark> {
+        self.read(move |tx| snapshots::mark(tx, org_id, from_ms, until_ms)).await
+    }
+
+    async fn fact_changes(
+        &self,
+        org_id: OrgId,
+        after_seq: u64,
+        offset_minutes: i32,
+    ) -> StorageResult<super::FactChanges> {
+        self.read(move |tx| snapshots::changes(tx, org_id, after_seq, offset_minutes)).await
+    }
+
+    async fn summary_cursor(&self, org_id: OrgId) -> StorageResult<u64> {
+        self.read(move |tx| snapshots::cursor(tx, org_id)).await
+    }
+
+    async fn set_summary_cursor(&self, org_id: OrgId, fact_seq: u64, now_ms: i64) -> StorageResult<()> {
+        self.write(move |tx| snapshots::set_cursor(tx, org_id, fact_seq, now_ms)).await
+    }
+
+    async fn put_report_snapshots(
+        &self,
+        org_id: OrgId,
+        snapshots: Vec<super::ReportSnapshot>,
+    ) -> StorageResult<()> {
+        self.write(move |tx| snapshots::put(tx, org_id, snapshots)).await
+    }
+
+    async fn report_snapshots(
+        &self,
+        org_id: OrgId,
+        period: super::SnapshotPeriod,
+        from: fieldkit_domain::geo::CivilDate,
+        to: fieldkit_domain::geo::CivilDate,
+    ) -> StorageResult<Vec<super::ReportSnapshot>> {
+        self.read(move |tx| snapshots::list(tx, org_id, period, from, to)).await
     }
 }
 

@@ -1,13 +1,13 @@
 //! Orgs, users and bearer tokens in SQLite.
 
-use fieldkit_domain::ids::{OrgId, TeamId, UserId};
-use fieldkit_domain::model::{Org, Role, User};
+use fieldkit_domain::ids::{OrgId, UserId};
+use fieldkit_domain::model::{DataScope, Org, Role, User};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::uuid_col;
-use crate::storage::{NewToken, NewUser, StorageError, StorageResult};
+use super::{departments, uuid_col};
+use crate::storage::{NewToken, NewUser, StorageError, StorageResult, UserChange};
 
-const USER_COLUMNS: &str = "u.id, u.org_id, u.username, u.display_name, u.role, u.team_id";
+const USER_COLUMNS: &str = "u.id, u.org_id, u.username, u.display_name, u.role, u.team_id, u.data_scope";
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
@@ -16,6 +16,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(4)?;
     let team: Option<String> = row.get(5)?;
+    let scope: Option<String> = row.get(6)?;
     Ok(User {
         id: uuid_col(row, 0)?.into(),
         org_id: uuid_col(row, 1)?.into(),
@@ -29,7 +30,36 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
             )
         })?,
         team_id: team.map(|_| uuid_col(row, 5)).transpose()?.map(Into::into),
+        data_scope: scope
+            .map(|s| {
+                DataScope::parse(&s).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        6,
+                        rusqlite::types::Type::Text,
+                        format!("unknown data scope {s:?}").into(),
+                    )
+                })
+            })
+            .transpose()?,
+        department_path: Vec::new(),
     })
+}
+
+/// `users` with their place in the org tree filled in.
+fn placed(tx: &Transaction<'_>, org_id: OrgId, mut users: Vec<User>) -> StorageResult<Vec<User>> {
+    if users.iter().any(|u| u.team_id.is_some()) {
+        let tree = departments::tree(tx, org_id)?;
+        for user in &mut users {
+            user.department_path = user.team_id.map(|t| tree.path_to(t)).unwrap_or_default();
+        }
+    }
+    Ok(users)
+}
+
+/// `user` with their place in the org tree filled in.
+fn place(tx: &Transaction<'_>, user: Option<User>) -> StorageResult<Option<User>> {
+    let Some(user) = user else { return Ok(None) };
+    Ok(placed(tx, user.org_id, vec![user])?.pop())
 }
 
 pub(super) fn create_org(tx: &Transaction<'_>, slug: &str, name: &str) -> StorageResult<Org> {
@@ -68,10 +98,12 @@ pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> StorageResult<U
         display_name: new.display_name,
         role: new.role,
         team_id: new.team_id,
+        data_scope: new.data_scope,
+        department_path: Vec::new(),
     };
     tx.execute(
-        "INSERT INTO users (id, org_id, username, display_name, role, team_id, password_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO users (id, org_id, username, display_name, role, team_id, password_hash, data_scope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             user.id.to_string(),
             user.org_id.to_string(),
@@ -80,6 +112,7 @@ pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> StorageResult<U
             user.role.as_str(),
             user.team_id.map(|t| t.to_string()),
             new.password_hash,
+            user.data_scope.map(DataScope::as_str),
         ],
     )
     .map_err(|e| match e {
@@ -91,24 +124,25 @@ pub(super) fn create_user(tx: &Transaction<'_>, new: NewUser) -> StorageResult<U
         }
         e => e.into(),
     })?;
-    Ok(user)
+    Ok(place(tx, Some(user))?.expect("a user given in is a user out"))
 }
 
 pub(super) fn user(tx: &Transaction<'_>, org_id: OrgId, id: UserId) -> StorageResult<Option<User>> {
-    Ok(tx
+    let user = tx
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 AND u.id = ?2"),
             [org_id.to_string(), id.to_string()],
             user_from_row,
         )
-        .optional()?)
+        .optional()?;
+    place(tx, user)
 }
 
 pub(super) fn users(tx: &Transaction<'_>, org_id: OrgId) -> StorageResult<Vec<User>> {
     let mut stmt =
         tx.prepare(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ?1 ORDER BY u.username"))?;
     let rows = stmt.query_map([org_id.to_string()], user_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    placed(tx, org_id, rows.collect::<Result<_, _>>()?)
 }
 
 pub(super) fn credentials(
@@ -116,16 +150,18 @@ pub(super) fn credentials(
     org_slug: &str,
     username: &str,
 ) -> StorageResult<Option<(User, String)>> {
-    Ok(tx
+    let found = tx
         .query_row(
             &format!(
                 "SELECT {USER_COLUMNS}, u.password_hash FROM users u JOIN orgs o ON o.id = u.org_id
                  WHERE o.slug = ?1 AND u.username = ?2"
             ),
             [org_slug, username],
-            |row| Ok((user_from_row(row)?, row.get(6)?)),
+            |row| Ok((user_from_row(row)?, row.get(7)?)),
         )
-        .optional()?)
+        .optional()?;
+    let Some((user, hash)) = found else { return Ok(None) };
+    Ok(place(tx, Some(user))?.map(|user| (user, hash)))
 }
 
 pub(super) fn store_token(tx: &Transaction<'_>, token: NewToken) -> StorageResult<()> {
@@ -146,7 +182,7 @@ pub(super) fn user_by_token(
     token_sha256: &str,
     now_ms: i64,
 ) -> StorageResult<Option<User>> {
-    Ok(tx
+    let user = tx
         .query_row(
             &format!(
                 "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
@@ -155,13 +191,46 @@ pub(super) fn user_by_token(
             params![token_sha256, now_ms],
             user_from_row,
         )
-        .optional()?)
+        .optional()?;
+    place(tx, user)
 }
 
-pub(super) fn team_members(tx: &Transaction<'_>, org_id: OrgId, team: TeamId) -> StorageResult<Vec<UserId>> {
-    let mut stmt =
-        tx.prepare_cached("SELECT id FROM users WHERE org_id = ?1 AND team_id = ?2 ORDER BY id")?;
-    let rows =
-        stmt.query_map([org_id.to_string(), team.to_string()], |row| Ok(UserId::from(uuid_col(row, 0)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// Applies `change` to the user and returns them as now stored.
+pub(super) fn update_user(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    id: UserId,
+    change: UserChange,
+) -> StorageResult<User> {
+    let mut user = user(tx, org_id, id)?.ok_or_else(|| StorageError::NotFound(format!("user {id}")))?;
+    if let Some(team) = change.team_id.flatten()
+        && !departments::exists(tx, org_id, team)?
+    {
+        return Err(StorageError::NotFound(format!("department {team}")));
+    }
+    if let Some(name) = change.display_name {
+        user.display_name = name;
+    }
+    if let Some(role) = change.role {
+        user.role = role;
+    }
+    if let Some(team) = change.team_id {
+        user.team_id = team;
+    }
+    if let Some(scope) = change.data_scope {
+        user.data_scope = scope;
+    }
+    tx.execute(
+        "UPDATE users SET display_name = ?3, role = ?4, team_id = ?5, data_scope = ?6
+         WHERE org_id = ?1 AND id = ?2",
+        params![
+            org_id.to_string(),
+            id.to_string(),
+            user.display_name,
+            user.role.as_str(),
+            user.team_id.map(|t| t.to_string()),
+            user.data_scope.map(DataScope::as_str),
+        ],
+    )?;
+    Ok(place(tx, Some(user))?.expect("a user given in is a user out"))
 }

@@ -213,6 +213,7 @@ mod photos {
             display_name: "Rep",
             role: fieldkit_domain::model::Role::Rep,
             team_id: None,
+            data_scope: None,
             password: "long enough password",
         };
         let rep = provision::add_user(&storage, org.id, spec).await?;
