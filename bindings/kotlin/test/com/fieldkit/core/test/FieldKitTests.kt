@@ -1,0 +1,204 @@
+// The Kotlin bindings against the real server: login, typed errors, tasks reaching the
+// phone, the offline queue, a database from a newer app, and coroutines.
+package com.fieldkit.core.test
+
+import com.fieldkit.core.FieldKit
+import com.fieldkit.core.FieldKitException
+import com.fieldkit.core.TaskKind
+import com.fieldkit.core.TaskStatus
+import com.fieldkit.core.Role
+import com.fieldkit.core.coreVersion
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import java.io.RandomAccessFile
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.atomic.AtomicInteger
+import java.nio.file.Files
+import java.nio.file.Path
+
+/** A fresh folder for one test's database, inside the folder the script removes at the end. */
+private fun freshDb(): Path = Files.createTempDirectory(TestEnv.phonesDir, "phone-").resolve("fieldkit.db")
+
+/** Opens the engine on `db`, syncing with the test server (or `serverUrl`). */
+private fun open(db: Path, serverUrl: String = TestEnv.serverUrl): FieldKit =
+    FieldKit.open(db.toString(), serverUrl, TestEnv.org)
+
+/** A loopback URL where nothing listens: the server as the phone sees it when offline. */
+private fun unreachableUrl(): String {
+    val port = ServerSocket(0).use { it.localPort }
+    return "http://127.0.0.1:$port"
+}
+
+/** A loopback server that accepts connections and never answers: a network that hangs. */
+private class HangingServer : AutoCloseable {
+    private val socket = ServerSocket(0, 50, InetAddress.getLoopbackAddress())
+    private val held = CopyOnWriteArrayList<Socket>()
+
+    /** Connections accepted so far. */
+    val accepted = AtomicInteger()
+
+    /** The URL the engine is pointed at. */
+    val url = "http://127.0.0.1:${socket.localPort}"
+
+    init {
+        Thread {
+            try {
+                while (true) {
+                    held.add(socket.accept())
+                    accepted.incrementAndGet()
+                }
+            } catch (_: java.io.IOException) {
+                // closed
+            }
+        }.apply { isDaemon = true }.start()
+    }
+
+    override fun close() {
+        socket.close()
+        held.forEach { it.close() }
+    }
+}
+
+/** The admin's HTTP session, made once. */
+private val admin by lazy { ServerApi.login(TestEnv.serverUrl, TestEnv.org, TestEnv.admin, TestEnv.password) }
+
+/** Dispatches a task to the test rep and returns its id. */
+private fun dispatch(title: String): String =
+    admin.createTask(title, TestEnv.repId, 31.2304, 121.4737, System.currentTimeMillis() + 86_400_000L)
+
+fun main() {
+    runTests(
+        listOf(
+            TestCase("the core version is the crate's version") {
+                check(Regex("""\d+\.\d+\.\d+""").matches(coreVersion())) { "version ${coreVersion()}" }
+            },
+            TestCase("login returns the rep and the session is remembered after reopening") {
+                val db = freshDb()
+                open(db).use { kit ->
+                    val user = runBlocking { kit.login(TestEnv.rep, TestEnv.password) }
+                    assertEquals(TestEnv.rep, user.username, "username")
+                    assertEquals(TestEnv.repId, user.id, "user id")
+                    assertEquals(Role.REP, user.role, "role")
+                }
+                open(db, unreachableUrl()).use { kit ->
+                    assertEquals(TestEnv.rep, kit.currentUser()?.username, "remembered user, offline")
+                }
+            },
+            TestCase("a wrong password throws Unauthorized") {
+                open(freshDb()).use { kit ->
+                    assertThrows<FieldKitException.Unauthorized> {
+                        runBlocking { kit.login(TestEnv.rep, "not-the-password") }
+                    }
+                    assertEquals(null, kit.currentUser(), "user after a failed login")
+                }
+            },
+            TestCase("an empty username throws InvalidInput naming the field") {
+                open(freshDb()).use { kit ->
+                    val e = assertThrows<FieldKitException.InvalidInput> { runBlocking { kit.login(" ", "x") } }
+                    assertEquals("username", e.field, "field")
+                }
+            },
+            TestCase("syncing before any login throws Unauthorized") {
+                open(freshDb()).use { kit ->
+                    assertThrows<FieldKitException.Unauthorized> { runBlocking { kit.syncNow() } }
+                }
+            },
+            TestCase("a task dispatched on the server reaches myTasks after syncNow") {
+                val taskId = dispatch("拜访 Kotlin 客户")
+                open(freshDb()).use { kit ->
+                    runBlocking { kit.login(TestEnv.rep, TestEnv.password) }
+                    check(kit.myTasks().none { it.id == taskId }) { "the task is there before any sync" }
+                    val report = runBlocking { kit.syncNow() }
+                    check(report.pulled > 0) { "nothing pulled: $report" }
+                    val task = kit.myTasks().singleOrNull { it.id == taskId } ?: error("task $taskId not on the phone")
+                    assertEquals("拜访 Kotlin 客户", task.title, "title")
+                    assertEquals(TaskKind.CUSTOMER_VISIT, task.kind, "kind")
+                    assertEquals(TaskStatus.OPEN, task.status, "status")
+                    check(task.deadlineMs != null && task.deadlineMs!! > System.currentTimeMillis()) { "deadline ${task.deadlineMs}" }
+                    assertEquals(31.2304, task.place?.latitude, "latitude")
+                    assertEquals(121.4737, task.place?.longitude, "longitude")
+                    check(kit.queueStatus().lastSyncMs != null) { "no last sync time" }
+                }
+            },
+            TestCase("with the server unreachable syncNow throws Offline, the queue keeps its item and drains later") {
+                val taskId = dispatch("offline progress")
+                val db = freshDb()
+                open(db).use { kit ->
+                    runBlocking { kit.login(TestEnv.rep, TestEnv.password); kit.syncNow() }
+                }
+                open(db, unreachableUrl()).use { kit ->
+                    val task = kit.updateTask(taskId, TaskStatus.IN_PROGRESS, "started while offline")
+                    assertEquals(TaskStatus.IN_PROGRESS, task.status, "status after the local update")
+                    assertEquals(1L, kit.queueStatus().pending, "pending before the sync")
+                    val e = assertThrows<FieldKitException.Offline> { runBlocking { kit.syncNow() } }
+                    check(e.detail.isNotEmpty()) { "empty detail" }
+                    assertEquals(1L, kit.queueStatus().pending, "pending after the failed sync")
+                }
+                open(db).use { kit ->
+                    val report = runBlocking { kit.syncNow() }
+                    assertEquals(1, report.pushed, "pushed once the server is back")
+                    assertEquals(0L, kit.queueStatus().pending, "pending after the sync")
+                }
+            },
+            TestCase("moving a task back throws Refused and a malformed id throws InvalidInput") {
+                val taskId = dispatch("finished early")
+                open(freshDb()).use { kit ->
+                    runBlocking { kit.login(TestEnv.rep, TestEnv.password); kit.syncNow() }
+                    kit.updateTask(taskId, TaskStatus.DONE, null)
+                    assertThrows<FieldKitException.Refused> { kit.updateTask(taskId, TaskStatus.OPEN, null) }
+                    val bad = assertThrows<FieldKitException.InvalidInput> { kit.updateTask("42", null, "x") }
+                    assertEquals("task_id", bad.field, "field")
+                }
+            },
+            TestCase("a database from a newer app throws Storage and is left untouched") {
+                val db = freshDb()
+                open(db).close()
+                for (suffix in listOf("-wal", "-shm")) {
+                    val side = Path.of(db.toString() + suffix)
+                    check(!Files.exists(side) || Files.size(side) == 0L) { "$side still holds data after close" }
+                }
+                // SQLite keeps user_version (the schema version) big-endian at byte 60 of the file.
+                RandomAccessFile(db.toFile(), "rw").use { it.seek(60); it.writeInt(999) }
+                val before = Files.readAllBytes(db)
+                val e = assertThrows<FieldKitException.Storage> { open(db) }
+                check(e.detail.contains("999")) { "detail ${e.detail}" }
+                check(before.contentEquals(Files.readAllBytes(db))) { "the newer database was modified" }
+            },
+            TestCase("suspend functions run from runBlocking and concurrent syncs both complete") {
+                dispatch("coroutines")
+                open(freshDb()).use { kit ->
+                    runBlocking {
+                        kit.login(TestEnv.rep, TestEnv.password)
+                        val reports = listOf(async { kit.syncNow() }, async { kit.syncNow() }).awaitAll()
+                        check(reports.sumOf { it.pulled } > 0) { "nothing pulled: $reports" }
+                    }
+                    check(kit.myTasks().any { it.title == "coroutines" }) { "the task did not arrive" }
+                }
+            },
+            TestCase("cancelling a hanging syncNow returns at once and frees the engine for the next sync") {
+                val db = freshDb()
+                open(db).use { kit -> runBlocking { kit.login(TestEnv.rep, TestEnv.password) } }
+                HangingServer().use { server ->
+                    open(db, server.url).use { kit ->
+                        runBlocking {
+                            val started = System.nanoTime()
+                            check(withTimeoutOrNull(500) { kit.syncNow() } == null) { "the sync answered" }
+                            val tookMs = (System.nanoTime() - started) / 1_000_000
+                            check(tookMs < 3_000) { "the cancelled sync took $tookMs ms to return" }
+                            assertEquals(1, server.accepted.get(), "connections made by the first sync")
+                            // Syncs wait for each other: the second reaches the server only if
+                            // cancelling the first stopped its work on the Rust side.
+                            check(withTimeoutOrNull(3_000) { kit.syncNow() } == null) { "the sync answered" }
+                            assertEquals(2, server.accepted.get(), "connections after the second sync")
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}

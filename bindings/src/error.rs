@@ -1,0 +1,130 @@
+//! The one error type apps see, with few variants, each telling the app what to do next.
+//!
+//! Kotlin sees it as the sealed class `FieldKitException` (`FieldKitException.Offline`…),
+//! Swift as the enum `FieldKitError`. Fields are never called `message`: Kotlin's
+//! `Throwable.message` is generated from the fields, so apps match on the variant and read
+//! its fields.
+
+use fieldkit_engine::Error as EngineError;
+
+/// Everything a FieldKit call can fail with. Messages are lower-case, name the offending
+/// value and carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum FieldKitError {
+    /// The server could not be reached (no network, server down or unavailable). Nothing was
+    /// lost: queued work stays queued. Retry later, or let the sync schedule do it.
+    #[error("offline: {detail}")]
+    Offline {
+        /// What failed, for logs.
+        detail: String,
+    },
+    /// The user must log in (again): wrong username or password, an expired or revoked
+    /// session, or no session yet. Queued work stays queued until the next login.
+    #[error("unauthorized: {detail}")]
+    Unauthorized {
+        /// Why, for logs.
+        detail: String,
+    },
+    /// An argument the app passed breaks a rule; fix the input (it is not retryable).
+    #[error("invalid {field}: {detail}")]
+    InvalidInput {
+        /// The argument or input area at fault (`username`, `task_id`, `location`…).
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The rules refused the action (a status moving back, a check-in out of turn, the
+    /// server refusing the request); nothing was stored. Show `reason` to the user.
+    #[error("refused: {reason}")]
+    Refused {
+        /// Why, readable by the user.
+        reason: String,
+    },
+    /// The record asked for is not on this phone (not synced yet, or removed).
+    #[error("not found: {what}")]
+    NotFound {
+        /// Which record.
+        what: String,
+    },
+    /// The local database cannot be used: written by a newer version of the app (update
+    /// the app), unreadable, or the disk failed.
+    #[error("storage: {detail}")]
+    Storage {
+        /// What went wrong, for logs.
+        detail: String,
+    },
+    /// A bug in FieldKit (a panic is caught and reported here) or an answer from the
+    /// server this build does not understand. Report it; the engine stays usable.
+    #[error("internal: {detail}")]
+    Internal {
+        /// What went wrong, for logs and bug reports.
+        detail: String,
+    },
+}
+
+impl FieldKitError {
+    /// An argument the app passed that breaks a rule.
+    pub(crate) fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        Self::InvalidInput { field: field.to_owned(), detail: detail.into() }
+    }
+}
+
+impl From<EngineError> for FieldKitError {
+    /// Every engine error has its place here: the match is exhaustive on purpose, so that a
+    /// new engine error is mapped deliberately instead of falling into a catch-all.
+    fn from(e: EngineError) -> Self {
+        let detail = e.to_string();
+        match e {
+            EngineError::Network(_) => Self::Offline { detail },
+            EngineError::BadCredentials | EngineError::SessionExpired | EngineError::NotLoggedIn => {
+                Self::Unauthorized { detail }
+            }
+            EngineError::Invalid(_) => Self::invalid("value", detail),
+            EngineError::Location(_) => Self::invalid("location", detail),
+            EngineError::CheckIn(_) => Self::invalid("check_in", detail),
+            EngineError::Order(_) => Self::invalid("order", detail),
+            EngineError::Form(_) => Self::invalid("form", detail),
+            EngineError::Route(_) => Self::invalid("route", detail),
+            EngineError::Navigation(_) => Self::invalid("navigation", detail),
+            EngineError::Photo(_) => Self::invalid("photo", detail),
+            EngineError::NotConfigured(what, _) => Self::invalid(what, detail),
+            EngineError::Refused(_) | EngineError::Document(_) | EngineError::Server { .. } => {
+                Self::Refused { reason: detail }
+            }
+            EngineError::NotFound(what) => Self::NotFound { what },
+            EngineError::SchemaTooNew { .. }
+            | EngineError::Database(_)
+            | EngineError::Migration(_)
+            | EngineError::Io(_)
+            | EngineError::Corrupt { .. } => Self::Storage { detail },
+            EngineError::Signing(_) | EngineError::Protocol(_) => Self::Internal { detail },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_failure_is_offline_and_bad_credentials_are_unauthorized() {
+        let offline = FieldKitError::from(EngineError::Network("connection refused".into()));
+        assert!(matches!(offline, FieldKitError::Offline { .. }));
+        assert!(matches!(
+            FieldKitError::from(EngineError::BadCredentials),
+            FieldKitError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            FieldKitError::from(EngineError::SessionExpired),
+            FieldKitError::Unauthorized { .. }
+        ));
+    }
+
+    #[test]
+    fn a_newer_schema_is_storage_and_a_missing_record_names_it() {
+        let newer = FieldKitError::from(EngineError::SchemaTooNew { found: 99, supported: 3 });
+        assert!(matches!(newer, FieldKitError::Storage { ref detail } if detail.contains("99")));
+        let missing = FieldKitError::from(EngineError::NotFound("task 42".into()));
+        assert_eq!(missing, FieldKitError::NotFound { what: "task 42".into() });
+    }
+}

@@ -1,0 +1,155 @@
+//! [`FieldKit`], the object the app holds: one per installation, opened on the app's
+//! database file. Each method is a thin wrapper over `fieldkit_engine::FieldKit`: it checks
+//! the arguments that cross the FFI as strings, calls the engine, and converts the answer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fieldkit_domain::ids::TaskId;
+
+use crate::error::FieldKitError;
+use crate::records::{QueueStatus, SyncReport, Task, TaskStatus, User};
+use crate::runtime::{guard, run_async};
+
+/// The FieldKit engine: local database, offline queue and sync with the server.
+///
+/// Open it once when the app starts and keep it for the app's life; it is safe to use from
+/// any thread. Every call works offline except `login` and `syncNow`. Blocking calls read or
+/// write the local database (milliseconds); call them off the UI thread all the same.
+#[derive(uniffi::Object)]
+pub struct FieldKit {
+    inner: Arc<fieldkit_engine::FieldKit>,
+}
+
+#[uniffi::export]
+impl FieldKit {
+    /// Opens the engine on the SQLite file at `db_path` (created if missing), syncing with
+    /// the server at `server_url` (e.g. `https://sync.example.com`) for the org whose login
+    /// name is `org`. No network call is made; a previous login is remembered.
+    ///
+    /// Fails with `Storage` if the file was written by a newer version of the app (update
+    /// the app) or cannot be read, and with `InvalidInput` for a malformed `server_url`.
+    #[uniffi::constructor]
+    pub fn open(db_path: String, server_url: String, org: String) -> Result<Arc<Self>, FieldKitError> {
+        guard(|| {
+            let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
+            let inner = fieldkit_engine::FieldKit::open(config)?;
+            Ok(Arc::new(Self { inner: Arc::new(inner) }))
+        })
+    }
+
+    /// This installation's id (a UUID), stable across launches.
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    /// Logs in with a username and password and remembers the session, so later launches
+    /// work offline. Returns the user.
+    ///
+    /// Fails with `Unauthorized` for an unknown user or a wrong password, `Offline` when the
+    /// server cannot be reached, `InvalidInput` for an empty username or password.
+    pub async fn login(&self, username: String, password: String) -> Result<User, FieldKitError> {
+        if username.trim().is_empty() {
+            return Err(FieldKitError::invalid("username", "the username is empty"));
+        }
+        if password.is_empty() {
+            return Err(FieldKitError::invalid("password", "the password is empty"));
+        }
+        let engine = Arc::clone(&self.inner);
+        run_async(async move { Ok(engine.login(&username, &password).await?.into()) }).await
+    }
+
+    /// Forgets the session on this phone. Queued work stays queued and is pushed after the
+    /// next login.
+    pub fn logout(&self) -> Result<(), FieldKitError> {
+        guard(|| Ok(self.inner.logout()?))
+    }
+
+    /// The logged-in user, or `null`/`nil` if nobody is logged in. Works offline.
+    pub fn current_user(&self) -> Result<Option<User>, FieldKitError> {
+        guard(|| Ok(self.inner.current_user()?.map(User::from)))
+    }
+
+    /// Pushes everything queued and pulls everything new, now. Concurrent calls wait for
+    /// each other.
+    ///
+    /// Fails with `Offline` when the server cannot be reached (the queue keeps its items;
+    /// retry later) and `Unauthorized` when nobody is logged in or the session expired.
+    pub async fn sync_now(&self) -> Result<SyncReport, FieldKitError> {
+        let engine = Arc::clone(&self.inner);
+        run_async(async move { Ok(engine.sync_now().await?.into()) }).await
+    }
+
+    /// The offline queue's counts and the time of the last successful sync. Works offline.
+    pub fn queue_status(&self) -> Result<QueueStatus, FieldKitError> {
+        guard(|| Ok(self.inner.sync_status()?.into()))
+    }
+
+    /// The tasks assigned to the logged-in rep on this phone, soonest deadline first (as of
+    /// the last sync). Works offline.
+    pub fn my_tasks(&self) -> Result<Vec<Task>, FieldKitError> {
+        guard(|| Ok(self.inner.my_tasks()?.into_iter().map(Task::from).collect()))
+    }
+
+    /// Moves a task forward (`status`) and/or replaces its notes (`notes`); a `null`/`nil`
+    /// argument leaves that part as it is. Works offline: the change is queued and merged
+    /// with the manager's edits at the next sync. Returns the task as it now stands.
+    ///
+    /// Fails with `InvalidInput` for a malformed id, `NotFound` if the task is not on this
+    /// phone, `Refused` if the status would move back (e.g. from done to open).
+    pub fn update_task(
+        &self,
+        task_id: String,
+        status: Option<TaskStatus>,
+        notes: Option<String>,
+    ) -> Result<Task, FieldKitError> {
+        guard(|| {
+            let id: TaskId = task_id
+                .parse()
+                .map_err(|_| FieldKitError::invalid("task_id", format!("{task_id:?} is not a task id")))?;
+            Ok(self.inner.update_task(id, status.map(Into::into), notes)?.into())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_fresh(dir: &tempfile::TempDir) -> Arc<FieldKit> {
+        let path = dir.path().join("f.db").to_string_lossy().into_owned();
+        FieldKit::open(path, "http://127.0.0.1:9".into(), "acme".into()).expect("opens")
+    }
+
+    #[test]
+    fn opening_on_a_fresh_file_reports_an_empty_queue_and_no_user() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kit = open_fresh(&dir);
+        let status = kit.queue_status().expect("status");
+        assert_eq!((status.pending, status.parked, status.last_sync_ms), (0, 0, None));
+        assert_eq!(kit.device_id().len(), 36);
+        assert_eq!(kit.current_user().expect("reads"), None);
+        assert!(kit.my_tasks().expect("reads").is_empty());
+    }
+
+    #[test]
+    fn a_database_from_a_newer_app_is_a_storage_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f.db");
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA user_version = 999;").expect("mark as newer");
+        drop(conn);
+        let err = FieldKit::open(path.to_string_lossy().into_owned(), "http://x".into(), "acme".into());
+        assert!(matches!(err, Err(FieldKitError::Storage { .. })));
+    }
+
+    #[test]
+    fn a_malformed_task_id_is_invalid_input_and_an_unknown_one_is_not_found() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kit = open_fresh(&dir);
+        let bad = kit.update_task("forty-two".into(), Some(TaskStatus::Done), None);
+        assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "task_id"));
+        let unknown = kit.update_task(TaskId::new().to_string(), Some(TaskStatus::Done), None);
+        assert!(matches!(unknown, Err(FieldKitError::NotFound { .. })), "{unknown:?}");
+    }
+}
