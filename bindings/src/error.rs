@@ -5,11 +5,13 @@
 //! `Throwable.message` is generated from the fields, so apps match on the variant and read
 //! its fields.
 
-use fieldkit_engine::Error as EngineError;
+use fieldkit_engine::{Error as EngineError, VisitRefusal};
+
+use crate::records::visits::CheckInVerdict;
 
 /// Everything a FieldKit call can fail with. Messages are lower-case, name the offending
 /// value and carry no personal data.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum FieldKitError {
     /// The server could not be reached (no network, server down or unavailable). Nothing was
     /// lost: queued work stays queued. Retry later, or let the sync schedule do it.
@@ -39,6 +41,9 @@ pub enum FieldKitError {
     Refused {
         /// Why, readable by the user.
         reason: String,
+        /// For a check-in the org's rules reject: the verdict, with every reason and
+        /// whether a stated reason (the check-in's note) would let it through.
+        verdict: Option<CheckInVerdict>,
     },
     /// The record asked for is not on this phone (not synced yet, or removed).
     #[error("not found: {what}")]
@@ -69,6 +74,14 @@ impl FieldKitError {
     }
 }
 
+impl From<uniffi::UnexpectedUniFFICallbackError> for FieldKitError {
+    /// An app callback (observer, signer, log sink) threw something other than a
+    /// `FieldKitException`: reported as `Internal`, never as a crash.
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Internal { detail: format!("an app callback failed: {}", e.reason) }
+    }
+}
+
 impl From<EngineError> for FieldKitError {
     /// Every engine error has its place here: the match is exhaustive on purpose, so that a
     /// new engine error is mapped deliberately instead of falling into a catch-all.
@@ -88,8 +101,11 @@ impl From<EngineError> for FieldKitError {
             EngineError::Navigation(_) => Self::invalid("navigation", detail),
             EngineError::Photo(_) => Self::invalid("photo", detail),
             EngineError::NotConfigured(what, _) => Self::invalid(what, detail),
+            EngineError::Refused(VisitRefusal::Rejected { assessment }) => {
+                Self::Refused { reason: detail, verdict: Some(CheckInVerdict::from(&assessment)) }
+            }
             EngineError::Refused(_) | EngineError::Document(_) | EngineError::Server { .. } => {
-                Self::Refused { reason: detail }
+                Self::Refused { reason: detail, verdict: None }
             }
             EngineError::NotFound(what) => Self::NotFound { what },
             EngineError::SchemaTooNew { .. }
@@ -118,6 +134,27 @@ mod tests {
             FieldKitError::from(EngineError::SessionExpired),
             FieldKitError::Unauthorized { .. }
         ));
+    }
+
+    #[test]
+    fn a_rejected_check_in_is_refused_with_its_verdict_and_whether_a_reason_would_pass() {
+        use fieldkit_domain::checkin::{CheckInAssessment, Reason, ReasonKind, Verdict};
+        let assessment = CheckInAssessment {
+            verdict: Verdict::Rejected {
+                reasons: vec![Reason::TooFar { distance_m: 300.0, limit_m: 210.0 }],
+                rejected_by: vec![ReasonKind::TooFar],
+                needs_stated_reason: true,
+            },
+            distance_m: 300.0,
+            limit_m: 210.0,
+        };
+        let err = FieldKitError::from(EngineError::Refused(VisitRefusal::Rejected { assessment }));
+        let FieldKitError::Refused { verdict: Some(verdict), .. } = err else { panic!("{err:?}") };
+        assert_eq!(verdict.outcome, crate::records::visits::VerdictOutcome::Rejected);
+        assert!(verdict.needs_stated_reason);
+        assert_eq!(verdict.reasons[0].measured, Some(300.0));
+        let other = FieldKitError::from(EngineError::Refused(VisitRefusal::NoOpenVisit));
+        assert!(matches!(other, FieldKitError::Refused { verdict: None, .. }));
     }
 
     #[test]

@@ -1,8 +1,17 @@
 //! [`FieldKit`], the object the app holds: one per installation, opened on the app's
 //! database file. Each method is a thin wrapper over `fieldkit_engine::FieldKit`: it checks
 //! the arguments that cross the FFI as strings, calls the engine, and converts the answer.
+//! This file: open, login, sync and tasks; the rest of the rep's day in the submodules.
+
+mod photos;
+mod route;
+mod sales;
+mod sync;
+mod tracking;
+mod visits;
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use fieldkit_domain::ids::TaskId;
@@ -34,6 +43,27 @@ impl FieldKit {
         guard(|| {
             let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
             let inner = fieldkit_engine::FieldKit::open(config)?;
+            Ok(Arc::new(Self { inner: Arc::new(inner) }))
+        })
+    }
+
+    /// Opens the engine as `open` does, signing photos with the app's own key (Android
+    /// Keystore, Secure Enclave) instead of a software key kept in the database. The key is
+    /// registered with the server at the next login.
+    ///
+    /// Fails as `open` does, and with `InvalidInput` (`signer`) when the signer's public key
+    /// is not a key of its scheme (or with what `publicKey` threw).
+    #[uniffi::constructor]
+    pub fn open_with_signer(
+        db_path: String,
+        server_url: String,
+        org: String,
+        signer: Arc<dyn crate::signer::PhotoSigner>,
+    ) -> Result<Arc<Self>, FieldKitError> {
+        guard(|| {
+            let signer = crate::signer::ForeignSigner::new(signer)?;
+            let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
+            let inner = fieldkit_engine::FieldKit::open_with_signer(config, Arc::new(signer))?;
             Ok(Arc::new(Self { inner: Arc::new(inner) }))
         })
     }
@@ -112,6 +142,16 @@ impl FieldKit {
     }
 }
 
+/// Parses an id the app passed as text; `InvalidInput` naming `field` if it is not one.
+pub(crate) fn parse_id<T: FromStr>(field: &str, text: &str) -> Result<T, FieldKitError> {
+    text.parse().map_err(|_| FieldKitError::invalid(field, format!("{text:?} is not a valid id")))
+}
+
+/// Parses an optional id the app passed as text.
+pub(crate) fn parse_opt_id<T: FromStr>(field: &str, text: Option<&str>) -> Result<Option<T>, FieldKitError> {
+    text.map(|t| parse_id(field, t)).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +181,30 @@ mod tests {
         drop(conn);
         let err = FieldKit::open(path.to_string_lossy().into_owned(), "http://x".into(), "acme".into());
         assert!(matches!(err, Err(FieldKitError::Storage { .. })));
+    }
+
+    #[test]
+    fn the_days_calls_name_a_malformed_id_and_need_a_login() {
+        use crate::records::geo::{GeoPoint, LocationFix, LocationProvider};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kit = open_fresh(&dir);
+        let fix = LocationFix {
+            point: GeoPoint { latitude: 31.23, longitude: 121.47 },
+            accuracy_m: 10.0,
+            fix_time_ms: 0,
+            provider: LocationProvider::Gnss,
+            is_mock: false,
+        };
+        let bad = kit.check_in("shop".into(), None, fix, None);
+        assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "customer_id"));
+        let bad = kit.take_order(TaskId::new().to_string(), Some("v".into()), Vec::new(), None);
+        assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "visit_id"));
+        let logged_out = kit.plan_my_day(fix.point, None);
+        assert!(matches!(logged_out, Err(FieldKitError::Unauthorized { .. })), "{logged_out:?}");
+        let off_map = kit.plan_my_day(GeoPoint { latitude: 91.0, longitude: 0.0 }, None);
+        assert!(matches!(off_map, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "position"));
+        assert!(kit.search_kb("陈列".into(), 5).expect("searches").is_empty());
+        assert!(kit.parked_items().expect("reads").is_empty());
     }
 
     #[test]

@@ -12,8 +12,11 @@
 
 pub mod error;
 mod fieldkit;
+pub mod logging;
+pub mod observer;
 pub mod records;
 mod runtime;
+pub mod signer;
 
 pub use error::FieldKitError;
 pub use fieldkit::FieldKit;

@@ -1,6 +1,16 @@
 //! The plain values crossing the FFI (uniffi records and enums): users, tasks, sync reports
-//! and queue counts. Ids travel as strings (UUIDs); times as Unix milliseconds; counts as
-//! signed integers (Kotlin's `Int`/`Long`, which apps use everywhere, rather than `UInt`).
+//! and queue counts here; the other areas in the submodules. Ids travel as strings (UUIDs);
+//! times as Unix milliseconds; counts as signed integers (Kotlin's `Int`/`Long`, which apps
+//! use everywhere, rather than `UInt`) except small counts and indexes taken from the engine.
+
+pub mod forms;
+pub mod geo;
+pub mod photos;
+pub mod route;
+pub mod sales;
+pub mod sync;
+pub mod tracking;
+pub mod visits;
 
 use fieldkit_domain::model;
 

@@ -26,7 +26,7 @@ use crate::error::FieldKitError;
 const WORKER_THREADS: usize = 2;
 
 /// The crate's runtime, built on first use.
-fn runtime() -> Result<&'static Runtime, FieldKitError> {
+pub(crate) fn runtime() -> Result<&'static Runtime, FieldKitError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {

@@ -269,37 +269,46 @@ pub fn summary(input: &SummaryInput) -> Summary {
         }
     }
 
-    let mut totals = RepSummary::empty(None, None);
-    let mut total_amounts = BTreeMap::new();
-    let mut total_distance = 0.0;
     let mut reps: Vec<RepSummary> = rows
         .into_values()
         .map(|acc| {
             let mut r = acc.row;
             r.compliance_bp = ratio_bp(r.accepted, r.accepted + r.flagged + r.rejected);
             r.distance_m = acc.distance_m.round() as i64;
-            total_distance += acc.distance_m;
-            for (currency, minor) in &acc.amounts {
-                add_amount(&mut total_amounts, currency, *minor);
-            }
             r.order_amounts = amounts(acc.amounts);
-            totals.visits += r.visits;
-            totals.accepted += r.accepted;
-            totals.flagged += r.flagged;
-            totals.rejected += r.rejected;
-            totals.unjudged += r.unjudged;
-            totals.time_on_site_ms = totals.time_on_site_ms.saturating_add(r.time_on_site_ms);
-            totals.visits_without_check_out += r.visits_without_check_out;
-            totals.orders += r.orders;
-            totals.new_customers += r.new_customers;
             r
         })
         .collect();
-    totals.compliance_bp = ratio_bp(totals.accepted, totals.accepted + totals.flagged + totals.rejected);
-    totals.distance_m = total_distance.round() as i64;
-    totals.order_amounts = amounts(total_amounts);
     reps.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.rep_id.cmp(&b.rep_id)));
+    let totals = rollup(None, reps.iter());
     Summary { reps, totals }
+}
+
+/// `rows` added up into one row named `name` (no rep): counts, time, metres (each row's
+/// rounded metres) and amounts per currency added, compliance worked out again from the
+/// sums. The team's totals, and the groups of a report by team or region.
+#[must_use]
+pub fn rollup<'r>(name: Option<String>, rows: impl IntoIterator<Item = &'r RepSummary>) -> RepSummary {
+    let mut total = RepSummary::empty(None, name);
+    let mut total_amounts = BTreeMap::new();
+    for r in rows {
+        total.visits += r.visits;
+        total.accepted += r.accepted;
+        total.flagged += r.flagged;
+        total.rejected += r.rejected;
+        total.unjudged += r.unjudged;
+        total.time_on_site_ms = total.time_on_site_ms.saturating_add(r.time_on_site_ms);
+        total.visits_without_check_out += r.visits_without_check_out;
+        total.distance_m = total.distance_m.saturating_add(r.distance_m);
+        total.orders += r.orders;
+        total.new_customers += r.new_customers;
+        for amount in &r.order_amounts {
+            add_amount(&mut total_amounts, &amount.currency, amount.minor);
+        }
+    }
+    total.compliance_bp = ratio_bp(total.accepted, total.accepted + total.flagged + total.rejected);
+    total.order_amounts = amounts(total_amounts);
+    total
 }
 
 /// What a leaderboard ranks by.

@@ -213,12 +213,12 @@ async fn world() -> anyhow::Result<World> {
 
 /// Every read a manager can make, with the queries it needs. Paths that name one rep or one
 /// task are made for `rep` / `task` (someone the reader may or may not reach).
-fn reads(w: &World, rep: UserId, task: &str) -> Vec<String> {
-    let p = &w.period;
+fn reads(p: &str, rep: &str, task: &str) -> Vec<String> {
     let today = p.split('&').next().and_then(|f| f.strip_prefix("from=")).unwrap_or_default();
     vec![
         "/v1/users".to_owned(),
         "/v1/customers".to_owned(),
+        "/v1/blobs/missing".to_owned(),
         "/v1/live".to_owned(),
         format!("/v1/reports/correlation?{p}"),
         format!("/v1/reports/per-capita?{p}"),
@@ -248,7 +248,7 @@ async fn read_everything(
 ) -> anyhow::Result<Vec<(String, StatusCode, String)>> {
     let mut answers = Vec::new();
     let http = reqwest::Client::new();
-    for path in reads(w, rep, task) {
+    for path in reads(&w.period, &rep.to_string(), task) {
         let answer = http.get(format!("{}{path}", w.url)).bearer_auth(&reader.token).send().await?;
         let status = answer.status();
         let body = answer.text().await?;
@@ -446,4 +446,107 @@ async fn the_org_tree_refuses_cycles_unknown_parents_and_non_admins() -> anyhow:
     assert_eq!(reset["data_scope"], "self");
     assert_eq!(reset["data_scope_set"], false);
     Ok(())
+}
+
+/// The group of `report` whose department is `department` (a JSON id).
+fn group<'a>(report: &'a Value, department: &Value) -> &'a Value {
+    report["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["group_id"] == *department))
+        .unwrap_or(&Value::Null)
+}
+
+fn amount(row: &Value) -> i64 {
+    row["figures"]["order_amounts"][0]["minor"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope() -> anyhow::Result<()> {
+    let w = world().await?;
+    // Visits with 10, 20 and 30 colas at 3.50 by East's, Shanghai's and West's reps.
+    let by = |by: &str| format!("/v1/reports/summary?{}&by={by}", w.period);
+    let regions = ok(&w.api, "GET", &w.admin, &by("region"), None, StatusCode::OK).await?;
+    assert_eq!(regions["groups"].as_array().map(Vec::len), Some(2), "{regions}");
+    let east = group(&regions, &w.east["id"]);
+    assert_eq!((east["group_name"].as_str(), east["rep_count"].as_u64()), (Some("East"), Some(2)));
+    assert_eq!((east["figures"]["visits"].as_u64(), amount(east)), (Some(2), 10_500));
+    let west = group(&regions, &w.west["id"]);
+    assert_eq!((west["figures"]["visits"].as_u64(), amount(west)), (Some(1), 10_500));
+    assert_eq!(regions["totals"]["order_amounts"][0]["minor"], 21_000);
+
+    let teams = ok(&w.api, "GET", &w.admin, &by("team"), None, StatusCode::OK).await?;
+    let amounts: Vec<(Option<&str>, i64)> = teams["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| (g["group_name"].as_str(), amount(g)))
+        .collect();
+    assert_eq!(amounts, vec![(Some("East"), 3_500), (Some("Shanghai"), 7_000), (Some("West"), 10_500)]);
+
+    // A department-and-below manager's regions hold only East, with Shanghai inside it.
+    let mine = ok(&w.api, "GET", &w.manager_below.token, &by("region"), None, StatusCode::OK).await?;
+    assert_eq!(mine["groups"].as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(amount(group(&mine, &w.east["id"])), 10_500);
+
+    // CSV: one row per group and the total.
+    let http = reqwest::Client::new();
+    let csv = http
+        .get(format!("{}{}&format=csv", w.url, by("team")))
+        .bearer_auth(&w.admin)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("group_id,group_name,rep_count,visits,"), "{csv}");
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[4].starts_with("total,,3,3,"), "{csv}");
+    let (status, _) = send(&w.api, "GET", &w.admin, &by("city"), None).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+/// GET endpoints that hold no one's field data: public, static, the org's reference data
+/// (the same for every member), content-addressed blobs (the SHA-256 is the key, and hashes
+/// are listed only within scope) and the check of a photo the asker already holds.
+const NOT_PER_USER: [&str; 15] = [
+    "/v1/photos/verify",
+    "/healthz",
+    "/v1/openapi.json",
+    "/v1/server-key",
+    "/dashboard",
+    "/dashboard/",
+    "/dashboard/{path}",
+    "/v1/org/settings",
+    "/v1/departments",
+    "/v1/products",
+    "/v1/form-templates",
+    "/v1/sop-templates",
+    "/v1/kb",
+    "/v1/blobs/{sha256}",
+    "/v1/blobs/{sha256}/content",
+];
+
+/// Whether `path` (with ids and a query) is an instance of the document's `template`.
+fn instance_of(path: &str, template: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), template.split('/').collect());
+    a.len() == b.len() && a.iter().zip(&b).all(|(p, t)| t.starts_with('{') || p == t)
+}
+
+#[test]
+fn every_documented_read_is_either_checked_for_scope_above_or_holds_no_ones_field_data() {
+    let document: Value =
+        serde_json::from_str(include_str!("../../sync-server/openapi.json")).expect("the document is JSON");
+    let reads = reads("from=2025-03-01&to=2025-03-31", "rep", "task");
+    let mut unchecked = Vec::new();
+    for (template, operations) in document["paths"].as_object().into_iter().flatten() {
+        if operations.get("get").is_none() || NOT_PER_USER.contains(&template.as_str()) {
+            continue;
+        }
+        if !reads.iter().any(|r| instance_of(r, template)) {
+            unchecked.push(template.clone());
+        }
+    }
+    assert_eq!(unchecked, Vec::<String>::new(), "reads no scope test covers");
 }

@@ -124,7 +124,8 @@ pub(super) async fn missing(
     Caller(caller): Caller,
 ) -> ApiResult<Json<Vec<MissingBlob>>> {
     require_manager(&caller)?;
-    Ok(Json(state.storage.missing_blobs(caller.org_id).await?))
+    let authors = super::facts::authors(&state, &caller).await?;
+    Ok(Json(state.storage.missing_blobs(caller.org_id, authors).await?))
 }
 
 fn require_manager(user: &User) -> ApiResult<()> {

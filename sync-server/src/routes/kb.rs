@@ -4,14 +4,15 @@
 //! /v1/blobs/{sha256}/content`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use fieldkit_domain::ids::{ArticleId, OrgId};
 use fieldkit_domain::model::KbArticle;
-use fieldkit_domain::protocol::{ErrorCode, Record, is_sha256_hex};
+use fieldkit_domain::protocol::{ErrorCode, Record, RecordKind, is_sha256_hex};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::reference;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
@@ -49,6 +50,30 @@ pub(super) async fn create(
     check_attachments(&state, caller.org_id, &article).await?;
     state.storage.put_record(caller.org_id, Record::KbArticle(article.clone()), None).await?;
     Ok((StatusCode::CREATED, Json(article)))
+}
+
+/// `GET /v1/kb`: the knowledge-base articles, by title.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<KbArticle>>> {
+    let mut articles = reference::list_of(&state, caller.org_id, RecordKind::KbArticle, |r| match r {
+        Record::KbArticle(a) => Some(a),
+        _ => None,
+    })
+    .await?;
+    articles.sort_by(|a, b| a.title.cmp(&b.title));
+    Ok(Json(articles))
+}
+
+/// `DELETE /v1/kb/{id}`: withdraws an article from every phone.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<ArticleId>,
+) -> ApiResult<StatusCode> {
+    reference::may_change(&caller, "articles")?;
+    reference::remove(&state, &caller, RecordKind::KbArticle, id.0, "article").await
 }
 
 /// Every attachment is well formed and names a blob of the org that arrived whole, with the

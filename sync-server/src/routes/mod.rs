@@ -19,6 +19,7 @@ mod photos;
 mod plans;
 mod products;
 mod proposals;
+mod reference;
 mod reports;
 mod settings;
 pub(crate) mod summaries;
@@ -31,7 +32,7 @@ mod visit_plans;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use fieldkit_domain::protocol::ErrorCode;
 use tower_http::trace::TraceLayer;
 
@@ -66,10 +67,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}/candidates", get(assign::candidates))
         .route("/v1/tasks/{id}/auto-assign", post(assign::auto_assign))
         .route("/v1/customers", get(customers::list).post(customers::create))
+        .route("/v1/customers/{id}", put(customers::replace).delete(customers::delete))
         .route("/v1/customers/import", post(customer_import::import))
-        .route("/v1/products", post(products::create))
-        .route("/v1/form-templates", post(templates::create_form))
-        .route("/v1/sop-templates", post(templates::create_sop))
+        .route("/v1/products", get(products::list).post(products::create))
+        .route("/v1/products/{id}", put(products::replace).delete(products::delete))
+        .route("/v1/form-templates", get(templates::list_forms).post(templates::create_form))
+        .route("/v1/sop-templates", get(templates::list_sops).post(templates::create_sop))
         .route("/v1/facts", get(facts::list))
         .route("/v1/departments", get(departments::list).post(departments::create))
         .route("/v1/departments/{id}", patch(departments::patch))
@@ -92,7 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/proposals/{fact_id}/approve", post(proposals::approve))
         .route("/v1/proposals/{fact_id}/reject", post(proposals::reject))
         .route("/v1/plans/team", post(plans::team))
-        .route("/v1/kb", post(kb::create))
+        .route("/v1/kb", get(kb::list).post(kb::create))
+        .route("/v1/kb/{id}", delete(kb::delete))
         .route("/v1/blobs/missing", get(blobs::missing))
         .route("/v1/blobs/{sha256}", get(blobs::status).put(blobs::put_chunk))
         .route("/v1/blobs/{sha256}/content", get(blobs::content))

@@ -27,7 +27,7 @@
 //!   when an order of the period names one of those visits. Tasks carry no creation time,
 //!   so tasks without a deadline never enter the funnel.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::State;
@@ -68,6 +68,9 @@ pub(super) struct ReportQuery {
     rep: Option<String>,
     /// A department id: only its users and those of the departments under it.
     team: Option<String>,
+    /// Summary only: `rep` (the default), `team` (each rep's department) or `region` (each
+    /// rep's top-level department).
+    by: Option<String>,
     format: Option<String>,
     metric: Option<String>,
     currency: Option<String>,
@@ -117,7 +120,104 @@ pub(super) struct SummaryReport {
     to: String,
     utc_offset_minutes: i32,
     reps: Vec<RepSummary>,
+    /// With `by=team` or `by=region`: the reps' rows added up per department.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<GroupSummary>>,
     totals: RepSummary,
+}
+
+/// How a summary groups its reps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupBy {
+    Rep,
+    Team,
+    Region,
+}
+
+impl GroupBy {
+    fn parse(text: Option<&str>) -> ApiResult<Self> {
+        Ok(match text {
+            None | Some("rep") => GroupBy::Rep,
+            Some("team") => GroupBy::Team,
+            Some("region") => GroupBy::Region,
+            Some(other) => return Err(malformed(format!("by {other:?} is not one of rep, team, region"))),
+        })
+    }
+}
+
+/// One department's figures in a summary by team or region.
+#[derive(Debug, Serialize)]
+pub(super) struct GroupSummary {
+    /// The department (`None`: reps in no department).
+    group_id: Option<TeamId>,
+    /// Its name, when the org tree names it.
+    group_name: Option<String>,
+    /// Reps counted in it.
+    rep_count: usize,
+    figures: RepSummary,
+}
+
+/// The reps' rows of `reps` added up per team (each rep's department) or region (each
+/// rep's top-level department), by name.
+async fn groups(
+    state: &AppState,
+    scope: &Scope,
+    by: GroupBy,
+    reps: &[RepSummary],
+) -> ApiResult<Vec<GroupSummary>> {
+    let users: HashMap<UserId, User> =
+        state.storage.users(scope.org).await?.into_iter().map(|u| (u.id, u)).collect();
+    let names: HashMap<TeamId, String> =
+        state.storage.departments(scope.org).await?.into_iter().map(|d| (d.id, d.name)).collect();
+    let key = |rep: &RepSummary| {
+        let user = rep.rep_id.and_then(|id| users.get(&id))?;
+        match by {
+            GroupBy::Region => user.department_path.first().copied(),
+            GroupBy::Team | GroupBy::Rep => user.team_id,
+        }
+    };
+    let mut members: BTreeMap<Option<TeamId>, Vec<&RepSummary>> = BTreeMap::new();
+    for rep in reps {
+        members.entry(key(rep)).or_default().push(rep);
+    }
+    let mut groups: Vec<GroupSummary> = members
+        .into_iter()
+        .map(|(group_id, rows)| {
+            let group_name = group_id.and_then(|g| names.get(&g).cloned());
+            GroupSummary {
+                group_id,
+                rep_count: rows.len(),
+                figures: report_kit::rollup(group_name.clone(), rows),
+                group_name,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| a.group_name.cmp(&b.group_name).then(a.group_id.cmp(&b.group_id)));
+    Ok(groups)
+}
+
+fn groups_csv(groups: &[GroupSummary], totals: &RepSummary) -> Vec<Vec<String>> {
+    let currencies: Vec<String> = totals.order_amounts.iter().map(|a| a.currency.clone()).collect();
+    let mut header = vec!["group_id".to_owned(), "group_name".to_owned(), "rep_count".to_owned()];
+    header.extend(report_kit::summary_header(&currencies).into_iter().skip(2));
+    let mut rows = vec![header];
+    for g in groups {
+        let mut row = vec![
+            g.group_id.map_or_else(|| "none".to_owned(), |id| id.to_string()),
+            g.group_name.clone().unwrap_or_default(),
+            g.rep_count.to_string(),
+        ];
+        row.extend(report_kit::summary_fields(&g.figures, &currencies).into_iter().skip(2));
+        rows.push(row);
+    }
+    let mut total = vec![
+        "total".to_owned(),
+        String::new(),
+        groups.iter().map(|g| g.rep_count).sum::<usize>().to_string(),
+    ];
+    total.extend(report_kit::summary_fields(totals, &currencies).into_iter().skip(2));
+    rows.push(total);
+    rows
 }
 
 /// The leaderboard.
@@ -434,15 +534,22 @@ pub(super) async fn summary(
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
+    let by = GroupBy::parse(query.by.as_deref())?;
     let scope = scope(&state, &caller, &query).await?;
     let Summary { reps, totals } = summary_of(&state, &scope).await?;
-    Ok(match scope.format {
-        Format::Csv => csv_response(summary_csv(&reps, &totals)),
-        Format::Json => Json(SummaryReport {
+    let groups = match by {
+        GroupBy::Rep => None,
+        GroupBy::Team | GroupBy::Region => Some(groups(&state, &scope, by, &reps).await?),
+    };
+    Ok(match (scope.format, &groups) {
+        (Format::Csv, Some(groups)) => csv_response(groups_csv(groups, &totals)),
+        (Format::Csv, None) => csv_response(summary_csv(&reps, &totals)),
+        (Format::Json, _) => Json(SummaryReport {
             from: iso(scope.from),
             to: iso(scope.to),
             utc_offset_minutes: scope.offset.minutes(),
             reps,
+            groups,
             totals,
         })
         .into_response(),

@@ -1,4 +1,4 @@
-//! `POST /v1/form-templates` and `POST /v1/sop-templates`: what reps fill in and follow,
+//! `/v1/form-templates` and `/v1/sop-templates`: what reps fill in and follow,
 //! designed by managers and admins and delivered to every phone as reference data. A form
 //! template is checked as designed (keys, choices, limits, show-if conditions) before it
 //! is stored; every problem is listed.
@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use fieldkit_domain::forms::check_template;
 use fieldkit_domain::ids::{FormTemplateId, SopTemplateId};
 use fieldkit_domain::model::{FormField, FormTemplate, SopStep, SopTemplate, TaskKind, User};
-use fieldkit_domain::protocol::Record;
+use fieldkit_domain::protocol::{Record, RecordKind};
 use serde::Deserialize;
 
+use super::reference;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
@@ -73,4 +74,31 @@ pub(super) async fn create_sop(
     let template = SopTemplate { id: SopTemplateId::new(), task_kind: new.task_kind, steps: new.steps };
     state.storage.put_record(caller.org_id, Record::SopTemplate(template.clone()), None).await?;
     Ok((StatusCode::CREATED, Json(template)))
+}
+
+/// `GET /v1/form-templates`: every version of every form template.
+pub(super) async fn list_forms(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<FormTemplate>>> {
+    let mut templates = reference::list_of(&state, caller.org_id, RecordKind::FormTemplate, |r| match r {
+        Record::FormTemplate(t) => Some(t),
+        _ => None,
+    })
+    .await?;
+    templates.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)).then(a.version.cmp(&b.version)));
+    Ok(Json(templates))
+}
+
+/// `GET /v1/sop-templates`: the SOP templates.
+pub(super) async fn list_sops(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<SopTemplate>>> {
+    let templates = reference::list_of(&state, caller.org_id, RecordKind::SopTemplate, |r| match r {
+        Record::SopTemplate(t) => Some(t),
+        _ => None,
+    })
+    .await?;
+    Ok(Json(templates))
 }

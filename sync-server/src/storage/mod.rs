@@ -730,8 +730,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn blob(&self, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>>;
     /// Records how far a blob has arrived.
     async fn save_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<()>;
-    /// The blobs named by the org's photo facts that have not fully arrived.
-    async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>>;
+    /// The blobs named by the org's photo facts (by `authors`, or anyone's with `None`) that
+    /// have not fully arrived.
+    async fn missing_blobs(
+        &self,
+        org_id: OrgId,
+        authors: Option<Vec<UserId>>,
+    ) -> StorageResult<Vec<MissingBlob>>;
     /// Records that a blob fully arrived and, in the same transaction, checks its size
     /// against every photo naming it (a match marks the photo's bytes verified; a mismatch
     /// fails a verified photo with `bytes_mismatch`). Returns how many photos were checked.

@@ -71,4 +71,18 @@ impl FieldKit {
     pub fn form_responses(&self) -> Result<Vec<FormResponse>> {
         self.store.read(visits::responses)
     }
+
+    /// The form templates on this phone, every version kept (a response is checked against
+    /// the version it was started on). Offline.
+    pub fn form_templates(&self) -> Result<Vec<FormTemplate>> {
+        Ok(self
+            .store
+            .read(|conn| records::all(conn, RecordKind::FormTemplate))?
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::FormTemplate(t) => Some(t),
+                _ => None,
+            })
+            .collect())
+    }
 }

@@ -7,7 +7,10 @@ use fieldkit_domain::model::{SopStepKind, SopTemplate, Visit};
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
 use rusqlite::Connection;
 
-use crate::error::Result;
+use fieldkit_domain::ids::VisitId;
+
+use super::FieldKit;
+use crate::error::{Error, Result};
 use crate::store::{facts, records, tasks, visits};
 
 /// Why a step cannot be marked complete.
@@ -34,6 +37,18 @@ pub enum StepProblem {
         /// What it needs: `photo`, `order` or `form`.
         needs: &'static str,
     },
+}
+
+impl FieldKit {
+    /// The SOP visit `id` follows (the template for its task's kind), so the app can show
+    /// its steps; `None` for a visit without a task or an org without such an SOP. Offline;
+    /// [`Error::NotFound`] for a visit not on this phone.
+    pub fn visit_sop(&self, id: VisitId) -> Result<Option<SopTemplate>> {
+        self.store.read(|conn| {
+            let visit = visits::get(conn, id)?.ok_or_else(|| Error::NotFound(format!("visit {id}")))?;
+            sop_of(conn, &visit)
+        })
+    }
 }
 
 /// The SOP the visit follows: the template for its task's kind, if it has a task and the

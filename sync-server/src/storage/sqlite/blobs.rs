@@ -1,6 +1,6 @@
 //! How far each blob has arrived, per org, in SQLite.
 
-use fieldkit_domain::ids::OrgId;
+use fieldkit_domain::ids::{OrgId, UserId};
 use fieldkit_domain::protocol::{BlobStatus, MissingBlob};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -45,15 +45,21 @@ pub(super) fn save(tx: &Transaction<'_>, org_id: OrgId, status: &BlobStatus) -> 
     Ok(())
 }
 
-pub(super) fn missing(tx: &Transaction<'_>, org_id: OrgId) -> StorageResult<Vec<MissingBlob>> {
+pub(super) fn missing(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    authors: Option<&[UserId]>,
+) -> StorageResult<Vec<MissingBlob>> {
     let mut stmt = tx.prepare(
         "SELECT f.id, json_extract(f.body, '$.body.sha256') AS sha, COALESCE(b.received, 0)
          FROM facts f
          LEFT JOIN blobs b ON b.org_id = f.org_id AND b.sha256 = json_extract(f.body, '$.body.sha256')
          WHERE f.org_id = ?1 AND f.kind = 'photo' AND COALESCE(b.complete, 0) = 0
+           AND (?2 IS NULL OR f.rep_id IN (SELECT value FROM json_each(?2)))
          ORDER BY f.seq",
     )?;
-    let rows = stmt.query_map([org_id.to_string()], |row| {
+    let authors = authors.map(|ids| serde_json::to_string(ids).expect("ids always serialize"));
+    let rows = stmt.query_map(params![org_id.to_string(), authors], |row| {
         Ok(MissingBlob {
             fact_id: uuid_col(row, 0)?.into(),
             sha256: row.get(1)?,

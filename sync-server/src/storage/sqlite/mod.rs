@@ -292,8 +292,12 @@ impl Storage for SqliteStorage {
         self.write(move |tx| blobs::save(tx, org_id, &status)).await
     }
 
-    async fn missing_blobs(&self, org_id: OrgId) -> StorageResult<Vec<MissingBlob>> {
-        self.read(move |tx| blobs::missing(tx, org_id)).await
+    async fn missing_blobs(
+        &self,
+        org_id: OrgId,
+        authors: Option<Vec<UserId>>,
+    ) -> StorageResult<Vec<MissingBlob>> {
+        self.read(move |tx| blobs::missing(tx, org_id, authors.as_deref())).await
     }
 
     async fn complete_blob(&self, org_id: OrgId, status: BlobStatus) -> StorageResult<usize> {

@@ -199,6 +199,6 @@ fun main() {
                     }
                 }
             },
-        ),
+        ) + repDayTests(),
     )
 }
