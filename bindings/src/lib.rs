@@ -5,7 +5,9 @@
 //! ([`records`]), and one error type ([`FieldKitError`]); async calls run on a runtime the
 //! crate owns and no panic crosses the FFI (see the `runtime` module). Kotlin bindings are
 //! generated into the package `com.fieldkit.core`, Swift into the module `FieldKitCore`
-//! (`uniffi.toml`).
+//! (`uniffi.toml`). Exported names must not clash with the standard library or concurrency
+//! types of either language: the task record is `FieldTask` there (`#[uniffi(name)]`), since a
+//! Swift `Task` would hide Swift's own in every file that imports the module.
 
 // uniffi's generated scaffolding is `extern "C"` glue; this crate is the only place it lives.
 #![allow(unsafe_code)]

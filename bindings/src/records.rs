@@ -144,7 +144,10 @@ impl From<model::Place> for Place {
 }
 
 /// A task assigned to the rep.
+// `FieldTask` in Kotlin and Swift: a Swift type named `Task` would hide Swift's concurrency
+// `Task` in every file that imports the module.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi(name = "FieldTask")]
 pub struct Task {
     /// The task id (a UUID).
     pub id: String,

@@ -71,7 +71,7 @@ private struct DemoRoot: View {
         #if os(iOS)
         .sheet(isPresented: $showCamera) {
             CameraPicker { jpeg in
-                locator.currentFix { fix in _Concurrency.Task { await model.takePhoto(jpeg: jpeg, fix: fix) } }
+                locator.currentFix { fix in Task { await model.takePhoto(jpeg: jpeg, fix: fix) } }
             }
         }
         #endif

@@ -24,11 +24,11 @@ final class Locator: NSObject, CLLocationManagerDelegate {
 
     nonisolated func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
         let fix = locations.last.map(Self.fix)
-        _Concurrency.Task { @MainActor in self.finish(fix) }
+        Task { @MainActor in self.finish(fix) }
     }
 
     nonisolated func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
-        _Concurrency.Task { @MainActor in self.finish(nil) }
+        Task { @MainActor in self.finish(nil) }
     }
 
     private func finish(_ fix: LocationFix?) {

@@ -218,6 +218,27 @@ impl Api {
         Ok(answer)
     }
 
+    /// `GET path` as `token`'s user, for answers that are not JSON (CSV reports): the
+    /// status, the content type and the body as text.
+    pub async fn get_text(&self, token: &str, path: &str) -> anyhow::Result<(StatusCode, String, String)> {
+        let answer = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await?;
+        let status = answer.status();
+        let content_type = answer
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok((status, content_type, answer.text().await?))
+    }
+
+    /// A CSV report: its content type and body; fails unless the server answered 200.
+    pub async fn get_csv(&self, token: &str, path: &str) -> anyhow::Result<(String, String)> {
+        let (status, content_type, body) = self.get_text(token, path).await?;
+        anyhow::ensure!(status == StatusCode::OK, "{path}: {status} {body}");
+        Ok((content_type, body))
+    }
+
     /// Sends raw bytes as a JSON body and returns the status and the JSON answer.
     pub async fn send_raw(
         &self,

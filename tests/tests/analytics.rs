@@ -40,19 +40,6 @@ async fn get(api: &Api, token: &str, path: &str) -> anyhow::Result<(StatusCode, 
     api.send("GET", path, Some(token), None).await
 }
 
-async fn get_csv(server: &TestServer, token: &str, path: &str) -> anyhow::Result<(String, String)> {
-    let answer =
-        reqwest::Client::new().get(format!("{}{path}", server.url)).bearer_auth(token).send().await?;
-    anyhow::ensure!(answer.status() == StatusCode::OK, "{path}: {}", answer.status());
-    let content_type = answer
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((content_type, answer.text().await?))
-}
-
 /// Parses CSV without quoted fields (none of these reports quote: no name holds a comma).
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
     text.split("\r\n").filter(|l| !l.is_empty()).map(|l| l.split(',').map(str::to_owned).collect()).collect()
@@ -114,7 +101,7 @@ async fn catalogue(api: &Api, manager: &str) -> anyhow::Result<(ProductId, Custo
 /// Team A (the harness's org: `manager`, `rep1`..`rep3`) and team B (`manager_b`, `rep9`),
 /// with three past weeks of field work; `monday0` is the first week's Monday.
 struct World {
-    server: TestServer,
+    _server: TestServer,
     api: Api,
     org: TestOrg,
     reps: [UserId; 3],
@@ -170,7 +157,7 @@ async fn world() -> anyhow::Result<World> {
     api.push_facts(&tokens[3], facts, &["stored"]).await?;
 
     Ok(World {
-        server,
+        _server: server,
         api,
         org,
         reps,
@@ -227,7 +214,7 @@ async fn correlation_gives_each_reps_figures_and_the_coefficients_worked_by_hand
     // Minutes 90, 60, 0 (dx 40, 10, −50): Σdxdy = −75 000, Σdx² = 4 200 → r = −0.4539.
     assert_eq!(report["time_on_site_vs_sales"]["coefficient"], -0.4539);
 
-    let (content_type, csv) = get_csv(&w.server, &w.org.manager_token, &format!("{path}&format=csv")).await?;
+    let (content_type, csv) = w.api.get_csv(&w.org.manager_token, &format!("{path}&format=csv")).await?;
     assert_eq!(content_type, "text/csv; charset=utf-8");
     let rows = parse_csv(&csv);
     assert_eq!(
@@ -275,7 +262,7 @@ async fn per_capita_divides_each_weeks_sales_and_visits_by_its_active_reps() -> 
               "visits_per_active_rep": 1.0 },
         ])
     );
-    let (content_type, csv) = get_csv(&w.server, &w.org.manager_token, &format!("{path}&format=csv")).await?;
+    let (content_type, csv) = w.api.get_csv(&w.org.manager_token, &format!("{path}&format=csv")).await?;
     assert_eq!(content_type, "text/csv; charset=utf-8");
     let rows = parse_csv(&csv);
     assert_eq!(rows.len(), 4, "{csv}");
@@ -429,7 +416,7 @@ async fn the_forecast_recovers_a_trend_with_a_quarterly_season_and_reports_its_b
 
     // CSV: the 60 weeks, then the 13 ahead.
     let (content_type, csv) =
-        get_csv(&server, &org.manager_token, "/v1/reports/forecast?weeks_back=60&format=csv").await?;
+        api.get_csv(&org.manager_token, "/v1/reports/forecast?weeks_back=60&format=csv").await?;
     assert_eq!(content_type, "text/csv; charset=utf-8");
     let rows = parse_csv(&csv);
     assert_eq!(rows[0], ["kind", "week_start", "amount_minor", "lower_minor", "upper_minor"]);

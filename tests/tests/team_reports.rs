@@ -46,19 +46,6 @@ async fn get(api: &Api, token: &str, path: &str) -> anyhow::Result<(StatusCode, 
 }
 
 /// A CSV answer: its content type and body.
-async fn get_csv(server: &TestServer, token: &str, path: &str) -> anyhow::Result<(String, String)> {
-    let answer =
-        reqwest::Client::new().get(format!("{}{path}", server.url)).bearer_auth(token).send().await?;
-    anyhow::ensure!(answer.status() == StatusCode::OK, "{path}: {}", answer.status());
-    let content_type = answer
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((content_type, answer.text().await?))
-}
-
 /// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF rows).
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
@@ -285,8 +272,7 @@ async fn the_summary_counts_every_figure_of_each_rep_and_the_team() -> anyhow::R
 
     // The same figures in CSV.
     let (content_type, csv) =
-        get_csv(&w.server, &w.org.manager_token, &format!("/v1/reports/summary?{}&format=csv", w.period))
-            .await?;
+        w.api.get_csv(&w.org.manager_token, &format!("/v1/reports/summary?{}&format=csv", w.period)).await?;
     assert_eq!(content_type, "text/csv; charset=utf-8");
     let rows = parse_csv(&csv);
     assert_eq!(rows.len(), 4, "header, two reps, totals: {csv}");
@@ -348,12 +334,10 @@ async fn product_line_shares_and_the_funnel_match_the_orders_and_tasks() -> anyh
             { "line": "snacks", "currency": "CNY", "amount_minor": 1_600, "share_bp": 2_759 },
         ])
     );
-    let (content_type, csv) = get_csv(
-        &w.server,
-        &w.org.manager_token,
-        &format!("/v1/reports/product-share?{}&format=csv", w.period),
-    )
-    .await?;
+    let (content_type, csv) = w
+        .api
+        .get_csv(&w.org.manager_token, &format!("/v1/reports/product-share?{}&format=csv", w.period))
+        .await?;
     assert_eq!(content_type, "text/csv; charset=utf-8");
     assert!(csv.contains("\"饮料, drinks\""), "the comma is quoted: {csv}");
     assert_eq!(

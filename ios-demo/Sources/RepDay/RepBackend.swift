@@ -17,9 +17,9 @@ public protocol RepBackend: AnyObject, Sendable {
     /// The offline queue's counts and the last sync time.
     func queueStatus() throws -> QueueStatus
     /// The rep's tasks, soonest deadline first.
-    func myTasks() throws -> [FieldKitCore.Task]
+    func myTasks() throws -> [FieldTask]
     /// Moves a task forward and/or replaces its notes; works offline.
-    func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldKitCore.Task
+    func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldTask
     /// Checks in at a customer; the result carries the verdict.
     func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckInResult
     /// Checks out of the open visit.
@@ -55,8 +55,8 @@ public final class FieldKitBackend: RepBackend {
     public func logout() throws { try kit.logout() }
     public func syncNow() async throws -> SyncReport { try await kit.syncNow() }
     public func queueStatus() throws -> QueueStatus { try kit.queueStatus() }
-    public func myTasks() throws -> [FieldKitCore.Task] { try kit.myTasks() }
-    public func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldKitCore.Task {
+    public func myTasks() throws -> [FieldTask] { try kit.myTasks() }
+    public func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldTask {
         try kit.updateTask(taskId: taskId, status: status, notes: notes)
     }
     public func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckInResult {

@@ -45,7 +45,7 @@ public struct TaskRow: Equatable, Identifiable {
     /// The customer to check in at, or nil (no "Check in" button).
     public let customerId: String?
 
-    init(_ task: FieldKitCore.Task) {
+    init(_ task: FieldTask) {
         id = task.id
         title = task.title
         status = task.status

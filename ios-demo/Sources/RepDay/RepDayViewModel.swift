@@ -55,7 +55,7 @@ public final class RepDayViewModel: ObservableObject {
         }
         let stated = note.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         do {
-            let result = try await _Concurrency.Task.detached { [backend] in
+            let result = try await Task.detached { [backend] in
                 try backend.checkIn(customerId: customerId, taskId: taskId, fix: fix, note: stated)
             }.value
             state.verdict = verdictCard(taskId: taskId, result.verdict)
@@ -150,7 +150,7 @@ public final class RepDayViewModel: ObservableObject {
         let visit = await attempt(.edit, { [backend] in try backend.openVisit() }) ?? nil
         let plan = await attempt(.edit, { [backend] in try backend.dayPlan() }) ?? nil
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let route = await _Concurrency.Task.detached { [backend] in Self.route(of: tasks, plan: plan, now: now, backend: backend) }.value
+        let route = await Task.detached { [backend] in Self.route(of: tasks, plan: plan, now: now, backend: backend) }.value
         state.tasks = tasks.map(TaskRow.init)
         state.route = route
         state.planned = plan != nil
@@ -164,7 +164,7 @@ public final class RepDayViewModel: ObservableObject {
     /// Runs `call` off the main actor; on failure shows its message and returns nil.
     private func attempt<T: Sendable>(_ action: Action, _ call: @escaping @Sendable () async throws -> T) async -> T? {
         do {
-            return try await _Concurrency.Task.detached(operation: call).value
+            return try await Task.detached(operation: call).value
         } catch {
             show(error, action)
             return nil
@@ -179,9 +179,9 @@ public final class RepDayViewModel: ObservableObject {
     /// Today's route: the plan's stops in its order when there is a plan, else unfinished
     /// tasks with a place due within a day, soonest first. Stops with a customer get the
     /// engine's navigation links; others an Apple Maps link.
-    nonisolated static func route(of tasks: [FieldKitCore.Task], plan: DayPlan?, now: Int64, backend: RepBackend) -> [RouteStop] {
+    nonisolated static func route(of tasks: [FieldTask], plan: DayPlan?, now: Int64, backend: RepBackend) -> [RouteStop] {
         let unfinished = tasks.filter { $0.place != nil && ($0.status == .open || $0.status == .inProgress) }
-        let ordered: [FieldKitCore.Task]
+        let ordered: [FieldTask]
         if let plan {
             let byId = Dictionary(unfinished.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             ordered = plan.stops.compactMap { byId[$0.taskId] }

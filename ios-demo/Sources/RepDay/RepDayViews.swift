@@ -33,7 +33,7 @@ public struct RepDayRootView: View {
                 ProgressView()
             } else if model.state.user == nil {
                 LoginView(loggingIn: model.state.loggingIn) { user, password in
-                    _Concurrency.Task { await model.login(username: user, password: password) }
+                    Task { await model.login(username: user, password: password) }
                 }
             } else {
                 DayView(model: model, device: device)
@@ -80,7 +80,7 @@ struct DayView: View {
     var body: some View {
         NavigationStack {
             VStack(spacing: 0) {
-                SyncStatusView(sync: model.state.sync) { _Concurrency.Task { await model.refresh() } }
+                SyncStatusView(sync: model.state.sync) { Task { await model.refresh() } }
                 VisitPanel(model: model, device: device)
                 Picker("", selection: $tab) {
                     Text("Tasks (\(model.state.tasks.count))").tag(0)
@@ -93,14 +93,14 @@ struct DayView: View {
                 } else {
                     RouteListView(route: model.state.route, planned: model.state.planned) {
                         device.withFix { fix in
-                            _Concurrency.Task { await model.planDay(latitude: fix.point.latitude, longitude: fix.point.longitude) }
+                            Task { await model.planDay(latitude: fix.point.latitude, longitude: fix.point.longitude) }
                         }
                     }
                 }
             }
             .navigationTitle(model.state.user?.displayName ?? "")
             .toolbar {
-                Button("Log out") { _Concurrency.Task { await model.logout() } }
+                Button("Log out") { Task { await model.logout() } }
             }
             .refreshable { await model.refresh() }
         }
@@ -168,7 +168,7 @@ struct VisitPanel: View {
                 }
                 HStack {
                     Button("Take photo", action: device.takePhoto).buttonStyle(.borderedProminent)
-                    Button("Check out") { device.withFix { fix in _Concurrency.Task { await model.checkOut(fix: fix) } } }
+                    Button("Check out") { device.withFix { fix in Task { await model.checkOut(fix: fix) } } }
                         .buttonStyle(.bordered)
                 }
             }
@@ -178,7 +178,7 @@ struct VisitPanel: View {
 
     private func retry(_ taskId: String) {
         let note = reason
-        device.withFix { fix in _Concurrency.Task { await model.checkIn(taskId: taskId, fix: fix, note: note) } }
+        device.withFix { fix in Task { await model.checkIn(taskId: taskId, fix: fix, note: note) } }
     }
 
     private func color(_ outcome: VerdictOutcome) -> Color {
@@ -204,14 +204,14 @@ struct TaskListView: View {
                     Text(task.title).font(.headline)
                     Text("\(String(describing: task.status)) · \(task.address)").font(.caption)
                     HStack {
-                        if task.canStart { Button("Start") { _Concurrency.Task { await model.startTask(task.id) } }.buttonStyle(.bordered) }
+                        if task.canStart { Button("Start") { Task { await model.startTask(task.id) } }.buttonStyle(.bordered) }
                         if task.canFinish, task.customerId != nil, model.state.visit == nil {
                             Button("Check in") {
-                                device.withFix { fix in _Concurrency.Task { await model.checkIn(taskId: task.id, fix: fix) } }
+                                device.withFix { fix in Task { await model.checkIn(taskId: task.id, fix: fix) } }
                             }
                             .buttonStyle(.bordered)
                         }
-                        if task.canFinish { Button("Done") { _Concurrency.Task { await model.finishTask(task.id) } }.buttonStyle(.borderedProminent) }
+                        if task.canFinish { Button("Done") { Task { await model.finishTask(task.id) } }.buttonStyle(.borderedProminent) }
                     }
                 }
             }

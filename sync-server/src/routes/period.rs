@@ -1,8 +1,7 @@
-//! What the report routes share: calendar dates in `yyyy-mm-dd`, a checked period, and who
-//! may read whose figures.
+//! What the report routes share: calendar dates in `yyyy-mm-dd` and a checked period (who
+//! may read whose figures is `User::may_read`).
 
 use fieldkit_domain::geo::CivilDate;
-use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -51,12 +50,6 @@ pub(super) fn period(from: &str, to: &str, max_days: i64) -> ApiResult<(CivilDat
         )));
     }
     Ok((from, to))
-}
-
-/// Whether `caller` may read `user`'s figures: as far as the caller's data scope reaches
-/// (see [`User::may_read`]).
-pub(super) fn may_read(caller: &User, user: &User) -> bool {
-    caller.may_read(user)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use fieldkit_domain::protocol::{ErrorCode, Fact};
 use serde::{Deserialize, Serialize};
 
 use super::facts::{server_outcome, verdict_name};
-use super::period::{malformed, may_read, parse_date};
+use super::period::{malformed, parse_date};
 use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -141,7 +141,7 @@ pub(super) async fn day(
         .user(caller.org_id, rep_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {rep_id} not found")))?;
-    if !may_read(&caller, &rep) {
+    if !caller.may_read(&rep) {
         return Err(ApiError::forbidden(format!("user {rep_id} is outside your data scope")));
     }
 

@@ -41,7 +41,7 @@ use fieldkit_domain::protocol::{ErrorCode, Fact, FeedChange, Record, RecordKind}
 use serde::{Deserialize, Serialize};
 
 use super::facts::{authors, server_outcome};
-use super::period::{iso, malformed, may_read, period};
+use super::period::{iso, malformed, period};
 use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -292,7 +292,7 @@ pub(super) async fn scope_of(
                 .iter()
                 .find(|u| u.id == id)
                 .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
-            if !may_read(caller, user) {
+            if !caller.may_read(user) {
                 return Err(ApiError::forbidden(format!("user {id} is outside your data scope")));
             }
             (Some(vec![id]), vec![user])

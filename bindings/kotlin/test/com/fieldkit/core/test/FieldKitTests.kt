@@ -1,5 +1,6 @@
 // The Kotlin bindings against the real server: login, typed errors, tasks reaching the
-// phone, the offline queue, a database from a newer app, and coroutines.
+// phone, a database from a newer app, and coroutines; then the offline queue through a real
+// outage (OfflineQueueTests.kt) and the rep's day (RepDayTests.kt).
 package com.fieldkit.core.test
 
 import com.fieldkit.core.FieldKit
@@ -125,26 +126,6 @@ fun main() {
                     check(kit.queueStatus().lastSyncMs != null) { "no last sync time" }
                 }
             },
-            TestCase("with the server unreachable syncNow throws Offline, the queue keeps its item and drains later") {
-                val taskId = dispatch("offline progress")
-                val db = freshDb()
-                open(db).use { kit ->
-                    runBlocking { kit.login(TestEnv.rep, TestEnv.password); kit.syncNow() }
-                }
-                open(db, unreachableUrl()).use { kit ->
-                    val task = kit.updateTask(taskId, TaskStatus.IN_PROGRESS, "started while offline")
-                    assertEquals(TaskStatus.IN_PROGRESS, task.status, "status after the local update")
-                    assertEquals(1L, kit.queueStatus().pending, "pending before the sync")
-                    val e = assertThrows<FieldKitException.Offline> { runBlocking { kit.syncNow() } }
-                    check(e.detail.isNotEmpty()) { "empty detail" }
-                    assertEquals(1L, kit.queueStatus().pending, "pending after the failed sync")
-                }
-                open(db).use { kit ->
-                    val report = runBlocking { kit.syncNow() }
-                    assertEquals(1, report.pushed, "pushed once the server is back")
-                    assertEquals(0L, kit.queueStatus().pending, "pending after the sync")
-                }
-            },
             TestCase("moving a task back throws Refused and a malformed id throws InvalidInput") {
                 val taskId = dispatch("finished early")
                 open(freshDb()).use { kit ->
@@ -199,6 +180,6 @@ fun main() {
                     }
                 }
             },
-        ) + repDayTests(),
+        ) + offlineQueueTests() + repDayTests(),
     )
 }

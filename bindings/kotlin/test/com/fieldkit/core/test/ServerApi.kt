@@ -27,6 +27,10 @@ object TestEnv {
     val repId = env("FIELDKIT_TEST_REP_ID")
     /** Where the tests put their phones' databases (removed by the script). */
     val phonesDir: java.nio.file.Path = java.nio.file.Path.of(env("FIELDKIT_TEST_PHONES_DIR"))
+    /** The fieldkit-server binary, for tests that run a server of their own ([OwnServer]). */
+    val serverBin: String by lazy { env("FIELDKIT_SERVER_BIN") }
+    /** Where those servers keep their data dirs (removed by the script). */
+    val serversDir: java.nio.file.Path by lazy { java.nio.file.Path.of(env("FIELDKIT_TEST_SERVERS_DIR")) }
 }
 
 /** A dispatcher's session on the server. */
@@ -89,6 +93,9 @@ class ServerApi(private val baseUrl: String, private val token: String) {
         fun json(s: String): String =
             "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
     }
+
+    /** GETs `path` (with its query) and returns the answer's body; fails unless the status is 200. */
+    fun get(path: String): String = send("GET", baseUrl, path, token, null, 200)
 
     /**
      * Creates a customer visit for `assigneeId` at the given WGS-84 place, due at

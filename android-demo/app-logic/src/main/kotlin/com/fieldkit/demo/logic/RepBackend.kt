@@ -8,6 +8,7 @@ import com.fieldkit.core.CheckInResult
 import com.fieldkit.core.CheckOutResult
 import com.fieldkit.core.DayPlan
 import com.fieldkit.core.FieldKit
+import com.fieldkit.core.FieldTask
 import com.fieldkit.core.GeoPoint
 import com.fieldkit.core.LocationFix
 import com.fieldkit.core.NavLink
@@ -15,11 +16,10 @@ import com.fieldkit.core.NavMode
 import com.fieldkit.core.Photo
 import com.fieldkit.core.Platform
 import com.fieldkit.core.QueueStatus
-import com.fieldkit.core.Visit
 import com.fieldkit.core.SyncReport
-import com.fieldkit.core.Task
 import com.fieldkit.core.TaskStatus
 import com.fieldkit.core.User
+import com.fieldkit.core.Visit
 
 /**
  * What the rep-day screens need from FieldKit. Blocking members read or write the local
@@ -43,10 +43,10 @@ interface RepBackend {
     fun queueStatus(): QueueStatus
 
     /** The rep's tasks, soonest deadline first. */
-    fun myTasks(): List<Task>
+    fun myTasks(): List<FieldTask>
 
     /** Moves a task forward and/or replaces its notes; works offline. */
-    fun updateTask(taskId: String, status: TaskStatus?, notes: String?): Task
+    fun updateTask(taskId: String, status: TaskStatus?, notes: String?): FieldTask
 
     /** Checks in at a customer; the result carries the verdict (see [FieldKit.checkIn]). */
     fun checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?): CheckInResult
@@ -90,9 +90,9 @@ class FieldKitBackend(
 
     override fun queueStatus(): QueueStatus = kit.queueStatus()
 
-    override fun myTasks(): List<Task> = kit.myTasks()
+    override fun myTasks(): List<FieldTask> = kit.myTasks()
 
-    override fun updateTask(taskId: String, status: TaskStatus?, notes: String?): Task =
+    override fun updateTask(taskId: String, status: TaskStatus?, notes: String?): FieldTask =
         kit.updateTask(taskId, status, notes)
 
     override fun checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?): CheckInResult =

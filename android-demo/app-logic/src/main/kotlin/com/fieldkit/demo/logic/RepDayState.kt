@@ -2,7 +2,7 @@
 // talks to FieldKit; RepDayViewModel builds these from the bindings' records.
 package com.fieldkit.demo.logic
 
-import com.fieldkit.core.Task
+import com.fieldkit.core.FieldTask
 import com.fieldkit.core.TaskKind
 import com.fieldkit.core.TaskStatus
 import com.fieldkit.core.User
@@ -58,7 +58,7 @@ data class TaskRow(
 ) {
     companion object {
         /** The row for one of the bindings' tasks. */
-        fun of(task: Task): TaskRow = TaskRow(
+        fun of(task: FieldTask): TaskRow = TaskRow(
             id = task.id,
             title = task.title,
             kind = task.kind,

@@ -5,9 +5,9 @@ package com.fieldkit.demo.logic
 
 import com.fieldkit.core.DayPlan
 import com.fieldkit.core.FieldKitException
+import com.fieldkit.core.FieldTask
 import com.fieldkit.core.GeoPoint
 import com.fieldkit.core.LocationFix
-import com.fieldkit.core.Task
 import com.fieldkit.core.TaskStatus
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineDispatcher
@@ -229,7 +229,7 @@ class RepDayViewModel(
      * engine's navigation links (map apps, coordinates converted for Chinese maps) when it
      * has a customer, and a plain `geo:` link otherwise.
      */
-    private fun routeOf(tasks: List<Task>, plan: DayPlan?): List<RouteStop> {
+    private fun routeOf(tasks: List<FieldTask>, plan: DayPlan?): List<RouteStop> {
         val unfinished = tasks.filter {
             it.place != null && (it.status == TaskStatus.OPEN || it.status == TaskStatus.IN_PROGRESS)
         }
@@ -255,7 +255,7 @@ class RepDayViewModel(
     }
 
     /** The engine's links to the task's customer, or null (no customer, or not on the phone). */
-    private fun navigationFor(task: Task): List<NavigationButton>? {
+    private fun navigationFor(task: FieldTask): List<NavigationButton>? {
         val customerId = task.customerId ?: return null
         val links = try {
             backend.navigationLinks(customerId)

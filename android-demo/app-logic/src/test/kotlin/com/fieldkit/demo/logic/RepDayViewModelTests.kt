@@ -1,6 +1,7 @@
 // The rep-day view model over the real bindings and the real server started by
-// scripts/test-kotlin: what the screens show after login, offline and back online, and for a
-// wrong password. Uses the bindings tests' runner, environment and dispatcher session.
+// scripts/test-kotlin: what the screens show after login, offline and back online, for a
+// wrong password, for check-in verdicts, a photo, a planned route and logout. Uses the
+// bindings tests' runner, environment and dispatcher session (ServerApi).
 package com.fieldkit.demo.logic
 
 import com.fieldkit.core.FieldKit
@@ -19,9 +20,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
-import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withTimeoutOrNull
 import java.nio.file.Files
 
 /** The admin's HTTP session, made once. */
@@ -62,12 +61,6 @@ private class Phone(serverUrl: String = TestEnv.serverUrl) : AutoCloseable {
     fun run(action: RepDayViewModel.() -> kotlinx.coroutines.Job): RepDayState = runBlocking {
         vm.action().join()
         vm.state.value
-    }
-
-    /** Waits (5 s at most) for a state matching `predicate`. */
-    fun await(what: String, predicate: (RepDayState) -> Boolean): RepDayState = runBlocking {
-        withTimeoutOrNull(5_000) { vm.state.first(predicate) }
-            ?: throw AssertionError("no state where $what; last: ${vm.state.value}")
     }
 
     override fun close() {
