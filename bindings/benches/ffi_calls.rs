@@ -1,8 +1,8 @@
 //! The Rust side of the FFI round-trip bench (BENCHMARKS.md "Bindings"): the same calls the
 //! Kotlin bench makes (`bindings/kotlin/bench`), on the phone database it left behind, made
-//! directly on the engine (`fieldkit_engine::FieldKit`) and on the uniffi layer's Rust API
-//! (`fieldkit_ffi::FieldKit`, which adds the conversion into the exported records but not
-//! the serialisation across the C ABI). Run by scripts/bench-kotlin, never by CI:
+//! directly on the engine (`fieldkit_engine::FieldKit`). (The FFI crate is built only as a
+//! `cdylib` and `staticlib`, so that cargo applies LTO to it; a bench cannot link it as a
+//! Rust library.) Run by scripts/bench-kotlin, never by CI:
 //! `FIELDKIT_BENCH_DB=… FIELDKIT_TEST_URL=… FIELDKIT_TEST_ORG=… cargo bench -p fieldkit-ffi --bench ffi_calls`.
 
 use std::hint::black_box;
@@ -45,7 +45,7 @@ fn measure<T>(name: &str, iterations: usize, mut call: impl FnMut() -> T) {
     );
 }
 
-/// Opens the phone database twice in turn and times each call.
+/// Opens the phone database and times each call.
 fn run() -> Result<(), String> {
     let db = PathBuf::from(env("FIELDKIT_BENCH_DB")?);
     let server_url = env("FIELDKIT_TEST_URL")?;
@@ -63,18 +63,6 @@ fn run() -> Result<(), String> {
         measure("engine device_id().to_string()", getters, || kit.device_id().to_string());
         measure("engine sync_status()", statuses, || kit.sync_status().map_err(|e| e.to_string()));
         measure(&format!("engine my_tasks() ({tasks} tasks)"), lists, || {
-            kit.my_tasks().map_err(|e| e.to_string())
-        });
-    }
-    {
-        let kit = fieldkit_ffi::FieldKit::open(db.to_string_lossy().into_owned(), server_url, org)
-            .map_err(|e| format!("open through fieldkit_ffi: {e}"))?;
-        let tasks = kit.my_tasks().map_err(|e| e.to_string())?.len();
-        println!("uniffi layer's Rust API (fieldkit_ffi::FieldKit), {tasks} tasks:");
-        measure("ffi core_version()", getters, fieldkit_ffi::core_version);
-        measure("ffi device_id()", getters, || kit.device_id());
-        measure("ffi queue_status()", statuses, || kit.queue_status().map_err(|e| e.to_string()));
-        measure(&format!("ffi my_tasks() ({tasks} tasks)"), lists, || {
             kit.my_tasks().map_err(|e| e.to_string())
         });
     }
