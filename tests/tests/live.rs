@@ -34,15 +34,7 @@ fn settings_at_noon(now_ms: i64, day_off: bool) -> anyhow::Result<(OrgSettings, 
     let settings = OrgSettings {
         working_hours: WorkingHours {
             offset,
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-                Weekday::Sat,
-                Weekday::Sun,
-            ],
+            days: Weekday::ALL.to_vec(),
             windows: vec![WorkWindow::hm(10, 0, 24, 0)?],
             days_off: if day_off { vec![today] } else { Vec::new() },
             extra_work_days: Vec::new(),

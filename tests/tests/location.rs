@@ -226,15 +226,7 @@ fn all_day_but_yesterday(now: i64) -> WorkingHours {
     let (today, _) = offset.local(now);
     WorkingHours {
         offset,
-        days: vec![
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ],
+        days: Weekday::ALL.to_vec(),
         windows: vec![WorkWindow::new(0, 1440).expect("the whole day")],
         days_off: vec![CivilDate::from_days(today.to_days() - 1)],
         extra_work_days: Vec::new(),

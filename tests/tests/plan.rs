@@ -31,15 +31,7 @@ async fn morning_now(server: &TestServer, org: &TestOrg) -> anyhow::Result<()> {
     }
     let hours = WorkingHours {
         offset: i32::try_from(offset)?.try_into()?,
-        days: vec![
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ],
+        days: Weekday::ALL.to_vec(),
         windows: vec![WorkWindow::new(0, 1440)?],
         days_off: Vec::new(),
         extra_work_days: Vec::new(),

@@ -87,6 +87,9 @@ pub enum Weekday {
 impl Weekday {
     /// Monday to Friday.
     pub const WORKWEEK: [Weekday; 5] = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+    /// Every day of the week, Monday first.
+    pub const ALL: [Weekday; 7] =
+        [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 }
 
 /// A calendar date (proleptic Gregorian), as the org's calendar names days.
