@@ -7,7 +7,7 @@
 
 use fieldkit_engine::{Error as EngineError, VisitRefusal};
 
-use crate::records::visits::CheckInVerdict;
+use fieldkit_domain::checkin::CheckInAssessment;
 
 /// Everything a FieldKit call can fail with. Messages are lower-case, name the offending
 /// value and carry no personal data.
@@ -43,7 +43,7 @@ pub enum FieldKitError {
         reason: String,
         /// For a check-in the org's rules reject: the verdict, with every reason and
         /// whether a stated reason (the check-in's note) would let it through.
-        verdict: Option<CheckInVerdict>,
+        verdict: Option<CheckInAssessment>,
     },
     /// The record asked for is not on this phone (not synced yet, or removed).
     #[error("not found: {what}")]
@@ -102,7 +102,7 @@ impl From<EngineError> for FieldKitError {
             EngineError::Photo(_) => Self::invalid("photo", detail),
             EngineError::NotConfigured(what, _) => Self::invalid(what, detail),
             EngineError::Refused(VisitRefusal::Rejected { assessment }) => {
-                Self::Refused { reason: detail, verdict: Some(CheckInVerdict::from(&assessment)) }
+                Self::Refused { reason: detail, verdict: Some(assessment) }
             }
             EngineError::Refused(_) | EngineError::Document(_) | EngineError::Server { .. } => {
                 Self::Refused { reason: detail, verdict: None }
@@ -150,9 +150,11 @@ mod tests {
         };
         let err = FieldKitError::from(EngineError::Refused(VisitRefusal::Rejected { assessment }));
         let FieldKitError::Refused { verdict: Some(verdict), .. } = err else { panic!("{err:?}") };
-        assert_eq!(verdict.outcome, crate::records::visits::VerdictOutcome::Rejected);
-        assert!(verdict.needs_stated_reason);
-        assert_eq!(verdict.reasons[0].measured, Some(300.0));
+        let Verdict::Rejected { needs_stated_reason, reasons, .. } = verdict.verdict else {
+            panic!("{verdict:?}")
+        };
+        assert!(needs_stated_reason);
+        assert_eq!(reasons, vec![Reason::TooFar { distance_m: 300.0, limit_m: 210.0 }]);
         let other = FieldKitError::from(EngineError::Refused(VisitRefusal::NoOpenVisit));
         assert!(matches!(other, FieldKitError::Refused { verdict: None, .. }));
     }

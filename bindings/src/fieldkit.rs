@@ -17,7 +17,9 @@ use std::sync::Arc;
 use fieldkit_domain::ids::TaskId;
 
 use crate::error::FieldKitError;
-use crate::records::{QueueStatus, SyncReport, Task, TaskStatus, User};
+use fieldkit_domain::model::{Task, TaskStatus, User};
+use fieldkit_engine::{SyncReport, SyncStatus};
+
 use crate::runtime::{guard, run_async};
 
 /// The FieldKit engine: local database, offline queue and sync with the server.
@@ -86,7 +88,7 @@ impl FieldKit {
             return Err(FieldKitError::invalid("password", "the password is empty"));
         }
         let engine = Arc::clone(&self.inner);
-        run_async(async move { Ok(engine.login(&username, &password).await?.into()) }).await
+        run_async(async move { Ok(engine.login(&username, &password).await?) }).await
     }
 
     /// Forgets the session on this phone. Queued work stays queued and is pushed after the
@@ -97,7 +99,7 @@ impl FieldKit {
 
     /// The logged-in user, or `null`/`nil` if nobody is logged in. Works offline.
     pub fn current_user(&self) -> Result<Option<User>, FieldKitError> {
-        guard(|| Ok(self.inner.current_user()?.map(User::from)))
+        guard(|| Ok(self.inner.current_user()?))
     }
 
     /// Pushes everything queued and pulls everything new, now. Concurrent calls wait for
@@ -107,18 +109,18 @@ impl FieldKit {
     /// retry later) and `Unauthorized` when nobody is logged in or the session expired.
     pub async fn sync_now(&self) -> Result<SyncReport, FieldKitError> {
         let engine = Arc::clone(&self.inner);
-        run_async(async move { Ok(engine.sync_now().await?.into()) }).await
+        run_async(async move { Ok(engine.sync_now().await?) }).await
     }
 
     /// The offline queue's counts and the time of the last successful sync. Works offline.
-    pub fn queue_status(&self) -> Result<QueueStatus, FieldKitError> {
-        guard(|| Ok(self.inner.sync_status()?.into()))
+    pub fn queue_status(&self) -> Result<SyncStatus, FieldKitError> {
+        guard(|| Ok(self.inner.sync_status()?))
     }
 
     /// The tasks assigned to the logged-in rep on this phone, soonest deadline first (as of
     /// the last sync). Works offline.
     pub fn my_tasks(&self) -> Result<Vec<Task>, FieldKitError> {
-        guard(|| Ok(self.inner.my_tasks()?.into_iter().map(Task::from).collect()))
+        guard(|| Ok(self.inner.my_tasks()?))
     }
 
     /// Moves a task forward (`status`) and/or replaces its notes (`notes`); a `null`/`nil`
@@ -137,7 +139,7 @@ impl FieldKit {
             let id: TaskId = task_id
                 .parse()
                 .map_err(|_| FieldKitError::invalid("task_id", format!("{task_id:?} is not a task id")))?;
-            Ok(self.inner.update_task(id, status.map(Into::into), notes)?.into())
+            Ok(self.inner.update_task(id, status, notes)?)
         })
     }
 }
@@ -166,7 +168,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let kit = open_fresh(&dir);
         let status = kit.queue_status().expect("status");
-        assert_eq!((status.pending, status.parked, status.last_sync_ms), (0, 0, None));
+        assert_eq!((status.outbox.pending, status.outbox.parked, status.last_sync_ms), (0, 0, None));
         assert_eq!(kit.device_id().len(), 36);
         assert_eq!(kit.current_user().expect("reads"), None);
         assert!(kit.my_tasks().expect("reads").is_empty());
@@ -185,11 +187,11 @@ mod tests {
 
     #[test]
     fn the_days_calls_name_a_malformed_id_and_need_a_login() {
-        use crate::records::geo::{GeoPoint, LocationFix, LocationProvider};
+        use fieldkit_domain::model::{LocationFix, LocationProvider, WgsPoint};
         let dir = tempfile::tempdir().expect("temp dir");
         let kit = open_fresh(&dir);
         let fix = LocationFix {
-            point: GeoPoint { latitude: 31.23, longitude: 121.47 },
+            point: WgsPoint::new(31.23, 121.47).expect("on the globe"),
             accuracy_m: 10.0,
             fix_time_ms: 0,
             provider: LocationProvider::Gnss,
@@ -201,8 +203,6 @@ mod tests {
         assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "visit_id"));
         let logged_out = kit.plan_my_day(fix.point, None);
         assert!(matches!(logged_out, Err(FieldKitError::Unauthorized { .. })), "{logged_out:?}");
-        let off_map = kit.plan_my_day(GeoPoint { latitude: 91.0, longitude: 0.0 }, None);
-        assert!(matches!(off_map, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "position"));
         assert!(kit.search_kb("陈列".into(), 5).expect("searches").is_empty());
         assert!(kit.parked_items().expect("reads").is_empty());
     }

@@ -11,14 +11,14 @@ use fieldkit_engine::{ScheduleHandle, SyncState};
 
 use crate::error::FieldKitError;
 use crate::records::sync::SyncFailure;
-use crate::records::{QueueStatus, SyncReport};
+use fieldkit_engine::{SyncReport, SyncStatus};
 
 /// What the app hears about scheduled syncs. Called on FieldKit's own threads: return
 /// quickly and hop to the UI thread to show anything. Throwing is allowed and ignored.
 #[uniffi::export(with_foreign)]
 pub trait SyncObserver: Send + Sync {
     /// A sync started; `queue` is what waits to be pushed as it starts.
-    fn on_progress(&self, queue: QueueStatus) -> Result<(), FieldKitError>;
+    fn on_progress(&self, queue: SyncStatus) -> Result<(), FieldKitError>;
     /// A sync finished with this report.
     fn on_finished(&self, report: SyncReport) -> Result<(), FieldKitError>;
     /// A sync did not complete (offline: it is retried on its own).
@@ -80,7 +80,7 @@ impl fieldkit_engine::SyncObserver for ObserverBridge {
         match state {
             SyncState::Syncing => {
                 let queue = match self.engine.sync_status() {
-                    Ok(status) => status.into(),
+                    Ok(status) => status,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot read the queue for the observer");
                         return;
@@ -98,8 +98,7 @@ impl fieldkit_engine::SyncObserver for ObserverBridge {
         }
     }
 
-    fn on_report(&self, report: fieldkit_engine::SyncReport) {
-        let report = SyncReport::from(report);
+    fn on_report(&self, report: SyncReport) {
         self.call("on_finished", |o| o.on_finished(report));
     }
 }
@@ -119,7 +118,7 @@ mod tests {
     }
 
     impl SyncObserver for Faulty {
-        fn on_progress(&self, _: QueueStatus) -> Result<(), FieldKitError> {
+        fn on_progress(&self, _: SyncStatus) -> Result<(), FieldKitError> {
             self.fail()
         }
         fn on_finished(&self, _: SyncReport) -> Result<(), FieldKitError> {

@@ -40,7 +40,8 @@ final class Locator: NSObject, CLLocationManagerDelegate {
     private nonisolated static func fix(_ location: CLLocation) -> LocationFix {
         let simulated = location.sourceInformation?.isSimulatedBySoftware ?? false
         return LocationFix(
-            point: GeoPoint(latitude: location.coordinate.latitude, longitude: location.coordinate.longitude),
+            // Core Location reports WGS-84, also in China (only maps draw in GCJ-02 there).
+            point: WgsPoint(lat: location.coordinate.latitude, lng: location.coordinate.longitude),
             accuracyM: location.horizontalAccuracy,
             fixTimeMs: Int64(location.timestamp.timeIntervalSince1970 * 1000),
             provider: .fused,

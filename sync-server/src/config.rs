@@ -120,15 +120,7 @@ pub struct VerifyPhotoArgs {
 }
 
 fn parse_date(s: &str) -> Result<CivilDate, String> {
-    let parts: Vec<&str> = s.split('-').collect();
-    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    let parsed = match parts[..] {
-        [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2) => {
-            CivilDate::new(y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0)).ok()
-        }
-        _ => None,
-    };
-    parsed.ok_or_else(|| format!("date {s:?} is not a calendar date in YYYY-MM-DD form"))
+    s.parse().map_err(|_| format!("date {s:?} is not a calendar date in YYYY-MM-DD form"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

@@ -274,7 +274,7 @@ async fn build_if_stale(
             .await
             .map_err(|e| SummaryError::Compute {
                 period: period.kind.as_str(),
-                from: iso(period.from),
+                from: period.from.to_string(),
                 message: e.message,
             })?;
         snapshots.push(ReportSnapshot {
@@ -293,15 +293,11 @@ async fn build_if_stale(
     tracing::info!(
         org = %org.id,
         period = period.kind.as_str(),
-        from = %iso(period.from),
+        from = %period.from.to_string(),
         facts = mark.count,
         "summary snapshots built"
     );
     Ok(true)
-}
-
-fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
 }
 
 /// Runs the generator for every org now and then every `every`, until `stop` turns true (or

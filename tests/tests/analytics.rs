@@ -47,7 +47,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 fn iso(days: i64) -> String {
     let d = CivilDate::from_days(days);
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    d.to_string()
 }
 
 /// The org's calendar: its UTC offset and this week's Monday (local days since 1970).

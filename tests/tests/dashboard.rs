@@ -178,7 +178,7 @@ async fn push(api: &Api, token: &str, facts: Vec<Fact>) -> anyhow::Result<()> {
 
 fn iso(days: i64) -> String {
     let date = fieldkit_domain::geo::CivilDate::from_days(days);
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+    date.to_string()
 }
 
 /// What the page must show for a figure row: visits, orders, amount.

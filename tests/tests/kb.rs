@@ -121,7 +121,7 @@ async fn an_attachment_is_downloaded_once_verified_and_then_opened_offline() -> 
     // Found in Chinese (two characters and longer) and in English.
     for query in ["规格", "冰红茶柠檬", "shelf life", "Product"] {
         let hits = phone.kit.search_kb(query, 10)?;
-        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [article.0], "query {query:?}");
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [article], "query {query:?}");
     }
     // The list of attachments is there before any download.
     let listed = phone.kit.kb_article(article)?;
@@ -188,7 +188,7 @@ async fn an_article_naming_a_blob_not_uploaded_whole_is_refused_with_422() -> an
     let phone = server.phone("acme", "rep1").await?;
     phone.kit.sync_now().await?;
     let hits = phone.kit.search_kb("规格", 10)?;
-    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [article.0]);
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [article]);
     Ok(())
 }
 

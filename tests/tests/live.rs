@@ -45,7 +45,7 @@ fn settings_at_noon(now_ms: i64, day_off: bool) -> anyhow::Result<(OrgSettings, 
 }
 
 fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+    date.to_string()
 }
 
 fn rep_row<'a>(view: &'a Value, id: &str) -> Option<&'a Value> {

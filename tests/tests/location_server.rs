@@ -412,7 +412,7 @@ async fn the_day_report_finds_the_stays_the_visit_without_check_in_the_check_in_
 
     // Two days ago in the org's time (China, the default), from 09:00.
     let date = UtcOffset::CHINA.local(fieldkit_server::now_ms() - 2 * DAY_MS).0;
-    let date_text = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
+    let date_text = date.to_string();
     let day_start = date.to_days() * DAY_MS - 8 * 3_600_000;
     let mut day = Day {
         frame: LocalFrame::new(WgsPoint::new(31.2, 121.4).expect("valid")),

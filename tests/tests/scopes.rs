@@ -188,7 +188,7 @@ async fn world() -> anyhow::Result<World> {
     }
     let date = |ms: i64| {
         let d = fieldkit_domain::geo::CivilDate::from_days((ms + 8 * HOUR_MS).div_euclid(DAY_MS));
-        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        d.to_string()
     };
     let period = format!("from={}&to={}", date(now - DAY_MS), date(now + DAY_MS));
     Ok(World {

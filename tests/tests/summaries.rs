@@ -39,7 +39,7 @@ fn at(day: i64, hour: i64, minute: i64) -> i64 {
 
 fn iso(day: i64) -> String {
     let d = CivilDate::from_days(day);
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    d.to_string()
 }
 
 /// The price of the one product on the list, CNY minor units.

@@ -71,10 +71,6 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
 fn rep_row(report: &Value, rep: UserId) -> &Value {
     report["reps"]
         .as_array()
@@ -107,8 +103,11 @@ async fn world() -> anyhow::Result<World> {
     let offset_min = settings["working_hours"]["offset"].as_i64().unwrap_or(480);
     let now = fieldkit_server::now_ms();
     let today = (now + offset_min * 60_000).div_euclid(DAY_MS);
-    let period =
-        format!("from={}&to={}", iso(CivilDate::from_days(today - 1)), iso(CivilDate::from_days(today)));
+    let period = format!(
+        "from={}&to={}",
+        (CivilDate::from_days(today - 1)).to_string(),
+        (CivilDate::from_days(today)).to_string()
+    );
 
     let cola = created(
         &api,

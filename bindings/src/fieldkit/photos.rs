@@ -5,7 +5,10 @@ use fieldkit_engine::photo::{PhotoInput, PipelineConfig};
 
 use super::{FieldKit, parse_opt_id};
 use crate::error::FieldKitError;
-use crate::records::geo::LocationFix;
+use fieldkit_domain::model::LocationFix;
+use fieldkit_domain::signing::Sha256Hash;
+
+use crate::records::geo::checked_fix;
 use crate::records::photos::{Photo, PhotoSettings};
 use crate::runtime::guard;
 
@@ -51,7 +54,7 @@ impl FieldKit {
     ) -> Result<Photo, FieldKitError> {
         guard(|| {
             let visit_id = parse_opt_id("visit_id", visit_id.as_deref())?;
-            let fix = fix.map(LocationFix::to_model).transpose()?;
+            let fix = fix.map(|f| checked_fix("location", f)).transpose()?;
             Ok(self.inner.take_photo(PhotoInput::Jpeg(&jpeg), visit_id, fix)?.into())
         })
     }
@@ -66,8 +69,22 @@ impl FieldKit {
     ) -> Result<Photo, FieldKitError> {
         guard(|| {
             let visit_id = parse_opt_id("visit_id", visit_id.as_deref())?;
-            let fix = fix.map(LocationFix::to_model).transpose()?;
+            let fix = fix.map(|f| checked_fix("location", f)).transpose()?;
             Ok(self.inner.record_photo(visit_id, &jpeg, fix)?.into())
+        })
+    }
+
+    /// The file of a photo's stamped JPEG on this phone (the `sha256` of its record), to show
+    /// it with the watermark as it was signed; `null`/`nil` when the file is not on this
+    /// phone. Works offline. The file is the engine's: read it, never change or move it.
+    ///
+    /// Fails with `InvalidInput` (`sha256`) when `sha256` is not 64 hex digits.
+    pub fn photo_file(&self, sha256: String) -> Result<Option<String>, FieldKitError> {
+        guard(|| {
+            let hash: Sha256Hash = sha256
+                .parse()
+                .map_err(|_| FieldKitError::invalid("sha256", "not 64 hex digits".to_owned()))?;
+            Ok(self.inner.photo_file(&hash).map(|p| p.to_string_lossy().into_owned()))
         })
     }
 

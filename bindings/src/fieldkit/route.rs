@@ -1,14 +1,14 @@
 //! "Plan my day", re-plan hints, the road matrix the app may supply, and navigation links.
 
 use fieldkit_domain::ids::CustomerId;
-use fieldkit_domain::nav::NavStop;
+use fieldkit_domain::model::{DayPlan, PlanTrigger, WgsPoint};
+use fieldkit_domain::nav::{AppIdentity, NavApp, NavStop, Platform, TravelMode as NavMode};
+use fieldkit_engine::PlanOptions;
 
 use super::{FieldKit, parse_id};
 use crate::error::FieldKitError;
-use crate::records::geo::GeoPoint;
-use crate::records::route::{
-    AppIdentity, DayPlan, NavApp, NavLink, NavMode, NavOrigin, PlanOptions, PlanTrigger, Platform,
-};
+use crate::records::geo::checked_point;
+use crate::records::route::NavLink;
 use crate::runtime::guard;
 
 #[uniffi::export]
@@ -22,42 +22,37 @@ impl FieldKit {
     /// logged in.
     pub fn plan_my_day(
         &self,
-        position: GeoPoint,
+        position: WgsPoint,
         options: Option<PlanOptions>,
     ) -> Result<DayPlan, FieldKitError> {
         guard(|| {
-            let position = position.to_wgs("position")?;
+            let position = checked_point("position", position)?;
             let options = match options {
-                None => fieldkit_engine::PlanOptions::default(),
-                Some(o) => fieldkit_engine::PlanOptions {
-                    service_min: o.service_min,
-                    mode: o.mode.into(),
-                    end: o.end.map(|e| e.to_wgs("end")).transpose()?,
-                    trigger: o.trigger.into(),
-                },
+                None => PlanOptions::default(),
+                Some(o) => PlanOptions { end: o.end.map(|e| checked_point("end", e)).transpose()?, ..o },
             };
-            Ok(self.inner.plan_my_day(position, options)?.into())
+            Ok(self.inner.plan_my_day(position, options)?)
         })
     }
 
     /// Today's latest plan on this phone, or `null`/`nil` if the rep made none. Works
     /// offline.
     pub fn day_plan(&self) -> Result<Option<DayPlan>, FieldKitError> {
-        guard(|| Ok(self.inner.day_plan()?.map(DayPlan::from)))
+        guard(|| Ok(self.inner.day_plan()?))
     }
 
     /// Whether today's plan should be made again, and why (a visit ran long, a task
     /// arrived); `null`/`nil` when there is no plan or it still holds. Works offline.
     pub fn replan_needed(&self) -> Result<Option<PlanTrigger>, FieldKitError> {
-        guard(|| Ok(self.inner.replan_needed()?.map(PlanTrigger::from)))
+        guard(|| Ok(self.inner.replan_needed()?))
     }
 
     /// The places today's plan routes between (open tasks' places, then `end`), in the order
     /// a road matrix from the app's map service must follow (see `setTravelMatrix`).
-    pub fn plan_points(&self, end: Option<GeoPoint>) -> Result<Vec<GeoPoint>, FieldKitError> {
+    pub fn plan_points(&self, end: Option<WgsPoint>) -> Result<Vec<WgsPoint>, FieldKitError> {
         guard(|| {
-            let end = end.map(|e| e.to_wgs("end")).transpose()?;
-            Ok(self.inner.plan_points(end)?.into_iter().map(GeoPoint::from).collect())
+            let end = end.map(|e| checked_point("end", e)).transpose()?;
+            Ok(self.inner.plan_points(end)?)
         })
     }
 
@@ -67,12 +62,13 @@ impl FieldKit {
     /// is negative or not a number.
     pub fn set_travel_matrix(
         &self,
-        points: Vec<GeoPoint>,
+        points: Vec<WgsPoint>,
         distance_m: Vec<f64>,
         duration_s: Vec<f64>,
     ) -> Result<(), FieldKitError> {
         guard(|| {
-            let points = points.into_iter().map(|p| p.to_wgs("points")).collect::<Result<Vec<_>, _>>()?;
+            let points =
+                points.into_iter().map(|p| checked_point("points", p)).collect::<Result<Vec<_>, _>>()?;
             Ok(self.inner.set_travel_matrix(points, distance_m, duration_s)?)
         })
     }
@@ -87,7 +83,7 @@ impl FieldKit {
     pub fn navigation_links(
         &self,
         customer_ids: Vec<String>,
-        origin: Option<NavOrigin>,
+        origin: Option<NavStop>,
         mode: NavMode,
         identity: AppIdentity,
         platform: Platform,
@@ -99,16 +95,11 @@ impl FieldKit {
                 .map(|id| parse_id::<CustomerId>("customer_ids", id))
                 .collect::<Result<Vec<_>, _>>()?;
             let origin = origin
-                .map(|o| Ok::<_, FieldKitError>(NavStop { point: o.point.to_wgs("origin")?, name: o.name }))
+                .map(|o| {
+                    Ok::<_, FieldKitError>(NavStop { point: checked_point("origin", o.point)?, name: o.name })
+                })
                 .transpose()?;
-            let links = self.inner.navigation_links(
-                &customers,
-                origin,
-                mode.into(),
-                &identity.into(),
-                platform.into(),
-                apps.map(|a| a.into_iter().map(Into::into).collect()),
-            )?;
+            let links = self.inner.navigation_links(&customers, origin, mode, &identity, platform, apps)?;
             Ok(links.into_iter().map(NavLink::from).collect())
         })
     }

@@ -7,8 +7,11 @@ use fieldkit_domain::ids::{ArticleId, CustomerId, FormResponseId, FormTemplateId
 
 use super::{FieldKit, parse_id, parse_opt_id};
 use crate::error::FieldKitError;
-use crate::records::forms::{FormResponse, FormTemplate, Sop};
-use crate::records::sales::{Customer360, KbArticle, KbHit, Order, OrderLineInput, Product};
+use fieldkit_domain::model::{FormTemplate, KbArticle, Order, SopTemplate};
+use fieldkit_engine::{Customer360, KbHit};
+
+use crate::records::forms::FormResponse;
+use crate::records::sales::{OrderLineInput, Product};
 use crate::runtime::{guard, run_async};
 
 #[uniffi::export]
@@ -46,21 +49,21 @@ impl FieldKit {
                     })
                 })
                 .collect::<Result<Vec<_>, FieldKitError>>()?;
-            Ok(self.inner.take_order(customer, visit, &lines, amends)?.into())
+            Ok(self.inner.take_order(customer, visit, &lines, amends)?)
         })
     }
 
     /// The form templates on this phone, every version (as of the last sync). Works
     /// offline.
     pub fn form_templates(&self) -> Result<Vec<FormTemplate>, FieldKitError> {
-        guard(|| Ok(self.inner.form_templates()?.into_iter().map(FormTemplate::from).collect()))
+        guard(|| Ok(self.inner.form_templates()?))
     }
 
     /// The SOP a visit follows (the org's template for its task's kind), with its steps in
     /// order; `null`/`nil` for a visit without a task or without such an SOP. Works
     /// offline; `NotFound` for a visit not on this phone.
-    pub fn visit_sop(&self, visit_id: String) -> Result<Option<Sop>, FieldKitError> {
-        guard(|| Ok(self.inner.visit_sop(parse_id("visit_id", &visit_id)?)?.map(Sop::from)))
+    pub fn visit_sop(&self, visit_id: String) -> Result<Option<SopTemplate>, FieldKitError> {
+        guard(|| Ok(self.inner.visit_sop(parse_id("visit_id", &visit_id)?)?))
     }
 
     /// Starts a response to version `template_version` of form template `template_id`, in
@@ -117,19 +120,19 @@ impl FieldKit {
     ///
     /// Fails with `NotFound` for a customer not on this phone.
     pub fn customer_360(&self, customer_id: String) -> Result<Customer360, FieldKitError> {
-        guard(|| Ok(self.inner.customer_360(parse_id("customer_id", &customer_id)?)?.into()))
+        guard(|| Ok(self.inner.customer_360(parse_id("customer_id", &customer_id)?)?))
     }
 
     /// Searches the knowledge base for articles containing every word of `query` (Chinese
     /// or English), best first, at most `limit`, matches highlighted in 【】. Works offline.
     pub fn search_kb(&self, query: String, limit: u32) -> Result<Vec<KbHit>, FieldKitError> {
-        guard(|| Ok(self.inner.search_kb(&query, limit)?.into_iter().map(KbHit::from).collect()))
+        guard(|| Ok(self.inner.search_kb(&query, limit)?))
     }
 
     /// A knowledge-base article as last synced. Works offline; `NotFound` if the phone does
     /// not have it.
     pub fn kb_article(&self, article_id: String) -> Result<KbArticle, FieldKitError> {
-        guard(|| Ok(self.inner.kb_article(parse_id::<ArticleId>("article_id", &article_id)?)?.into()))
+        guard(|| Ok(self.inner.kb_article(parse_id::<ArticleId>("article_id", &article_id)?)?))
     }
 
     /// The local file path of an article's attachment (by its `sha256`), downloaded and

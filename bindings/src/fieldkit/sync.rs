@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use fieldkit_engine::ParkedItem;
+
 use super::FieldKit;
 use crate::error::FieldKitError;
 use crate::observer::{ObserverBridge, SyncObserver, SyncSubscription};
-use crate::records::sync::ParkedItem;
 use crate::runtime::{guard, runtime};
 
 #[uniffi::export]
@@ -15,7 +16,7 @@ impl FieldKit {
     /// The queued items the server refused for good, with its reasons (they stay on the
     /// phone; show them to the rep or support). Works offline.
     pub fn parked_items(&self) -> Result<Vec<ParkedItem>, FieldKitError> {
-        guard(|| Ok(self.inner.parked_items()?.into_iter().map(ParkedItem::from).collect()))
+        guard(|| Ok(self.inner.parked_items()?))
     }
 
     /// Tells FieldKit the network is back (from the OS's connectivity callback): a running

@@ -2,8 +2,11 @@
 
 use super::FieldKit;
 use crate::error::FieldKitError;
-use crate::records::geo::LocationFix;
-use crate::records::tracking::{MyDay, TrackIntake};
+use fieldkit_domain::model::LocationFix;
+use fieldkit_engine::TrackIntake;
+
+use crate::records::geo::checked_fix;
+use crate::records::tracking::MyDay;
 use crate::runtime::guard;
 
 #[uniffi::export]
@@ -26,8 +29,9 @@ impl FieldKit {
     /// Fails with `InvalidInput` (`location`, nothing stored) for a malformed fix.
     pub fn record_fixes(&self, fixes: Vec<LocationFix>) -> Result<TrackIntake, FieldKitError> {
         guard(|| {
-            let fixes = fixes.into_iter().map(LocationFix::to_model).collect::<Result<Vec<_>, _>>()?;
-            Ok(self.inner.record_fixes(&fixes)?.into())
+            let fixes =
+                fixes.into_iter().map(|f| checked_fix("location", f)).collect::<Result<Vec<_>, _>>()?;
+            Ok(self.inner.record_fixes(&fixes)?)
         })
     }
 

@@ -4,8 +4,10 @@ use fieldkit_domain::ids::{CustomerId, VisitId};
 
 use super::{FieldKit, parse_id, parse_opt_id};
 use crate::error::FieldKitError;
-use crate::records::geo::LocationFix;
-use crate::records::visits::{CheckInResult, CheckOutResult, Visit};
+use fieldkit_domain::model::{CheckIn, LocationFix, Visit};
+use fieldkit_engine::CheckedOut;
+
+use crate::records::geo::checked_fix;
 use crate::runtime::guard;
 
 #[uniffi::export]
@@ -26,15 +28,15 @@ impl FieldKit {
         task_id: Option<String>,
         fix: LocationFix,
         note: Option<String>,
-    ) -> Result<CheckInResult, FieldKitError> {
+    ) -> Result<CheckIn, FieldKitError> {
         guard(|| {
             let input = fieldkit_engine::CheckInInput {
                 customer_id: parse_id::<CustomerId>("customer_id", &customer_id)?,
                 task_id: parse_opt_id("task_id", task_id.as_deref())?,
-                fix: fix.to_model()?,
+                fix: checked_fix("location", fix)?,
                 note,
             };
-            Ok(self.inner.check_in(input)?.into())
+            Ok(self.inner.check_in(input)?)
         })
     }
 
@@ -44,26 +46,26 @@ impl FieldKit {
     ///
     /// Fails with `Refused` when no visit is open, `visit_id` is not the open one, or the
     /// org refuses check-out until the required SOP steps are done.
-    pub fn check_out(&self, visit_id: String, fix: LocationFix) -> Result<CheckOutResult, FieldKitError> {
+    pub fn check_out(&self, visit_id: String, fix: LocationFix) -> Result<CheckedOut, FieldKitError> {
         guard(|| {
             let id: VisitId = parse_id("visit_id", &visit_id)?;
-            Ok(self.inner.check_out(id, fix.to_model()?)?.into())
+            Ok(self.inner.check_out(id, checked_fix("location", fix)?)?)
         })
     }
 
     /// The visit the logged-in rep has open, or `null`/`nil`. Works offline.
     pub fn open_visit(&self) -> Result<Option<Visit>, FieldKitError> {
-        guard(|| Ok(self.inner.open_visit()?.map(Visit::from)))
+        guard(|| Ok(self.inner.open_visit()?))
     }
 
     /// One visit on this phone, or `null`/`nil`. Works offline.
     pub fn visit(&self, visit_id: String) -> Result<Option<Visit>, FieldKitError> {
-        guard(|| Ok(self.inner.visit(parse_id("visit_id", &visit_id)?)?.map(Visit::from)))
+        guard(|| Ok(self.inner.visit(parse_id("visit_id", &visit_id)?)?))
     }
 
     /// The visits on this phone, newest first. Works offline.
     pub fn visits(&self) -> Result<Vec<Visit>, FieldKitError> {
-        guard(|| Ok(self.inner.visits()?.into_iter().map(Visit::from).collect()))
+        guard(|| Ok(self.inner.visits()?))
     }
 
     /// Marks SOP step `complete_step` (an index) of a visit done and/or replaces its notes;
@@ -81,7 +83,7 @@ impl FieldKit {
     ) -> Result<Visit, FieldKitError> {
         guard(|| {
             let id: VisitId = parse_id("visit_id", &visit_id)?;
-            Ok(self.inner.update_visit(id, complete_step, notes)?.into())
+            Ok(self.inner.update_visit(id, complete_step, notes)?)
         })
     }
 }

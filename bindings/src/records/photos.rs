@@ -1,6 +1,7 @@
 //! Photos as the app sees them: the pipeline's settings and the record of a photo taken
 //! (hash of the final JPEG, the verification code printed on it, whether it is signed).
 
+use fieldkit_domain::ids::{FactId, VisitId};
 use fieldkit_domain::model::PhotoRecord;
 
 /// The photo pipeline's settings; `null`/`nil` in `configurePhotos` uses the defaults (long
@@ -19,10 +20,10 @@ pub struct PhotoSettings {
 /// A photo taken and stored on the phone (its bytes wait on the upload queue).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Photo {
-    /// The photo's id (a UUID).
-    pub id: String,
-    /// The visit it belongs to, if any (a UUID).
-    pub visit_id: Option<String>,
+    /// The photo record's id.
+    pub id: FactId,
+    /// The visit it belongs to, if any.
+    pub visit_id: Option<VisitId>,
     /// SHA-256 of the stored JPEG, lower-case hex.
     pub sha256: String,
     /// Size of the stored JPEG in bytes.
@@ -44,8 +45,8 @@ impl From<PhotoRecord> for Photo {
     fn from(p: PhotoRecord) -> Self {
         let receipt = p.receipt.as_ref().map(|r| &r.receipt);
         Self {
-            id: p.id.to_string(),
-            visit_id: p.visit_id.map(|v| v.to_string()),
+            id: p.id,
+            visit_id: p.visit_id,
             size_bytes: i64::try_from(p.size_bytes).unwrap_or(i64::MAX),
             width: receipt.map_or(0, |r| r.width),
             height: receipt.map_or(0, |r| r.height),

@@ -92,6 +92,7 @@ pub enum OpenVisitRule {
 /// The kinds of reason, for policies and summaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReasonKind {
     /// Outside the geofence.
     TooFar,
@@ -110,6 +111,7 @@ pub enum ReasonKind {
 /// One reason a check-in is suspicious, with the numbers behind it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Reason {
     /// Outside the geofence.
     TooFar {
@@ -168,6 +170,7 @@ impl Reason {
 /// The verdict on a check-in (or check-out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Verdict {
     /// Nothing suspicious.
     Accepted,
@@ -339,6 +342,7 @@ impl CheckInInput {
 
 /// A verdict with the geofence numbers behind it (kept with the fact on both sides).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckInAssessment {
     /// The verdict.
     pub verdict: Verdict,
@@ -529,6 +533,7 @@ pub fn on_check_in(
 /// Which clock a duration was measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DurationBasis {
     /// Both ends had a server-time estimate (monotonic since the last sync: immune to the
     /// rep changing the wall clock).
@@ -542,6 +547,7 @@ pub enum DurationBasis {
 
 /// How long a visit lasted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitDuration {
     /// Milliseconds from check-in to check-out.
     pub ms: i64,

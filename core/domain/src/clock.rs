@@ -17,6 +17,7 @@ pub const DEFAULT_MAX_SKEW_MS: u64 = 24 * 60 * 60 * 1000;
 /// A hybrid logical clock stamp: physical milliseconds, a logical counter, and the node
 /// that made it as the final tie-breaker, so that any two stamps are totally ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Hlc {
     /// Unix milliseconds: the largest physical time this node has seen.
     pub wall_ms: u64,
@@ -103,6 +104,7 @@ impl HlcClock {
 
 /// When an event happened, as the device saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EventTime {
     /// The device's wall clock, Unix milliseconds (may be wrong: the user can set it).
     pub device_ms: i64,

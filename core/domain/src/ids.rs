@@ -61,6 +61,13 @@ macro_rules! id_type {
                 Self(u)
             }
         }
+
+        // Crosses the FFI as its canonical text (`typealias … = String` in Kotlin and Swift).
+        #[cfg(feature = "uniffi")]
+        uniffi::custom_type!($name, String, {
+            lower: |id| id.0.to_string(),
+            try_lift: |text| Ok(text.parse::<Uuid>().map(Self)?),
+        });
     };
 }
 

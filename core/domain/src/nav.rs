@@ -42,6 +42,7 @@ pub enum NavError {
 /// The phone's operating system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Platform {
     /// Android.
     Android,
@@ -52,6 +53,7 @@ pub enum Platform {
 /// A navigation target: one app's link flavour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum NavApp {
     /// Amap on Android (`amapuri://route/plan/`).
     AmapAndroid,
@@ -127,6 +129,7 @@ impl NavApp {
 /// How the rep travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "NavMode"))]
 pub enum TravelMode {
     /// By car.
     Drive,
@@ -140,6 +143,7 @@ pub enum TravelMode {
 
 /// A named place to navigate to, stored in WGS-84.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NavStop {
     /// Where, in WGS-84.
     pub point: WgsPoint,
@@ -149,6 +153,7 @@ pub struct NavStop {
 
 /// What the map apps want to know about the calling app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AppIdentity {
     /// The app's name (Amap `sourceApplication`/`src`).
     pub app_name: String,

@@ -18,6 +18,7 @@ pub const CHUNK_BYTES: u64 = 256 * 1024;
 
 /// What one round of blob uploads did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BlobReport {
     /// Blobs that finished uploading now.
     pub completed: u32,

@@ -4,6 +4,12 @@
 //! local change in an outbox written in the same transaction as the change, and syncs with
 //! the FieldKit server over the wire protocol of `fieldkit-domain`. Apps use it through the
 //! [`FieldKit`] facade (from Kotlin and Swift via `fieldkit-ffi`).
+//!
+//! With the `uniffi` feature (turned on by `fieldkit-ffi` only) the results apps see derive
+//! uniffi's FFI traits in place; the generated trait impls are the only unsafe code, hence
+//! the allowance under that feature.
+
+#![cfg_attr(feature = "uniffi", allow(unsafe_code))]
 
 mod blobs;
 mod documents;
@@ -27,3 +33,6 @@ pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::SyncReport;
 pub use sync::scheduler::{ScheduleConfig, ScheduleHandle, SyncObserver, SyncState};
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

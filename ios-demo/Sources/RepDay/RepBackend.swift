@@ -14,22 +14,25 @@ public protocol RepBackend: AnyObject, Sendable {
     func logout() throws
     /// Pushes the queue and pulls what is new.
     func syncNow() async throws -> SyncReport
-    /// The offline queue's counts and the last sync time.
-    func queueStatus() throws -> QueueStatus
+    /// The offline queue's counts (`outbox.pending`, `outbox.parked`), the photos still to
+    /// upload and the last sync time.
+    func queueStatus() throws -> SyncStatus
     /// The rep's tasks, soonest deadline first.
     func myTasks() throws -> [FieldTask]
     /// Moves a task forward and/or replaces its notes; works offline.
     func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldTask
-    /// Checks in at a customer; the result carries the verdict.
-    func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckInResult
-    /// Checks out of the open visit.
-    func checkOut(visitId: String, fix: LocationFix) throws -> CheckOutResult
+    /// Checks in at a customer; the stored check-in carries the phone's verdict
+    /// (`assessment?.verdict`). A rejected check-in throws `FieldKitError.Refused` instead.
+    func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckIn
+    /// Checks out of the open visit: the stored check-out (`checkOut.sopMissing`) and how long
+    /// the visit lasted (`duration.ms`).
+    func checkOut(visitId: String, fix: LocationFix) throws -> CheckedOut
     /// The visit the rep has open, or nil.
     func openVisit() throws -> Visit?
     /// Takes a photo through the watermark-and-sign pipeline.
     func takePhoto(jpeg: Data, visitId: String?, fix: LocationFix?) throws -> Photo
-    /// Plans the rest of today from `position`, with the default options.
-    func planMyDay(position: GeoPoint) throws -> DayPlan
+    /// Plans the rest of today from `position` (WGS-84), with the default options.
+    func planMyDay(position: WgsPoint) throws -> DayPlan
     /// Today's latest plan, or nil.
     func dayPlan() throws -> DayPlan?
     /// Links to navigate to `customerId`, one per map app, preferred first.
@@ -54,20 +57,20 @@ public final class FieldKitBackend: RepBackend {
     }
     public func logout() throws { try kit.logout() }
     public func syncNow() async throws -> SyncReport { try await kit.syncNow() }
-    public func queueStatus() throws -> QueueStatus { try kit.queueStatus() }
+    public func queueStatus() throws -> SyncStatus { try kit.queueStatus() }
     public func myTasks() throws -> [FieldTask] { try kit.myTasks() }
     public func updateTask(taskId: String, status: TaskStatus?, notes: String?) throws -> FieldTask {
         try kit.updateTask(taskId: taskId, status: status, notes: notes)
     }
-    public func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckInResult {
+    public func checkIn(customerId: String, taskId: String?, fix: LocationFix, note: String?) throws -> CheckIn {
         try kit.checkIn(customerId: customerId, taskId: taskId, fix: fix, note: note)
     }
-    public func checkOut(visitId: String, fix: LocationFix) throws -> CheckOutResult { try kit.checkOut(visitId: visitId, fix: fix) }
+    public func checkOut(visitId: String, fix: LocationFix) throws -> CheckedOut { try kit.checkOut(visitId: visitId, fix: fix) }
     public func openVisit() throws -> Visit? { try kit.openVisit() }
     public func takePhoto(jpeg: Data, visitId: String?, fix: LocationFix?) throws -> Photo {
         try kit.takePhoto(jpeg: jpeg, visitId: visitId, fix: fix)
     }
-    public func planMyDay(position: GeoPoint) throws -> DayPlan { try kit.planMyDay(position: position, options: nil) }
+    public func planMyDay(position: WgsPoint) throws -> DayPlan { try kit.planMyDay(position: position, options: nil) }
     public func dayPlan() throws -> DayPlan? { try kit.dayPlan() }
     public func navigationLinks(customerId: String) throws -> [NavLink] {
         try kit.navigationLinks(customerIds: [customerId], origin: nil, mode: .drive, identity: identity, platform: .ios, apps: nil)

@@ -83,13 +83,24 @@ public struct VisitCard: Equatable {
 public struct VerdictCard: Equatable {
     /// The task the check-in was for: what "check in with this reason" retries.
     public let taskId: String
-    public let outcome: VerdictOutcome
+    /// Accepted, flagged or rejected: the card's colour.
+    public let outcome: CheckInOutcome
     /// Headline, e.g. "Checked in — flagged for your manager".
     public let title: String
     /// One line per reason, e.g. "Too far from the customer: 312 m (limit 200 m)".
     public let reasons: [String]
     /// Rejected, but a stated reason lets it through: show the reason field and retry.
     public let needsReason: Bool
+}
+
+/// How a check-in attempt ended, without the details `Verdict`'s cases carry.
+public enum CheckInOutcome: Equatable {
+    /// Checked in, nothing to report.
+    case accepted
+    /// Checked in, with reasons for the rep's manager.
+    case flagged
+    /// Not checked in (nothing stored).
+    case rejected
 }
 
 /// The photo just taken: what its watermark and signature prove.
@@ -111,9 +122,12 @@ public struct NavigationButton: Equatable, Hashable {
 
 /// The sync status line.
 public struct SyncLine: Equatable {
-    public var pending: Int64 = 0
-    public var parked: Int64 = 0
-    public var filesPending: Int64 = 0
+    /// Changes waiting on this phone to be sent (`SyncStatus.outbox.pending`).
+    public var pending: UInt64 = 0
+    /// Changes the server refused for good (`SyncStatus.outbox.parked`).
+    public var parked: UInt64 = 0
+    /// Photos and files still to upload (`SyncStatus.blobsPending`).
+    public var filesPending: UInt64 = 0
     /// Device time of the last successful sync, Unix milliseconds; nil: never.
     public var lastSyncMs: Int64?
     /// The last sync could not reach the server: show the offline banner.

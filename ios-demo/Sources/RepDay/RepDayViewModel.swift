@@ -58,7 +58,7 @@ public final class RepDayViewModel: ObservableObject {
             let result = try await Task.detached { [backend] in
                 try backend.checkIn(customerId: customerId, taskId: taskId, fix: fix, note: stated)
             }.value
-            state.verdict = verdictCard(taskId: taskId, result.verdict)
+            state.verdict = verdictCard(taskId: taskId, result.assessment)
             state.message = nil
         } catch let FieldKitError.Refused(reason, verdict) {
             if let verdict {
@@ -79,10 +79,10 @@ public final class RepDayViewModel: ObservableObject {
             return
         }
         if let result = await attempt(.edit, { [backend] in try backend.checkOut(visitId: visit.id, fix: fix) }) {
-            let missing = result.sopMissing.count
+            let missing = result.checkOut.sopMissing.count
             state.message = UserMessage(
                 kind: missing == 0 ? .info : .warning,
-                text: "Checked out after \(result.durationMs / 60_000) min." + (missing > 0 ? " \(missing) required step(s) not done." : "")
+                text: "Checked out after \(result.duration.ms / 60_000) min." + (missing > 0 ? " \(missing) required step(s) not done." : "")
             )
             state.verdict = nil
             state.photo = nil
@@ -101,7 +101,7 @@ public final class RepDayViewModel: ObservableObject {
 
     /// Plans the rest of today from where the rep is; the route then follows the plan.
     public func planDay(latitude: Double, longitude: Double) async {
-        let position = GeoPoint(latitude: latitude, longitude: longitude)
+        let position = WgsPoint(lat: latitude, lng: longitude)
         if let plan = await attempt(.edit, { [backend] in try backend.planMyDay(position: position) }), !plan.unplanned.isEmpty {
             state.message = UserMessage(kind: .warning, text: "\(plan.unplanned.count) task(s) do not fit in today's plan.")
         }
@@ -155,8 +155,8 @@ public final class RepDayViewModel: ObservableObject {
         state.route = route
         state.planned = plan != nil
         state.visit = visit.map { VisitCard(id: $0.id, customerId: $0.customerId, taskId: $0.taskId, startedMs: $0.startedMs) }
-        state.sync.pending = queue.pending
-        state.sync.parked = queue.parked
+        state.sync.pending = queue.outbox.pending
+        state.sync.parked = queue.outbox.parked
         state.sync.filesPending = queue.blobsPending
         state.sync.lastSyncMs = queue.lastSyncMs
     }
@@ -202,18 +202,18 @@ public final class RepDayViewModel: ObservableObject {
                 if !links.isEmpty {
                     return RouteStop(
                         order: index + 1, taskId: task.id, title: task.title, address: place.address,
-                        latitude: place.latitude, longitude: place.longitude, navigation: links
+                        latitude: place.point.lat, longitude: place.point.lng, navigation: links
                     )
                 }
                 var apple = URLComponents(string: "https://maps.apple.com/")
                 apple?.queryItems = [
-                    URLQueryItem(name: "daddr", value: "\(place.latitude),\(place.longitude)"),
+                    URLQueryItem(name: "daddr", value: "\(place.point.lat),\(place.point.lng)"),
                     URLQueryItem(name: "q", value: task.title),
                 ]
                 if let url = apple?.url { links.append(NavigationButton(label: "Maps", url: url)) }
                 return RouteStop(
                     order: index + 1, taskId: task.id, title: task.title, address: place.address,
-                    latitude: place.latitude, longitude: place.longitude, navigation: links
+                    latitude: place.point.lat, longitude: place.point.lng, navigation: links
                 )
             }
     }

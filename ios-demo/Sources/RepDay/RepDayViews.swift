@@ -93,7 +93,7 @@ struct DayView: View {
                 } else {
                     RouteListView(route: model.state.route, planned: model.state.planned) {
                         device.withFix { fix in
-                            Task { await model.planDay(latitude: fix.point.latitude, longitude: fix.point.longitude) }
+                            Task { await model.planDay(latitude: fix.point.lat, longitude: fix.point.lng) }
                         }
                     }
                 }
@@ -181,7 +181,7 @@ struct VisitPanel: View {
         device.withFix { fix in Task { await model.checkIn(taskId: taskId, fix: fix, note: note) } }
     }
 
-    private func color(_ outcome: VerdictOutcome) -> Color {
+    private func color(_ outcome: CheckInOutcome) -> Color {
         switch outcome {
         case .accepted: return .green
         case .flagged: return .orange

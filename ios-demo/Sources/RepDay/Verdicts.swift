@@ -2,39 +2,48 @@
 import FieldKitCore
 import Foundation
 
-/// The card for `verdict` of a check-in for `taskId`; nil (the org judges nothing) reads as accepted.
-public func verdictCard(taskId: String, _ verdict: CheckInVerdict?) -> VerdictCard {
-    guard let verdict else { return VerdictCard(taskId: taskId, outcome: .accepted, title: "Checked in", reasons: [], needsReason: false) }
-    let title: String
-    switch verdict.outcome {
-    case .accepted: title = "Checked in"
-    case .flagged: title = "Checked in — flagged for your manager"
-    case .rejected:
-        title = verdict.needsStatedReason ? "Not checked in — add a reason to check in from here" : "Not checked in"
+/// The card for the phone's `assessment` of a check-in for `taskId`: the check-in's own
+/// (`CheckIn.assessment`) or a refusal's (`FieldKitError.Refused`'s `verdict`). nil (the
+/// phone could not judge: the customer was not on it yet; the server judges it) reads as
+/// checked in.
+public func verdictCard(taskId: String, _ assessment: CheckInAssessment?) -> VerdictCard {
+    guard let assessment else {
+        return VerdictCard(taskId: taskId, outcome: .accepted, title: "Checked in", reasons: [], needsReason: false)
     }
-    var lines = verdict.reasons.map(reasonLine)
-    if let stated = verdict.statedReason { lines.append("Your reason: \(stated)") }
-    return VerdictCard(
-        taskId: taskId, outcome: verdict.outcome, title: title, reasons: lines,
-        needsReason: verdict.needsStatedReason && verdict.outcome == .rejected
-    )
+    switch assessment.verdict {
+    case .accepted:
+        return VerdictCard(taskId: taskId, outcome: .accepted, title: "Checked in", reasons: [], needsReason: false)
+    case let .flagged(reasons, statedReason):
+        var lines = reasons.map(reasonLine)
+        if let statedReason { lines.append("Your reason: \(statedReason)") }
+        return VerdictCard(
+            taskId: taskId, outcome: .flagged, title: "Checked in — flagged for your manager", reasons: lines,
+            needsReason: false
+        )
+    case let .rejected(reasons, _, needsStatedReason):
+        return VerdictCard(
+            taskId: taskId, outcome: .rejected,
+            title: needsStatedReason ? "Not checked in — add a reason to check in from here" : "Not checked in",
+            reasons: reasons.map(reasonLine), needsReason: needsStatedReason
+        )
+    }
 }
 
 /// One reason as a sentence with its measured value and limit.
-public func reasonLine(_ reason: CheckInReason) -> String {
-    func pair(_ unit: String, _ scale: Double = 1) -> String {
-        guard let measured = reason.measured else { return "" }
-        var text = ": \(Int64((measured * scale).rounded())) \(unit)"
-        if let limit = reason.threshold { text += " (limit \(Int64((limit * scale).rounded())) \(unit))" }
-        return text
+public func reasonLine(_ reason: Reason) -> String {
+    /// ": 312 m (limit 200 m)", both values scaled from the engine's unit to `unit`.
+    func pair(_ measured: Double, _ limit: Double, _ unit: String, _ scale: Double = 1) -> String {
+        ": \(Int64((measured * scale).rounded())) \(unit) (limit \(Int64((limit * scale).rounded())) \(unit))"
     }
-    switch reason.kind {
-    case .tooFar: return "Too far from the customer" + pair("m")
-    case .poorAccuracy: return "Location too imprecise" + pair("m")
-    case .staleFix: return "Location too old" + pair("s", 0.001)
+    switch reason {
+    case let .tooFar(distanceM, limitM): return "Too far from the customer" + pair(distanceM, limitM, "m")
+    case let .poorAccuracy(accuracyM, maxM): return "Location too imprecise" + pair(accuracyM, maxM, "m")
+    case let .staleFix(ageMs, maxMs): return "Location too old" + pair(Double(ageMs), Double(maxMs), "s", 0.001)
     case .mockLocation: return "A mock-location app is on"
-    case .impossibleSpeed: return "Moved impossibly fast" + pair("km/h", 3.6)
-    case .deviceClockOff: return "The phone's clock is off" + pair("s", 0.001)
+    case let .impossibleSpeed(speedMps, maxMps): return "Moved impossibly fast" + pair(speedMps, maxMps, "km/h", 3.6)
+    case let .deviceClockOff(skewMs, maxMs):
+        // The skew is signed (ahead or behind); the rep needs how far off.
+        return "The phone's clock is off" + pair(Double(skewMs.magnitude), Double(maxMs), "s", 0.001)
     }
 }
 

@@ -117,14 +117,8 @@ pub struct BucketFigures {
     pub visits_per_active_rep: Option<f64>,
 }
 
-/// `yyyy-mm-dd`.
-#[must_use]
-pub fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
 fn iso_date<S: serde::Serializer>(date: &CivilDate, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&iso(*date))
+    s.serialize_str(&(*date).to_string())
 }
 
 /// The figures of each of `buckets` from `activities` (those outside every bucket ignored).

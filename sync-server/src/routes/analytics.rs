@@ -30,7 +30,7 @@ use fieldkit_domain::ids::{TeamId, UserId};
 use fieldkit_domain::model::{Currency, Order, User};
 use serde::{Deserialize, Serialize};
 
-use super::period::{iso, malformed, period};
+use super::period::{malformed, period};
 use super::settings::settings;
 use super::team_reports::{
     Format, MAX_PERIOD_DAYS, Scope, check_ins, check_outs, csv_response, internal, orders, scope_of,
@@ -193,8 +193,8 @@ pub(super) async fn correlation(
     Ok(match scope.format {
         Format::Csv => csv_response(correlation_csv(&c)),
         Format::Json => Json(CorrelationReport {
-            from: iso(scope.from),
-            to: iso(scope.to),
+            from: scope.from.to_string(),
+            to: scope.to.to_string(),
             team,
             currency,
             reps: c.reps,
@@ -263,8 +263,8 @@ pub(super) async fn per_capita(
             let mut csv = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
             csv.extend(rows.iter().map(|r| {
                 vec![
-                    iso(r.from),
-                    iso(r.to),
+                    r.from.to_string(),
+                    r.to.to_string(),
                     r.active_reps.to_string(),
                     r.visits.to_string(),
                     r.orders.to_string(),
@@ -276,8 +276,8 @@ pub(super) async fn per_capita(
             csv_response(csv)
         }
         Format::Json => Json(PerCapitaReport {
-            from: iso(scope.from),
-            to: iso(scope.to),
+            from: scope.from.to_string(),
+            to: scope.to.to_string(),
             bucket,
             team,
             currency,
@@ -363,7 +363,7 @@ pub(super) async fn forecast(
     let f = result.map_err(|e| match e {
         ForecastError::TooLittleHistory { .. } => ApiError::invalid(e.to_string()),
     })?;
-    let monday = |days: i64| iso(CivilDate::from_days(days));
+    let monday = |days: i64| (CivilDate::from_days(days)).to_string();
     let history: Vec<HistoryWeek> = weekly[first..]
         .iter()
         .enumerate()

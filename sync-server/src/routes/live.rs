@@ -10,7 +10,7 @@ use fieldkit_domain::ids::{TeamId, UserId};
 use fieldkit_domain::model::{Role, TrackPoint, User};
 use serde::{Deserialize, Serialize};
 
-use super::period::{iso, malformed};
+use super::period::malformed;
 use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -133,5 +133,5 @@ pub(super) async fn live(
             in_working_hours: in_hours(now_ms),
         });
     }
-    Ok(Json(LiveView { now_ms, date: iso(today), in_working_hours: in_hours(now_ms), reps: rows }))
+    Ok(Json(LiveView { now_ms, date: today.to_string(), in_working_hours: in_hours(now_ms), reps: rows }))
 }

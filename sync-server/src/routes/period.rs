@@ -8,18 +8,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// Parses `yyyy-mm-dd` into a date that exists.
 pub(super) fn parse_date(text: &str) -> Option<CivilDate> {
-    let mut parts = text.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.next().is_some() || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
-        return None;
-    }
-    CivilDate::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
-}
-
-/// `yyyy-mm-dd`.
-pub(super) fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+    text.parse().ok()
 }
 
 /// A query value that does not parse.
@@ -36,17 +25,11 @@ pub(super) fn period(from: &str, to: &str, max_days: i64) -> ApiResult<(CivilDat
     let (from, to) = (parse("from", from)?, parse("to", to)?);
     let days = to.to_days() - from.to_days() + 1;
     if days < 1 {
-        return Err(ApiError::invalid(format!(
-            "period from {} to {} ends before it starts",
-            iso(from),
-            iso(to)
-        )));
+        return Err(ApiError::invalid(format!("period from {from} to {to} ends before it starts")));
     }
     if days > max_days {
         return Err(ApiError::invalid(format!(
-            "period of {days} days from {} to {} is longer than {max_days} days",
-            iso(from),
-            iso(to)
+            "period of {days} days from {from} to {to} is longer than {max_days} days"
         )));
     }
     Ok((from, to))

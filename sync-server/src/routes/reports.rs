@@ -280,7 +280,7 @@ impl DayInput {
         };
         DayReport {
             rep: self.rep,
-            date: format!("{:04}-{:02}-{:02}", self.date.year(), self.date.month(), self.date.day()),
+            date: self.date.to_string(),
             utc_offset_minutes: offset.minutes(),
             points_recorded: self.points.len(),
             points_kept: filtered.kept.len(),

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::facts::authors;
-use super::period::{iso, malformed, period};
+use super::period::{malformed, period};
 use super::team_reports::csv_response;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -79,7 +79,7 @@ pub(super) struct SummariesReport {
 fn rfc3339(ms: i64) -> String {
     let date = CivilDate::from_days(ms.div_euclid(DAY_MS));
     let secs = ms.rem_euclid(DAY_MS) / 1_000;
-    format!("{}T{:02}:{:02}:{:02}Z", iso(date), secs / 3_600, secs / 60 % 60, secs % 60)
+    format!("{}T{:02}:{:02}:{:02}Z", date, secs / 3_600, secs / 60 % 60, secs % 60)
 }
 
 /// Whether a snapshot over `counted` (`None`: everyone) is readable by a caller who may read
@@ -97,8 +97,8 @@ fn view(s: ReportSnapshot) -> ApiResult<SnapshotView> {
         .map_err(|source| ApiError::from(StorageError::Corrupt { what: "summary snapshot", source }))?;
     Ok(SnapshotView {
         period: s.period,
-        from: iso(s.from),
-        to: iso(s.to),
+        from: s.from.to_string(),
+        to: s.to.to_string(),
         team_id: s.team_id,
         utc_offset_minutes: s.utc_offset_minutes,
         generated_at: rfc3339(s.generated_ms),
@@ -205,7 +205,8 @@ pub(super) async fn list(
     Ok(if as_csv {
         csv(&snapshots)
     } else {
-        Json(SummariesReport { period: kind, from: iso(from), to: iso(to), snapshots }).into_response()
+        Json(SummariesReport { period: kind, from: from.to_string(), to: to.to_string(), snapshots })
+            .into_response()
     })
 }
 

@@ -41,7 +41,7 @@ use fieldkit_domain::protocol::{ErrorCode, Fact, FeedChange, Record, RecordKind}
 use serde::{Deserialize, Serialize};
 
 use super::facts::{authors, server_outcome};
-use super::period::{iso, malformed, period};
+use super::period::{malformed, period};
 use super::settings::settings;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
@@ -545,8 +545,8 @@ pub(super) async fn summary(
         (Format::Csv, Some(groups)) => csv_response(groups_csv(groups, &totals)),
         (Format::Csv, None) => csv_response(summary_csv(&reps, &totals)),
         (Format::Json, _) => Json(SummaryReport {
-            from: iso(scope.from),
-            to: iso(scope.to),
+            from: scope.from.to_string(),
+            to: scope.to.to_string(),
             utc_offset_minutes: scope.offset.minutes(),
             reps,
             groups,
@@ -589,10 +589,14 @@ pub(super) async fn leaderboard(
             }));
             csv_response(rows)
         }
-        Format::Json => {
-            Json(LeaderboardReport { from: iso(scope.from), to: iso(scope.to), metric, currency, standings })
-                .into_response()
-        }
+        Format::Json => Json(LeaderboardReport {
+            from: scope.from.to_string(),
+            to: scope.to.to_string(),
+            metric,
+            currency,
+            standings,
+        })
+        .into_response(),
     })
 }
 
@@ -629,7 +633,8 @@ pub(super) async fn product_share(
             csv_response(rows)
         }
         Format::Json => {
-            Json(ProductShareReport { from: iso(scope.from), to: iso(scope.to), lines }).into_response()
+            Json(ProductShareReport { from: scope.from.to_string(), to: scope.to.to_string(), lines })
+                .into_response()
         }
     })
 }
@@ -686,8 +691,7 @@ pub(super) async fn funnel(
             }));
             csv_response(rows)
         }
-        Format::Json => {
-            Json(FunnelReport { from: iso(scope.from), to: iso(scope.to), stages }).into_response()
-        }
+        Format::Json => Json(FunnelReport { from: scope.from.to_string(), to: scope.to.to_string(), stages })
+            .into_response(),
     })
 }

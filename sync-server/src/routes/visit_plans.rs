@@ -37,7 +37,7 @@ use fieldkit_domain::protocol::Fact;
 use serde::{Deserialize, Serialize};
 
 use super::facts::{authors, server_outcome};
-use super::period::{iso, period};
+use super::period::period;
 use super::settings::settings;
 use super::tasks;
 use crate::error::{ApiError, ApiResult};
@@ -251,7 +251,7 @@ pub(super) async fn generate(
         }
     }
     let total = created.iter().filter(|c| **c).count();
-    tracing::info!(org = %org, from = %iso(from), to = %iso(to), created = total, "visit plans generated");
+    tracing::info!(org = %org, from = %from, to = %to, created = total, "visit plans generated");
     Ok(Json(GenerateAnswer {
         created: total,
         per_rep: per_rep.into_iter().map(|(rep_id, tasks)| RepCreated { rep_id, tasks }).collect(),
@@ -399,5 +399,5 @@ pub(super) async fn coverage(
             }
         })
         .collect();
-    Ok(Json(CoverageReport { from: iso(from), to: iso(to), reps }))
+    Ok(Json(CoverageReport { from: from.to_string(), to: to.to_string(), reps }))
 }

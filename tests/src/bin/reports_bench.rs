@@ -143,8 +143,8 @@ async fn run(args: Args) -> Result<Outcome> {
     );
     println!(
         "| period | {} to {} ({} working days, {} rep-days) |",
-        iso(spec.from),
-        iso(spec.to),
+        spec.from.to_string(),
+        spec.to.to_string(),
         t.working_days,
         t.rep_days
     );
@@ -170,7 +170,7 @@ async fn run(args: Args) -> Result<Outcome> {
     let ranked = make_tasks(&api, &admin, &year, args.ranked_tasks).await?;
 
     // 3. Time.
-    let month = format!("from={}&to={}", iso(month_from), iso(month_to));
+    let month = format!("from={}&to={}", month_from.to_string(), month_to.to_string());
     let whole_year = "from=2025-01-01&to=2025-12-31";
     let all = format!("{} reps", spec.reps);
     let mine = format!("team of {} reps", team.reps.len());
@@ -282,10 +282,6 @@ async fn run(args: Args) -> Result<Outcome> {
 
 fn ms(v: f64) -> String {
     if v >= 1000.0 { format!("{:.2} s", v / 1000.0) } else { format!("{v:.1} ms") }
-}
-
-fn iso(d: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
 /// The first and last day of `YYYY-MM`.

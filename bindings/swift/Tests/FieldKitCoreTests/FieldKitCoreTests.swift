@@ -2,7 +2,7 @@
 // the remembered session and a dispatched task reaching the phone.
 //
 // Written for machines with Swift (macOS with Xcode); NOT run in this repository's CI, which
-// has no Swift toolchain (there, scripts/check-swift-header checks the generated header and
+// has no Swift toolchain (there, scripts/check-swift-header checks the generated headers and
 // the library's symbols instead). Run with `swift test` in bindings/swift after
 // scripts/build-xcframework. The server tests need a running fieldkit-server with an org, an
 // admin and a rep (README "Running the server yourself") and are skipped unless
@@ -75,8 +75,10 @@ final class FieldKitCoreTests: XCTestCase {
         XCTAssertNil(try kit.currentUser())
         XCTAssertTrue(try kit.myTasks().isEmpty)
         let status = try kit.queueStatus()
-        XCTAssertEqual(status.pending, 0)
-        XCTAssertEqual(status.parked, 0)
+        XCTAssertEqual(status.outbox.pending, 0)
+        XCTAssertEqual(status.outbox.parked, 0)
+        XCTAssertNil(status.outbox.oldestPendingMs)
+        XCTAssertEqual(status.blobsPending, 0)
         XCTAssertNil(status.lastSyncMs)
         XCTAssertEqual(kit.deviceId().count, 36, "a UUID")
     }
@@ -202,16 +204,17 @@ final class FieldKitCoreTests: XCTestCase {
         XCTAssertEqual(task.title, title)
         XCTAssertEqual(task.kind, .customerVisit)
         XCTAssertEqual(task.status, .open)
-        XCTAssertEqual(task.place?.latitude, 31.2304)
-        XCTAssertEqual(task.place?.longitude, 121.4737)
+        XCTAssertEqual(task.place?.point.lat, 31.2304)
+        XCTAssertEqual(task.place?.point.lng, 121.4737)
+        XCTAssertEqual(task.place?.address, "上海市黄浦区南京东路1号")
         XCTAssertNotNil(try kit.queueStatus().lastSyncMs)
 
         let started = try kit.updateTask(taskId: taskId, status: .inProgress, notes: "on my way")
         XCTAssertEqual(started.status, .inProgress)
-        XCTAssertEqual(try kit.queueStatus().pending, 1)
+        XCTAssertEqual(try kit.queueStatus().outbox.pending, 1)
         let pushed = try await kit.syncNow()
         XCTAssertEqual(pushed.pushed, 1)
-        XCTAssertEqual(try kit.queueStatus().pending, 0)
+        XCTAssertEqual(try kit.queueStatus().outbox.pending, 0)
     }
 
     /// Creates a customer visit for the rep over the server's HTTP API, as the dashboard

@@ -115,6 +115,17 @@ mod tests {
     }
 
     #[test]
+    fn a_pattern_can_ask_for_chinese_characters() {
+        let mut name = field("contact", FieldKind::Text, true);
+        name.rules.pattern = Some("\\p{Han}{2,4}".into());
+        let t = template(vec![name]);
+        assert!(check_template(&t).is_empty());
+        assert_eq!(validate_response(&t, &values(&[("contact", json!("王小明"))])), Ok(()));
+        let broken = rules_of(validate_response(&t, &values(&[("contact", json!("Wang"))])));
+        assert_eq!(broken, vec![("contact".to_owned(), Rule::Pattern)]);
+    }
+
+    #[test]
     fn show_if_chains_decide_what_is_required() {
         let t = store_check();
         // In stock: the "why" and its photos are hidden, so not required.

@@ -115,6 +115,30 @@ impl TryFrom<RawDate> for CivilDate {
     }
 }
 
+/// `YYYY-MM-DD`, as ISO 8601 writes a calendar date.
+impl std::fmt::Display for CivilDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Parses `YYYY-MM-DD`; a malformed text or a day that does not exist is refused.
+impl std::str::FromStr for CivilDate {
+    type Err = GeoError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || GeoError::BadDateText(text.chars().take(16).collect());
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = text.split('-').collect();
+        let [y, m, d] = parts[..] else { return Err(bad()) };
+        if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+            return Err(bad());
+        }
+        let (year, month, day) =
+            (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        Self::new(year, month, day)
+    }
+}
+
 impl CivilDate {
     /// A date; refuses ones that do not exist (2025-02-29, month 13…).
     pub fn new(year: i32, month: u8, day: u8) -> Result<Self, GeoError> {
@@ -474,6 +498,17 @@ mod tests {
 
     fn gate(p: &TrackingPolicy, t: i64) -> GateDecision {
         p.gate(t, true, t + 1_000).expect("valid")
+    }
+
+    #[test]
+    fn a_date_is_written_and_read_as_yyyy_mm_dd() {
+        let date = CivilDate::new(2026, 2, 3).expect("exists");
+        assert_eq!(date.to_string(), "2026-02-03");
+        assert_eq!("2026-02-03".parse::<CivilDate>(), Ok(date));
+        for bad in ["2026-2-3", "2026-02-03-01", "+026-02-03", "2026-0a-03", "", "2026-02"] {
+            assert!(matches!(bad.parse::<CivilDate>(), Err(GeoError::BadDateText(_))), "{bad:?}");
+        }
+        assert!(matches!("2025-02-29".parse::<CivilDate>(), Err(GeoError::BadDate { .. })));
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub enum GeoError {
         /// End, Unix milliseconds.
         end_ms: i64,
     },
+    /// A date that is not written `YYYY-MM-DD` (the text, cut to 16 characters).
+    #[error("date {0:?} is not written yyyy-mm-dd")]
+    BadDateText(String),
     /// A calendar date that does not exist.
     #[error("date {year:04}-{month:02}-{day:02} does not exist")]
     BadDate {

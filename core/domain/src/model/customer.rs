@@ -7,6 +7,7 @@ use crate::model::Place;
 
 /// How valuable a customer is; drives visit frequency and pricing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Grade {
     /// Key account.
     A,
@@ -18,6 +19,7 @@ pub enum Grade {
 
 /// A customer, as reference data owned by the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Customer {
     /// The customer id.
     pub id: CustomerId,

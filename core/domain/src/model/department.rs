@@ -30,6 +30,7 @@ pub struct Department {
 /// How far a user's reads reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DataScope {
     /// Only the user's own data.
     #[serde(rename = "self")]

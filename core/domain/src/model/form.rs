@@ -10,6 +10,7 @@ use crate::model::TaskKind;
 /// The type of one form field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum FieldKind {
     /// Free text.
     Text,
@@ -65,6 +66,7 @@ pub enum FieldKind {
 /// Limits on a field's value; which apply depends on the field's type (numbers: `min`,
 /// `max`; text and barcodes: lengths and `pattern`; multi-choice: `min`/`max` count).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FieldRules {
     /// The smallest value (or count) accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +88,7 @@ pub struct FieldRules {
 /// When a field is shown: a test on another field's value. A hidden field is not required
 /// and its value is not kept; a field whose condition names a hidden field is hidden too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Condition {
     /// The key of the field tested.
     pub field: String,
@@ -97,6 +100,7 @@ pub struct Condition {
 /// The test of a [`Condition`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ConditionTest {
     /// The value equals this one.
     Equals {
@@ -116,6 +120,7 @@ pub enum ConditionTest {
 
 /// One field of a form template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FormField {
     /// Stable key the response stores the value under.
     pub key: String,
@@ -135,6 +140,7 @@ pub struct FormField {
 
 /// A version of a form template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FormTemplate {
     /// The template id, shared by all versions.
     pub id: FormTemplateId,
@@ -182,6 +188,7 @@ pub struct FormResponse {
 /// What one SOP step asks the rep to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SopStepKind {
     /// Fill in a form.
     Form {
@@ -198,6 +205,7 @@ pub enum SopStepKind {
 
 /// One step of an SOP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SopStep {
     /// Title shown to the rep.
     pub title: String,
@@ -209,6 +217,7 @@ pub struct SopStep {
 
 /// The standard operating procedure for one kind of visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SopTemplate {
     /// The template id.
     pub id: SopTemplateId,

@@ -6,6 +6,7 @@ use crate::ids::ArticleId;
 
 /// A knowledge-base article (product sheet, sales script, policy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct KbArticle {
     /// The article id.
     pub id: ArticleId,
@@ -32,6 +33,7 @@ impl KbArticle {
 
 /// A file attached to an article: a blob named by its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct KbAttachment {
     /// The file name shown to the rep (e.g. `冰红茶规格.pdf`).
     pub name: String,

@@ -9,6 +9,7 @@ use crate::model::{Currency, Grade, Money, Product};
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OrderLine {
     /// The product ordered.
     pub product_id: ProductId,
@@ -32,6 +33,7 @@ impl OrderLine {
 
 /// An order, immutable once submitted (a change is a new, amending order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Order {
     /// The fact id.
     pub id: FactId,

@@ -19,6 +19,7 @@ pub struct Org {
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
     /// Works in the field: sees own tasks and customers, records facts.
     Rep,
@@ -59,6 +60,7 @@ impl Role {
 
 /// A person who logs in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct User {
     /// The user id.
     pub id: UserId,

@@ -8,6 +8,7 @@ use crate::DomainError;
 /// type: map-provider coordinates (GCJ-02, BD-09) are converted at the edges.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawPoint")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WgsPoint {
     lat: f64,
     lng: f64,
@@ -53,6 +54,7 @@ impl WgsPoint {
 
 /// Where something is: a point and the address people read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Place {
     /// The location in WGS-84.
     pub point: WgsPoint,

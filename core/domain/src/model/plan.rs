@@ -11,6 +11,7 @@ use crate::ids::{CustomerId, FactId, TaskId, UserId};
 /// Why a plan was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PlanTrigger {
     /// The rep asked (the morning plan).
     Requested,
@@ -22,6 +23,7 @@ pub enum PlanTrigger {
 
 /// One planned stop.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PlannedStop {
     /// The task.
     pub task_id: TaskId,
@@ -36,6 +38,7 @@ pub struct PlannedStop {
 /// Why a task is not on the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum UnplannedReason {
     /// The task has no place to go to.
     NoPlace,
@@ -47,6 +50,7 @@ pub enum UnplannedReason {
 
 /// A task left off the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UnplannedTask {
     /// The task.
     pub task_id: TaskId,
@@ -56,6 +60,7 @@ pub struct UnplannedTask {
 
 /// A rep's plan for one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayPlan {
     /// The fact id.
     pub id: FactId,

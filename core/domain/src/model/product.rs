@@ -47,6 +47,7 @@ impl From<Currency> for String {
 
 /// An amount of money in minor units of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Money {
     /// Amount in minor units (1 CNY = 100 fen).
     pub minor: i64,

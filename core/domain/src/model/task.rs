@@ -8,6 +8,7 @@ use crate::model::Place;
 /// What kind of work a task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TaskKind {
     /// A routine customer visit.
     CustomerVisit,
@@ -23,6 +24,7 @@ pub enum TaskKind {
 /// on the phone is never reopened by a stale edit made before it was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TaskStatus {
     /// Dispatched, not started.
     Open,
@@ -65,6 +67,7 @@ impl TaskStatus {
 
 /// A unit of dispatched work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi(name = "FieldTask"))]
 pub struct Task {
     /// The task id.
     pub id: TaskId,

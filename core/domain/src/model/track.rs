@@ -7,6 +7,7 @@ use crate::model::WgsPoint;
 
 /// One point of a track.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TrackPoint {
     /// Where, in WGS-84.
     pub point: WgsPoint,

@@ -10,6 +10,7 @@ use crate::model::WgsPoint;
 /// Which positioning source produced a fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LocationProvider {
     /// Satellite positioning.
     Gnss,
@@ -23,6 +24,7 @@ pub enum LocationProvider {
 
 /// A location fix as the phone's OS reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocationFix {
     /// Where, in WGS-84.
     pub point: WgsPoint,
@@ -38,6 +40,7 @@ pub struct LocationFix {
 
 /// A rep's visit to a customer, from check-in to check-out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Visit {
     /// The visit id.
     pub id: VisitId,
@@ -63,6 +66,7 @@ pub struct Visit {
 
 /// The fact that a rep arrived at a customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckIn {
     /// The fact id (made on the phone; the idempotency key).
     pub id: FactId,
@@ -88,6 +92,7 @@ pub struct CheckIn {
 
 /// The fact that a rep left a customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckOut {
     /// The fact id.
     pub id: FactId,

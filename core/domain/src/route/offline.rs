@@ -14,6 +14,7 @@ use crate::model::WgsPoint;
 /// How the rep gets around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TravelMode {
     /// On foot.
     Walking,

@@ -16,6 +16,7 @@ const RECENT: u32 = 10;
 
 /// One recent visit and what came of it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitSummary {
     /// The visit (check-in and check-out times, SOP steps done, notes).
     pub visit: Visit,
@@ -27,6 +28,7 @@ pub struct VisitSummary {
 
 /// Everything the rep needs about a customer before walking in.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Customer360 {
     /// The profile: name, place, grade, tags, geofence.
     pub customer: Customer,

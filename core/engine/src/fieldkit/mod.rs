@@ -57,6 +57,7 @@ pub struct Config {
 
 /// Where sync stands, for the app's status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncStatus {
     /// The offline queue's counts.
     pub outbox: OutboxStats,

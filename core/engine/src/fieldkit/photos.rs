@@ -161,6 +161,13 @@ impl FieldKit {
         blobs::upload(&self.store, &self.blob_files, &self.client, &session.token, budget).await
     }
 
+    /// The stamped JPEG of a photo on this phone (its record's `sha256`), for the app to
+    /// show; `None` when the file is not here (taken on another phone, or not yet fetched).
+    #[must_use]
+    pub fn photo_file(&self, sha256: &Sha256Hash) -> Option<std::path::PathBuf> {
+        self.blob_files.file(&sha256.to_hex())
+    }
+
     /// The upload state of a blob: `pending`, `done` or `parked`; `None` if not queued.
     pub fn blob_state(&self, sha256: &str) -> Result<Option<String>> {
         self.store.read(|conn| blob_rows::state(conn, sha256))

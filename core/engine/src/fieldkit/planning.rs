@@ -33,6 +33,7 @@ const LATE_MS: i64 = 15 * 60_000;
 
 /// How to plan the day.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PlanOptions {
     /// Minutes spent at each stop.
     pub service_min: u32,

@@ -28,6 +28,7 @@ const MS_PER_DAY: i64 = 86_400_000;
 
 /// What became of the fixes fed to [`FieldKit::record_fixes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TrackIntake {
     /// Stored (waiting for their batch, or batched).
     pub kept: u32,

@@ -106,6 +106,7 @@ impl std::fmt::Display for VisitRefusal {
 
 /// A closed visit: the check-out fact and how long the visit lasted.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckedOut {
     /// The check-out fact, with the phone's verdict.
     pub check_out: CheckOut,

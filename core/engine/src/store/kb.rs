@@ -3,6 +3,7 @@
 //! characters (common in Chinese: 新品, 促销) are below what trigrams can index and are
 //! answered by a substring scan, ranked title-first.
 
+use fieldkit_domain::ids::ArticleId;
 use fieldkit_domain::model::KbArticle;
 use rusqlite::{Connection, Transaction, params};
 use uuid::Uuid;
@@ -14,9 +15,10 @@ pub const HIGHLIGHT: (&str, &str) = ("【", "】");
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct KbHit {
     /// The article's id.
-    pub id: Uuid,
+    pub id: ArticleId,
     /// The title, matches highlighted.
     pub title: String,
     /// A short piece of the body around the match, highlighted.
@@ -77,7 +79,7 @@ pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<K
         let in_title = words.iter().filter(|w| t.contains(&lower(w))).count();
         let Ok(id) = Uuid::parse_str(&id) else { continue };
         hits.push(KbHit {
-            id,
+            id: id.into(),
             title: mark(&title, &words),
             snippet: mark(&around(&body, words[0]), &words),
             rank: -(in_title as f64) * 10.0 - 1.0,
@@ -91,9 +93,11 @@ pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<K
 fn hit(row: &rusqlite::Row<'_>) -> rusqlite::Result<KbHit> {
     let id: String = row.get(0)?;
     Ok(KbHit {
-        id: Uuid::parse_str(&id).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        id: Uuid::parse_str(&id)
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+            })?
+            .into(),
         title: row.get(1)?,
         snippet: row.get(2)?,
         rank: row.get(3)?,

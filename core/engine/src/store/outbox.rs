@@ -23,6 +23,7 @@ pub(crate) struct Pending {
 
 /// A queued item the server refused for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ParkedItem {
     /// What kind of item (`fact`, or a document kind such as `task`).
     pub item_kind: String,
@@ -36,6 +37,7 @@ pub struct ParkedItem {
 
 /// Counts of the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OutboxStats {
     /// Entries waiting to be pushed (not parked).
     pub pending: u64,

@@ -39,6 +39,7 @@ pub const PULL_PAGE: u32 = 500;
 
 /// What one sync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// HTTP round trips made.
     pub round_trips: u32,

@@ -11,11 +11,6 @@ use crate::storage::{FactChanges, FactMark, ReportSnapshot, SnapshotPeriod, Stor
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A local date as stored: `YYYY-MM-DD`, so that text order is date order.
-fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
 fn conversion(idx: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, message.into())
 }
@@ -126,8 +121,8 @@ pub(super) fn put(tx: &Transaction<'_>, org_id: OrgId, snapshots: Vec<ReportSnap
         stmt.execute(params![
             org,
             s.period.as_str(),
-            iso(s.from),
-            iso(s.to),
+            s.from.to_string(),
+            s.to.to_string(),
             s.team_id.map(|t| t.to_string()).unwrap_or_default(),
             authors,
             s.utc_offset_minutes,
@@ -154,28 +149,31 @@ pub(super) fn list(
          WHERE org_id = ?1 AND period = ?2 AND start_date <= ?4 AND end_date >= ?3
          ORDER BY start_date, team_id",
     )?;
-    let rows = stmt.query_map(params![org_id.to_string(), period.as_str(), iso(from), iso(to)], |row| {
-        let team: String = row.get(2)?;
-        let team_id = if team.is_empty() {
-            None
-        } else {
-            Some(TeamId::from(
-                uuid::Uuid::parse_str(&team).map_err(|e| conversion(2, format!("bad team id: {e}")))?,
-            ))
-        };
-        let snapshot = ReportSnapshot {
-            period,
-            from: date_col(row, 0)?,
-            to: date_col(row, 1)?,
-            team_id,
-            authors: None,
-            utc_offset_minutes: row.get(4)?,
-            mark: FactMark { count: seq(row.get(5)?), max_seq: seq(row.get(6)?) },
-            body: row.get(7)?,
-            generated_ms: row.get(8)?,
-        };
-        Ok((snapshot, row.get::<_, Option<String>>(3)?))
-    })?;
+    let rows = stmt.query_map(
+        params![org_id.to_string(), period.as_str(), from.to_string(), to.to_string()],
+        |row| {
+            let team: String = row.get(2)?;
+            let team_id = if team.is_empty() {
+                None
+            } else {
+                Some(TeamId::from(
+                    uuid::Uuid::parse_str(&team).map_err(|e| conversion(2, format!("bad team id: {e}")))?,
+                ))
+            };
+            let snapshot = ReportSnapshot {
+                period,
+                from: date_col(row, 0)?,
+                to: date_col(row, 1)?,
+                team_id,
+                authors: None,
+                utc_offset_minutes: row.get(4)?,
+                mark: FactMark { count: seq(row.get(5)?), max_seq: seq(row.get(6)?) },
+                body: row.get(7)?,
+                generated_ms: row.get(8)?,
+            };
+            Ok((snapshot, row.get::<_, Option<String>>(3)?))
+        },
+    )?;
     rows.map(|row| {
         let (mut snapshot, authors) = row?;
         snapshot.authors = authors

@@ -13,11 +13,6 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{feed, uuid_col};
 use crate::storage::{DocResult, NewPlanEntry, PlanEntry, StorageError, StorageResult};
 
-/// A local date as stored: `YYYY-MM-DD`, so that text order is date order.
-fn iso(date: CivilDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
 fn date_col(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<CivilDate> {
     let text: String = row.get(idx)?;
     let bad =
@@ -47,8 +42,9 @@ pub(super) fn entries(
          WHERE p.org_id = ?1 AND p.date >= ?2 AND p.date <= ?3
          ORDER BY p.date, p.customer_id",
     )?;
-    let rows =
-        stmt.query_map(params![org_id.to_string(), iso(from), iso(to), RecordKind::Task.as_str()], |row| {
+    let rows = stmt.query_map(
+        params![org_id.to_string(), from.to_string(), to.to_string(), RecordKind::Task.as_str()],
+        |row| {
             let entry = PlanEntry {
                 customer_id: uuid_col(row, 0)?.into(),
                 date: date_col(row, 1)?,
@@ -58,7 +54,8 @@ pub(super) fn entries(
                 task: None,
             };
             Ok((entry, row.get::<_, Option<String>>(5)?))
-        })?;
+        },
+    )?;
     rows.map(|row| {
         let (mut entry, body) = row?;
         entry.task = body
@@ -79,7 +76,7 @@ pub(super) fn add(
     let org = org_id.to_string();
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
-        let (customer, date) = (entry.customer_id.to_string(), iso(entry.date));
+        let (customer, date) = (entry.customer_id.to_string(), entry.date.to_string());
         let planned: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM visit_plans WHERE org_id = ?1 AND customer_id = ?2 AND date = ?3")?
             .query_row(params![org, customer, date], |r| r.get(0))

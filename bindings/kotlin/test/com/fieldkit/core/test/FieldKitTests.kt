@@ -5,9 +5,9 @@ package com.fieldkit.core.test
 
 import com.fieldkit.core.FieldKit
 import com.fieldkit.core.FieldKitException
-import com.fieldkit.core.TaskKind
-import com.fieldkit.core.TaskStatus
-import com.fieldkit.core.Role
+import com.fieldkit.core.model.Role
+import com.fieldkit.core.model.TaskKind
+import com.fieldkit.core.model.TaskStatus
 import com.fieldkit.core.coreVersion
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -115,14 +115,14 @@ fun main() {
                     runBlocking { kit.login(TestEnv.rep, TestEnv.password) }
                     check(kit.myTasks().none { it.id == taskId }) { "the task is there before any sync" }
                     val report = runBlocking { kit.syncNow() }
-                    check(report.pulled > 0) { "nothing pulled: $report" }
+                    check(report.pulled > 0u) { "nothing pulled: $report" }
                     val task = kit.myTasks().singleOrNull { it.id == taskId } ?: error("task $taskId not on the phone")
                     assertEquals("拜访 Kotlin 客户", task.title, "title")
                     assertEquals(TaskKind.CUSTOMER_VISIT, task.kind, "kind")
                     assertEquals(TaskStatus.OPEN, task.status, "status")
                     check(task.deadlineMs != null && task.deadlineMs!! > System.currentTimeMillis()) { "deadline ${task.deadlineMs}" }
-                    assertEquals(31.2304, task.place?.latitude, "latitude")
-                    assertEquals(121.4737, task.place?.longitude, "longitude")
+                    assertEquals(31.2304, task.place?.point?.lat, "latitude")
+                    assertEquals(121.4737, task.place?.point?.lng, "longitude")
                     check(kit.queueStatus().lastSyncMs != null) { "no last sync time" }
                 }
             },
@@ -156,7 +156,7 @@ fun main() {
                     runBlocking {
                         kit.login(TestEnv.rep, TestEnv.password)
                         val reports = listOf(async { kit.syncNow() }, async { kit.syncNow() }).awaitAll()
-                        check(reports.sumOf { it.pulled } > 0) { "nothing pulled: $reports" }
+                        check(reports.sumOf { it.pulled } > 0u) { "nothing pulled: $reports" }
                     }
                     check(kit.myTasks().any { it.title == "coroutines" }) { "the task did not arrive" }
                 }

@@ -5,14 +5,14 @@ package com.fieldkit.core.test
 
 import com.fieldkit.core.FieldKit
 import com.fieldkit.core.FieldKitException
-import com.fieldkit.core.GeoPoint
-import com.fieldkit.core.LocationFix
-import com.fieldkit.core.LocationProvider
-import com.fieldkit.core.QueueStatus
 import com.fieldkit.core.SyncFailure
 import com.fieldkit.core.SyncObserver
-import com.fieldkit.core.SyncReport
-import com.fieldkit.core.TaskStatus
+import com.fieldkit.core.engine.SyncReport
+import com.fieldkit.core.engine.SyncStatus
+import com.fieldkit.core.model.LocationFix
+import com.fieldkit.core.model.LocationProvider
+import com.fieldkit.core.model.TaskStatus
+import com.fieldkit.core.model.WgsPoint
 import kotlinx.coroutines.runBlocking
 import java.nio.file.Files
 import java.util.concurrent.CopyOnWriteArrayList
@@ -23,7 +23,10 @@ private const val SHOP_LNG = 121.4737
 
 /** A fix at the shop, taken now, 10 m accurate. */
 private fun fixAtShop(): LocationFix =
-    LocationFix(GeoPoint(SHOP_LAT, SHOP_LNG), 10.0, System.currentTimeMillis(), LocationProvider.GNSS, false)
+    LocationFix(WgsPoint(SHOP_LAT, SHOP_LNG), 10.0, System.currentTimeMillis(), LocationProvider.GNSS, false)
+
+/** Items waiting in the offline queue. */
+private fun FieldKit.pending(): Long = queueStatus().outbox.pending.toLong()
 
 /** Records every callback, in order. */
 private class RecordingObserver : SyncObserver {
@@ -32,8 +35,8 @@ private class RecordingObserver : SyncObserver {
     val reports = CopyOnWriteArrayList<SyncReport>()
     val failures = CopyOnWriteArrayList<SyncFailure>()
 
-    override fun onProgress(queue: QueueStatus) {
-        progress.add(queue.pending)
+    override fun onProgress(queue: SyncStatus) {
+        progress.add(queue.outbox.pending.toLong())
     }
 
     override fun onFinished(report: SyncReport) {
@@ -73,23 +76,23 @@ fun offlineQueueTests(): List<TestCase> = listOf(
                 kit.observeSync(observer, 50L, 60_000L).use {
                     // The server goes down; the rep works on.
                     server.stop()
-                    val pending = mutableListOf(kit.queueStatus().pending)
+                    val pending = mutableListOf(kit.pending())
                     assertEquals(0L, pending.last(), "pending before the outage")
                     kit.updateTask(taskId, TaskStatus.IN_PROGRESS, "到店，网络断了")
-                    pending += kit.queueStatus().pending
+                    pending += kit.pending()
                     val visitId = kit.checkIn(customerId, taskId, fixAtShop(), null).visitId
-                    pending += kit.queueStatus().pending
+                    pending += kit.pending()
                     kit.checkOut(visitId, fixAtShop())
-                    pending += kit.queueStatus().pending
+                    pending += kit.pending()
                     check(pending.zipWithNext().all { (a, b) -> b > a }) { "the queue did not grow with each write: $pending" }
                     // A second change to the task joins its queued change instead of adding one.
                     kit.updateTask(taskId, TaskStatus.DONE, "离线完成")
-                    val queued = kit.queueStatus().pending
+                    val queued = kit.pending()
                     assertEquals(pending.last(), queued, "pending after a second change to the queued task")
 
                     val offline = assertThrows<FieldKitException.Offline> { runBlocking { kit.syncNow() } }
                     check(offline.detail.isNotEmpty()) { "empty detail" }
-                    assertEquals(queued, kit.queueStatus().pending, "pending after the failed syncNow")
+                    assertEquals(queued, kit.pending(), "pending after the failed syncNow")
                     // The schedule tried after the writes, failed as offline, and pushed nothing.
                     waitFor(10, { "no failure reported (progress ${observer.progress})" }) { observer.failures.isNotEmpty() }
                     check(observer.failures.all { it.offline }) { "failures not offline: ${observer.failures}" }
@@ -100,16 +103,16 @@ fun offlineQueueTests(): List<TestCase> = listOf(
                     val progressBefore = observer.progress.size
                     server.start()
                     kit.networkAvailable()
-                    waitFor(30, { "pending ${kit.queueStatus().pending}, reports ${observer.reports}, failures ${observer.failures}" }) {
-                        kit.queueStatus().pending == 0L && observer.reports.isNotEmpty()
+                    waitFor(30, { "pending ${kit.pending()}, reports ${observer.reports}, failures ${observer.failures}" }) {
+                        kit.pending() == 0L && observer.reports.isNotEmpty()
                     }
                     val progressAfter = observer.progress.drop(progressBefore)
                     check(progressAfter.isNotEmpty() && progressAfter.first() == queued) {
                         "progress after the restart: $progressAfter (queued $queued)"
                     }
-                    val drained = observer.reports.sumOf { it.pushed + it.alreadyStored }.toLong()
+                    val drained = observer.reports.sumOf { (it.pushed + it.alreadyStored).toLong() }
                     assertEquals(queued, drained, "items pushed by the drain (${observer.reports})")
-                    assertEquals(0, observer.reports.sumOf { it.rejected }, "rejected (parked: ${kit.parkedItems()})")
+                    assertEquals(0, observer.reports.sumOf { it.rejected.toInt() }, "rejected (parked: ${kit.parkedItems()})")
 
                     // Exactly once on the server: one check-in and one check-out of the visit,
                     // the task done with the offline notes, and nothing left to push.
@@ -120,7 +123,7 @@ fun offlineQueueTests(): List<TestCase> = listOf(
                     val task = admin.get("/v1/tasks/$taskId")
                     check(task.contains("\"status\":\"done\"") && task.contains("离线完成")) { "the task on the server: $task" }
                     val again = runBlocking { kit.syncNow() }
-                    assertEquals(0, again.pushed + again.alreadyStored, "pushed by a second sync ($again)")
+                    assertEquals(0u, again.pushed + again.alreadyStored, "pushed by a second sync ($again)")
                 }
             }
         }

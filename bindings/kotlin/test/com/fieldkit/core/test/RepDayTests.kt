@@ -4,30 +4,31 @@
 // hardware signer, the log sink, callbacks that throw, and typed errors for bad input.
 package com.fieldkit.core.test
 
-import com.fieldkit.core.AppIdentity
 import com.fieldkit.core.FieldKit
 import com.fieldkit.core.FieldKitException
-import com.fieldkit.core.FieldKind
-import com.fieldkit.core.GeoPoint
-import com.fieldkit.core.LocationFix
-import com.fieldkit.core.LocationProvider
 import com.fieldkit.core.LogLevel
 import com.fieldkit.core.LogSink
-import com.fieldkit.core.NavApp
-import com.fieldkit.core.NavMode
 import com.fieldkit.core.OrderLineInput
 import com.fieldkit.core.PhotoSigner
-import com.fieldkit.core.Platform
-import com.fieldkit.core.QueueStatus
-import com.fieldkit.core.ReasonKind
 import com.fieldkit.core.SignerAlgorithm
 import com.fieldkit.core.SignerKey
-import com.fieldkit.core.SopStepKind
 import com.fieldkit.core.SyncFailure
 import com.fieldkit.core.SyncObserver
-import com.fieldkit.core.SyncReport
-import com.fieldkit.core.TaskStatus
-import com.fieldkit.core.VerdictOutcome
+import com.fieldkit.core.engine.SyncReport
+import com.fieldkit.core.engine.SyncStatus
+import com.fieldkit.core.model.AppIdentity
+import com.fieldkit.core.model.FieldKind
+import com.fieldkit.core.model.Grade
+import com.fieldkit.core.model.LocationFix
+import com.fieldkit.core.model.LocationProvider
+import com.fieldkit.core.model.NavApp
+import com.fieldkit.core.model.NavMode
+import com.fieldkit.core.model.Platform
+import com.fieldkit.core.model.Reason
+import com.fieldkit.core.model.SopStepKind
+import com.fieldkit.core.model.TaskStatus
+import com.fieldkit.core.model.Verdict
+import com.fieldkit.core.model.WgsPoint
 import com.fieldkit.core.setLogSink
 import kotlinx.coroutines.runBlocking
 import java.nio.file.Files
@@ -73,7 +74,7 @@ private fun freshDb(): Path = Files.createTempDirectory(TestEnv.phonesDir, "phon
 
 /** A fix taken now, `northM` metres north of the shop, 10 m accurate. */
 private fun fixNear(northM: Double, atMs: Long = System.currentTimeMillis()): LocationFix =
-    LocationFix(GeoPoint(SHOP_LAT + northM / 111_320.0, SHOP_LNG), 10.0, atMs, LocationProvider.GNSS, false)
+    LocationFix(WgsPoint(SHOP_LAT + northM / 111_320.0, SHOP_LNG), 10.0, atMs, LocationProvider.GNSS, false)
 
 /** A logged-in, synced phone with the photo pipeline set up. */
 private fun repPhone(kit: FieldKit = FieldKit.open(freshDb().toString(), TestEnv.serverUrl, TestEnv.org)): FieldKit {
@@ -93,7 +94,7 @@ private class CountingObserver(private val throwOnProgress: Boolean = false) : S
     val reports = CopyOnWriteArrayList<SyncReport>()
     val finishedLatch = CountDownLatch(1)
 
-    override fun onProgress(queue: QueueStatus) {
+    override fun onProgress(queue: SyncStatus) {
         progress.incrementAndGet()
         if (throwOnProgress) throw IllegalStateException("observer bug: progress")
     }
@@ -134,7 +135,7 @@ fun repDayTests(): List<TestCase> = listOf(
             // Morning: the task, the plan and the way there.
             val task = kit.myTasks().singleOrNull { it.id == taskId } ?: error("the task did not arrive")
             assertEquals(setup.customerId, task.customerId, "task customer")
-            val plan = kit.planMyDay(GeoPoint(31.2200, 121.4600), null)
+            val plan = kit.planMyDay(WgsPoint(31.2200, 121.4600), null)
             check(plan.stops.any { it.taskId == taskId }) { "the task is not on the plan: $plan" }
             check(plan.date.matches(Regex("""\d{4}-\d{2}-\d{2}"""))) { "plan date ${plan.date}" }
             assertEquals(plan.id, kit.dayPlan()?.id, "today's plan")
@@ -153,18 +154,17 @@ fun repDayTests(): List<TestCase> = listOf(
 
             // Check-in from across the road: rejected without a reason, flagged with one.
             val refused = assertThrows<FieldKitException.Refused> { kit.checkIn(setup.customerId, taskId, fixNear(300.0), null) }
-            val rejected = refused.verdict ?: error("no verdict with the refusal")
-            assertEquals(VerdictOutcome.REJECTED, rejected.outcome, "outcome without a reason")
+            val rejected = refused.verdict?.verdict as? Verdict.Rejected ?: error("no rejection with the refusal: ${refused.verdict}")
             check(rejected.needsStatedReason) { "a stated reason should let it through: $rejected" }
             assertEquals(null, kit.openVisit(), "open visit after a refusal")
             val note = "门店装修，在对面停车场打卡"
             val checkIn = kit.checkIn(setup.customerId, taskId, fixNear(300.0), note)
-            val verdict = checkIn.verdict ?: error("no verdict")
-            assertEquals(VerdictOutcome.FLAGGED, verdict.outcome, "outcome with a reason")
-            val tooFar = verdict.reasons.singleOrNull { it.kind == ReasonKind.TOO_FAR } ?: error("no too-far reason: $verdict")
-            check(tooFar.measured!! > tooFar.threshold!!) { "distance ${tooFar.measured} within ${tooFar.threshold}" }
+            val assessment = checkIn.assessment ?: error("no verdict")
+            val verdict = assessment.verdict as? Verdict.Flagged ?: error("not flagged with a reason: $assessment")
+            val tooFar = verdict.reasons.filterIsInstance<Reason.TooFar>().singleOrNull() ?: error("no too-far reason: $verdict")
+            check(tooFar.distanceM > tooFar.limitM) { "distance ${tooFar.distanceM} within ${tooFar.limitM}" }
             assertEquals(note, verdict.statedReason, "stated reason")
-            check(verdict.distanceM in 250.0..350.0) { "distance ${verdict.distanceM}" }
+            check(assessment.distanceM in 250.0..350.0) { "distance ${assessment.distanceM}" }
             assertEquals(checkIn.visitId, kit.openVisit()?.id, "open visit")
             assertEquals(TaskStatus.IN_PROGRESS, kit.myTasks().single { it.id == taskId }.status, "task status after check-in")
             val visitId = checkIn.visitId
@@ -187,6 +187,8 @@ fun repDayTests(): List<TestCase> = listOf(
             check(photo.signed && photo.verificationCode.isNotEmpty()) { "photo $photo" }
             check(photo.width in 1u..1920u && photo.height in 1u..1920u) { "size ${photo.width}x${photo.height}" }
             assertEquals("pending", kit.photoUploadState(photo.sha256), "upload state")
+            val shown = javax.imageio.ImageIO.read(java.io.File(kit.photoFile(photo.sha256) ?: error("no file for the photo")))
+            assertEquals(photo.width.toInt() to photo.height.toInt(), shown.width to shown.height, "size of the stamped JPEG on disk")
             kit.updateVisit(visitId, 0u, null)
 
             // Step 1: the shelf form, refused while invalid, then submitted.
@@ -200,7 +202,7 @@ fun repDayTests(): List<TestCase> = listOf(
 
             // Step 2: an order priced at the customer's grade.
             val product = kit.products().single { it.id == setup.productId }
-            assertEquals(320L, product.gradePrices["B"], "grade B price")
+            assertEquals(320L, product.gradePrices[Grade.B], "grade B price")
             val order = kit.takeOrder(setup.customerId, visitId, listOf(OrderLineInput(setup.productId, 24u, 0L)), null)
             assertEquals(24L * 320L, order.totalMinor, "order total")
             val visit = kit.updateVisit(visitId, 2u, "陈列良好")
@@ -208,9 +210,9 @@ fun repDayTests(): List<TestCase> = listOf(
 
             // Check-out at the door.
             val checkOut = kit.checkOut(visitId, fixNear(5.0))
-            assertEquals(visitId, checkOut.visitId, "visit checked out")
-            check(checkOut.durationMs >= 0) { "duration ${checkOut.durationMs}" }
-            assertEquals(emptyList<UInt>(), checkOut.sopMissing, "SOP steps missing")
+            assertEquals(visitId, checkOut.checkOut.visitId, "visit checked out")
+            check(checkOut.duration.ms >= 0) { "duration ${checkOut.duration}" }
+            assertEquals(emptyList<UInt>(), checkOut.checkOut.sopMissing, "SOP steps missing")
             assertEquals(null, kit.openVisit(), "open visit after check-out")
 
             // The customer 360 shows the visit with its photo and order.
@@ -236,9 +238,9 @@ fun repDayTests(): List<TestCase> = listOf(
             assertEquals(listOf(photo.id), day.photos, "photos today")
             kit.setOnDuty(false)
             val report = runBlocking { kit.syncNow() }
-            assertEquals(0, report.rejected, "rejected at sync (parked: ${kit.parkedItems()})")
-            check(report.blobsUploaded >= 1) { "the photo was not uploaded: $report" }
-            assertEquals(0L, kit.queueStatus().pending, "pending after the sync")
+            assertEquals(0u, report.rejected, "rejected at sync (parked: ${kit.parkedItems()})")
+            check(report.blobs.completed >= 1u) { "the photo was not uploaded: $report" }
+            assertEquals(0uL, kit.queueStatus().outbox.pending, "pending after the sync")
             assertEquals(emptyList<Any>(), kit.parkedItems(), "parked items")
         }
     },
@@ -250,7 +252,7 @@ fun repDayTests(): List<TestCase> = listOf(
             kit.updateTask(taskId, TaskStatus.IN_PROGRESS, "observed write")
             check(observer.finishedLatch.await(10, TimeUnit.SECONDS)) { "no finish within 10 s (failed: ${observer.failed})" }
             check(observer.progress.get() >= 1) { "no progress before the finish" }
-            check(observer.reports.sumOf { it.pushed } >= 1) { "nothing pushed: ${observer.reports}" }
+            check(observer.reports.sumOf { it.pushed } >= 1u) { "nothing pushed: ${observer.reports}" }
             check(subscription.isActive()) { "inactive before cancel" }
             subscription.cancel()
             check(!subscription.isActive()) { "active after cancel" }
@@ -259,7 +261,7 @@ fun repDayTests(): List<TestCase> = listOf(
             kit.updateTask(taskId, null, "after cancel")
             Thread.sleep(400)
             assertEquals(finishedBefore, observer.finished.get(), "finishes after cancel")
-            assertEquals(1L, kit.queueStatus().pending, "the write after cancel waits")
+            assertEquals(1uL, kit.queueStatus().outbox.pending, "the write after cancel waits")
         }
     },
     TestCase("an observer that throws does not crash the process and the schedule carries on") {
@@ -287,12 +289,12 @@ fun repDayTests(): List<TestCase> = listOf(
             check(photo.signed) { "unsigned" }
             assertEquals(1, signer.signed.get(), "signatures made by the app's key")
             val report = runBlocking { kit.syncNow() }
-            assertEquals(0, report.rejected, "rejected (parked: ${kit.parkedItems()})")
+            assertEquals(0u, report.rejected, "rejected (parked: ${kit.parkedItems()})")
         }
         repPhone(FieldKit.openWithSigner(freshDb().toString(), TestEnv.serverUrl, TestEnv.org, EcSigner(fail = true))).use { kit ->
             val e = assertThrows<FieldKitException.Internal> { kit.takePhoto(storefrontJpeg, null, null) }
             check(e.detail.contains("keystore is locked")) { "detail ${e.detail}" }
-            assertEquals(0L, kit.queueStatus().pending, "nothing stored by the failed photo")
+            assertEquals(0uL, kit.queueStatus().outbox.pending, "nothing stored by the failed photo")
             check(kit.myTasks().isNotEmpty()) { "the engine stopped working" }
         }
     },
@@ -320,11 +322,14 @@ fun repDayTests(): List<TestCase> = listOf(
             val badId = assertThrows<FieldKitException.InvalidInput> { kit.checkIn("shop-42", null, fixNear(0.0), null) }
             assertEquals("customer_id", badId.field, "field of a malformed customer id")
             val badFix = assertThrows<FieldKitException.InvalidInput> {
-                kit.checkIn(setup.customerId, null, LocationFix(GeoPoint(95.0, 0.0), 10.0, System.currentTimeMillis(), LocationProvider.GNSS, false), null)
+                kit.checkIn(setup.customerId, null, LocationFix(WgsPoint(95.0, 0.0), 10.0, System.currentTimeMillis(), LocationProvider.GNSS, false), null)
             }
             assertEquals("location", badFix.field, "field of a latitude out of range")
             val notJpeg = assertThrows<FieldKitException.InvalidInput> { kit.takePhoto("not a jpeg".toByteArray(), null, null) }
             assertEquals("photo", notJpeg.field, "field of non-JPEG bytes")
+            val notHash = assertThrows<FieldKitException.InvalidInput> { kit.photoFile("../../etc/passwd") }
+            assertEquals("sha256", notHash.field, "field of a path instead of a hash")
+            assertEquals(null, kit.photoFile("0".repeat(64)), "file of a photo not on this phone")
             val unknown = java.util.UUID.randomUUID().toString()
             assertThrows<FieldKitException.NotFound> { kit.customer360(unknown) }
             assertThrows<FieldKitException.NotFound> {
@@ -338,7 +343,7 @@ fun repDayTests(): List<TestCase> = listOf(
             assertThrows<FieldKitException.InvalidInput> { kit.fillForm(unknown, mapOf("facings" to "{not json"), false) }
             assertThrows<FieldKitException.Refused> { kit.checkOut(unknown, fixNear(0.0)) }
             assertThrows<FieldKitException.NotFound> { kit.visitSop(unknown) }
-            assertEquals(0L, kit.queueStatus().pending, "queued by bad input")
+            assertEquals(0uL, kit.queueStatus().outbox.pending, "queued by bad input")
         }
         FieldKit.open(freshDb().toString(), TestEnv.serverUrl, TestEnv.org).use { kit ->
             assertThrows<FieldKitException.InvalidInput> { kit.configurePhotos("no font".toByteArray(), 0u, null) }

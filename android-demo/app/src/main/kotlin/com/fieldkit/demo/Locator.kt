@@ -7,9 +7,9 @@ import android.content.Context
 import android.location.Location
 import android.location.LocationManager
 import android.os.Build
-import com.fieldkit.core.GeoPoint
-import com.fieldkit.core.LocationFix
-import com.fieldkit.core.LocationProvider
+import com.fieldkit.core.model.LocationFix
+import com.fieldkit.core.model.LocationProvider
+import com.fieldkit.core.model.WgsPoint
 import kotlinx.coroutines.suspendCancellableCoroutine
 import java.util.concurrent.Executors
 import kotlin.coroutines.resume
@@ -38,7 +38,7 @@ class Locator(context: Context) {
     }
 
     private fun toFix(location: Location): LocationFix = LocationFix(
-        point = GeoPoint(location.latitude, location.longitude),
+        point = WgsPoint(location.latitude, location.longitude),
         accuracyM = location.accuracy.toDouble(),
         fixTimeMs = location.time,
         provider = when (location.provider) {

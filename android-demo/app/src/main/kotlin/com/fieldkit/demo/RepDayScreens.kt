@@ -1,8 +1,11 @@
 // The Compose screens: login, then the day (tasks, route, the open visit with its check-in
-// verdict and photo) under a sync status line with the offline banner. They render
-// RepDayState and call RepDayViewModel's actions; the platform parts go through Device.
+// verdict, photo and SOP steps) under a sync status line with the offline banner, or the
+// SOP form being filled in (SopScreens.kt). They render RepDayState and call
+// RepDayViewModel's actions; the platform parts go through Device.
 package com.fieldkit.demo
 
+import android.graphics.BitmapFactory
+import androidx.compose.foundation.Image
 import androidx.compose.foundation.background
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
@@ -10,6 +13,7 @@ import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.Spacer
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.width
 import androidx.compose.foundation.lazy.LazyColumn
@@ -33,16 +37,20 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.produceState
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.ImageBitmap
+import androidx.compose.ui.graphics.asImageBitmap
+import androidx.compose.ui.layout.ContentScale
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
-import com.fieldkit.core.LocationFix
-import com.fieldkit.core.VerdictOutcome
+import com.fieldkit.core.model.LocationFix
+import com.fieldkit.demo.logic.Outcome
 import com.fieldkit.demo.logic.PhotoCard
 import com.fieldkit.demo.logic.RepDayState
 import com.fieldkit.demo.logic.RepDayViewModel
@@ -51,6 +59,8 @@ import com.fieldkit.demo.logic.SyncLine
 import com.fieldkit.demo.logic.TaskRow
 import com.fieldkit.demo.logic.VerdictCard
 import com.fieldkit.demo.logic.VisitCard
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 import java.text.DateFormat
 import java.util.Date
 
@@ -66,7 +76,7 @@ interface Device {
     fun takePhoto()
 }
 
-/** The whole app: a splash, the login screen, or the day. Messages show as snackbars. */
+/** The whole app: a splash, the login screen, the day, or an SOP form. Messages show as snackbars. */
 @Composable
 fun RepDayApp(state: RepDayState, actions: RepDayViewModel, device: Device) {
     val snackbar = remember { SnackbarHostState() }
@@ -75,11 +85,13 @@ fun RepDayApp(state: RepDayState, actions: RepDayViewModel, device: Device) {
         snackbar.showSnackbar(message.text)
         actions.messageShown()
     }
+    val form = state.sop?.form
     Scaffold(snackbarHost = { SnackbarHost(snackbar) }) { padding ->
         Column(Modifier.padding(padding).fillMaxSize()) {
             when {
                 state.loading -> Centered { CircularProgressIndicator() }
                 state.user == null -> LoginScreen(loggingIn = state.loggingIn, onLogin = actions::login)
+                form != null -> SopFormScreen(form, actions.sop)
                 else -> DayScreen(state, actions, device)
             }
         }
@@ -141,7 +153,7 @@ fun DayScreen(state: RepDayState, actions: RepDayViewModel, device: Device) {
         else -> RouteList(
             state.route,
             planned = state.planned,
-            onPlan = { device.withFix { actions.planDay(it.point.latitude, it.point.longitude) } },
+            onPlan = { device.withFix { actions.planDay(it.point.lat, it.point.lng) } },
             openUri = device::openUri,
         )
     }
@@ -149,7 +161,7 @@ fun DayScreen(state: RepDayState, actions: RepDayViewModel, device: Device) {
 
 /**
  * The check-in verdict (with a reason field when a stated reason would let it through), and
- * while checked in: the photo button, the last photo's watermark facts, and check-out.
+ * while checked in: the last photo, the SOP's steps, the photo button, and check-out.
  */
 @Composable
 fun VisitPanel(state: RepDayState, actions: RepDayViewModel, device: Device) {
@@ -161,6 +173,7 @@ fun VisitPanel(state: RepDayState, actions: RepDayViewModel, device: Device) {
         Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
             Text("Checked in since " + DateFormat.getTimeInstance(DateFormat.SHORT).format(Date(visit.startedMs)))
             state.photo?.let { PhotoView(it) }
+            state.sop?.let { SopSteps(it, actions.sop) }
             Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 Button(onClick = device::takePhoto) { Text("Take photo") }
                 OutlinedButton(onClick = { device.withFix { actions.checkOut(it) } }) { Text("Check out") }
@@ -174,9 +187,9 @@ fun VisitPanel(state: RepDayState, actions: RepDayViewModel, device: Device) {
 fun VerdictView(verdict: VerdictCard, onRetry: (String) -> Unit) {
     val colors = MaterialTheme.colorScheme
     val background = when (verdict.outcome) {
-        VerdictOutcome.ACCEPTED -> colors.secondaryContainer
-        VerdictOutcome.FLAGGED -> colors.tertiaryContainer
-        VerdictOutcome.REJECTED -> colors.errorContainer
+        Outcome.ACCEPTED -> colors.secondaryContainer
+        Outcome.FLAGGED -> colors.tertiaryContainer
+        Outcome.REJECTED -> colors.errorContainer
     }
     var reason by remember { mutableStateOf("") }
     Column(Modifier.fillMaxWidth().background(background).padding(12.dp)) {
@@ -190,17 +203,42 @@ fun VerdictView(verdict: VerdictCard, onRetry: (String) -> Unit) {
 }
 
 /**
- * What the photo's watermark carries. The bindings return the stored photo's facts, not its
- * bytes, so the demo shows the verification code printed in the watermark rather than the image.
+ * The photo as stored: the stamped JPEG (watermark and all, read from [PhotoCard.file] off
+ * the main thread), with the verification code printed in its watermark under it.
  */
 @Composable
 fun PhotoView(photo: PhotoCard) {
+    val image by produceState<ImageBitmap?>(initialValue = null, photo.file) {
+        value = photo.file?.let { path -> withContext(Dispatchers.IO) { decodePreview(path) } }
+    }
+    image?.let {
+        Image(
+            bitmap = it,
+            contentDescription = "Photo with its watermark, code ${photo.verificationCode}",
+            modifier = Modifier.fillMaxWidth().heightIn(max = 200.dp),
+            contentScale = ContentScale.Fit,
+        )
+    }
     Text(
-        "Photo ${photo.width}×${photo.height}, ${photo.sizeBytes / 1024} KB · code ${photo.verificationCode}" +
+        "Code ${photo.verificationCode} · ${photo.width}×${photo.height}, ${photo.sizeBytes / 1024} KB" +
             if (photo.signed) " · signed" else " · unsigned",
         style = MaterialTheme.typography.bodySmall,
     )
 }
+
+/** Decodes the JPEG at `path` at most [PREVIEW_PX] wide (a power-of-two subsample); null if unreadable. */
+private fun decodePreview(path: String): ImageBitmap? {
+    val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
+    BitmapFactory.decodeFile(path, bounds)
+    if (bounds.outWidth <= 0) return null
+    var sample = 1
+    while (bounds.outWidth / (sample * 2) >= PREVIEW_PX) sample *= 2
+    val bitmap = BitmapFactory.decodeFile(path, BitmapFactory.Options().apply { inSampleSize = sample })
+    return bitmap?.asImageBitmap()
+}
+
+/** Width the photo preview is decoded at, at most: enough for a phone screen. */
+private const val PREVIEW_PX = 1080
 
 /** Offline banner, queue counts, last sync and the "Sync now" button. */
 @Composable

@@ -2,10 +2,10 @@
 // talks to FieldKit; RepDayViewModel builds these from the bindings' records.
 package com.fieldkit.demo.logic
 
-import com.fieldkit.core.FieldTask
-import com.fieldkit.core.TaskKind
-import com.fieldkit.core.TaskStatus
-import com.fieldkit.core.User
+import com.fieldkit.core.model.FieldTask
+import com.fieldkit.core.model.TaskKind
+import com.fieldkit.core.model.TaskStatus
+import com.fieldkit.core.model.User
 
 /** Everything the rep-day screens show, as one immutable value. */
 data class RepDayState(
@@ -27,6 +27,8 @@ data class RepDayState(
     val verdict: VerdictCard? = null,
     /** The last photo taken in this session, with what its watermark proves. */
     val photo: PhotoCard? = null,
+    /** The open visit's SOP: its steps and the form being filled; null without one. */
+    val sop: SopState? = null,
     /** The status line: queue counts, last sync, offline banner. */
     val sync: SyncLine = SyncLine(),
     /** The message to show once (snackbar or alert); null when there is none. */
@@ -107,8 +109,8 @@ data class VisitCard(
 data class VerdictCard(
     /** The task the check-in was for: what "check in with this reason" retries. */
     val taskId: String,
-    /** "Accepted", "Flagged" or "Rejected". */
-    val outcome: com.fieldkit.core.VerdictOutcome,
+    /** Accepted, flagged or rejected: the card's colour. */
+    val outcome: Outcome,
     /** Headline, e.g. "Checked in — flagged for your manager". */
     val title: String,
     /** One line per reason, e.g. "Too far from the customer: 312 m (limit 200 m)". */
@@ -117,7 +119,19 @@ data class VerdictCard(
     val needsReason: Boolean,
 )
 
-/** The photo just taken: what its watermark and signature prove. */
+/** How a check-in went. */
+enum class Outcome {
+    /** Checked in, nothing to review. */
+    ACCEPTED,
+
+    /** Checked in, with reasons for the manager to review. */
+    FLAGGED,
+
+    /** Not checked in: nothing was stored. */
+    REJECTED,
+}
+
+/** The photo just taken: what its watermark and signature prove, and the image itself. */
 data class PhotoCard(
     /** Photo id. */
     val id: String,
@@ -131,6 +145,8 @@ data class PhotoCard(
     val height: Int,
     /** Bytes stored and queued for upload. */
     val sizeBytes: Long,
+    /** Path of the stamped (watermarked, signed) JPEG on this phone, to show; null if not held. */
+    val file: String?,
 )
 
 /** A button that hands the stop to a map app. */

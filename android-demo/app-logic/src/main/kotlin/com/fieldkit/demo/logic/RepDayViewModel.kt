@@ -3,12 +3,13 @@
 // Android app wraps it in an androidx ViewModel and passes viewModelScope.
 package com.fieldkit.demo.logic
 
-import com.fieldkit.core.DayPlan
 import com.fieldkit.core.FieldKitException
-import com.fieldkit.core.FieldTask
-import com.fieldkit.core.GeoPoint
-import com.fieldkit.core.LocationFix
-import com.fieldkit.core.TaskStatus
+import com.fieldkit.core.model.DayPlan
+import com.fieldkit.core.model.FieldTask
+import com.fieldkit.core.model.LocationFix
+import com.fieldkit.core.model.NavApp
+import com.fieldkit.core.model.TaskStatus
+import com.fieldkit.core.model.WgsPoint
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
@@ -22,7 +23,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /**
- * The rep's day: login, tasks, today's route, sync status.
+ * The rep's day: login, tasks, today's route, sync status; the open visit's SOP is [sop].
  *
  * Create one per screen graph with the scope that outlives configuration changes (Android:
  * `viewModelScope`); call [start] once. Every action returns at once and reports through
@@ -38,6 +39,9 @@ class RepDayViewModel(
 
     /** What the screens render. */
     val state: StateFlow<RepDayState> = mutableState.asStateFlow()
+
+    /** The open visit's SOP steps and forms ([RepDayState.sop]). */
+    val sop: VisitSopViewModel = VisitSopViewModel(backend, scope, io, mutableState) { reload() }
 
     /** Reads the session, tasks and queue from the phone (no network). */
     fun start(): Job = scope.launch {
@@ -78,8 +82,8 @@ class RepDayViewModel(
             return@launch
         }
         try {
-            val result = withContext(io) { backend.checkIn(customerId, taskId, fix, note?.takeIf { it.isNotBlank() }) }
-            mutableState.update { it.copy(verdict = verdictCard(taskId, result.verdict), message = null) }
+            val checkIn = withContext(io) { backend.checkIn(customerId, taskId, fix, note?.takeIf { it.isNotBlank() }) }
+            mutableState.update { it.copy(verdict = verdictCard(taskId, checkIn.assessment), message = null) }
         } catch (e: FieldKitException.Refused) {
             val verdict = e.verdict
             if (verdict != null) {
@@ -100,8 +104,8 @@ class RepDayViewModel(
         val visit = mutableState.value.visit ?: return@launch show(UserMessage(MessageKind.ERROR, Texts.NO_VISIT))
         val result = attempt(Action.EDIT) { backend.checkOut(visit.id, fix) }
         if (result != null) {
-            val minutes = result.durationMs / 60_000
-            val missing = result.sopMissing.size
+            val minutes = result.duration.ms / 60_000
+            val missing = result.checkOut.sopMissing.size
             show(
                 UserMessage(
                     if (missing == 0) MessageKind.INFO else MessageKind.WARNING,
@@ -115,18 +119,26 @@ class RepDayViewModel(
 
     /**
      * Takes a photo from the camera's JPEG: watermarked (time, place, verification code),
-     * signed and queued, in the open visit if there is one. Shows what the watermark proves.
+     * signed and queued, in the open visit if there is one. Shows the stamped image and what
+     * its watermark proves; when the visit's next SOP step is a photo, marks it done.
      */
     fun takePhoto(jpeg: ByteArray, fix: LocationFix?): Job = scope.launch {
         val visitId = mutableState.value.visit?.id
-        val photo = attempt(Action.EDIT) { backend.takePhoto(jpeg, visitId, fix) }
-        if (photo != null) mutableState.update { it.copy(photo = photoCard(photo)) }
+        val taken = attempt(Action.EDIT) {
+            val photo = backend.takePhoto(jpeg, visitId, fix)
+            photo to backend.photoFile(photo.sha256)
+        }
+        if (taken != null) {
+            val (photo, file) = taken
+            mutableState.update { it.copy(photo = photoCard(photo, file)) }
+            if (visitId != null) sop.photoTaken()
+        }
         reload()
     }
 
     /** Plans the rest of today from where the rep is; the route then follows the plan. */
     fun planDay(latitude: Double, longitude: Double): Job = scope.launch {
-        val plan = attempt(Action.EDIT) { backend.planMyDay(GeoPoint(latitude, longitude)) }
+        val plan = attempt(Action.EDIT) { backend.planMyDay(WgsPoint(latitude, longitude)) }
         if (plan != null && plan.unplanned.isNotEmpty()) {
             show(UserMessage(MessageKind.WARNING, "${plan.unplanned.size} task(s) do not fit in today's plan."))
         }
@@ -169,7 +181,7 @@ class RepDayViewModel(
         mutableState.update {
             it.copy(
                 sync = it.sync.copy(syncing = false, offline = offline),
-                message = if (report != null && report.rejected > 0) {
+                message = if (report != null && report.rejected > 0u) {
                     UserMessage(MessageKind.WARNING, "${report.rejected} change(s) were refused by the server.")
                 } else {
                     it.message
@@ -179,7 +191,7 @@ class RepDayViewModel(
         reload()
     }
 
-    /** Re-reads tasks, the open visit, today's plan and queue counts from the phone. */
+    /** Re-reads tasks, the open visit (and its SOP), today's plan and queue counts from the phone. */
     private suspend fun reload() {
         val tasks = attempt(Action.EDIT) { backend.myTasks() } ?: return
         val queue = attempt(Action.EDIT) { backend.queueStatus() } ?: return
@@ -193,13 +205,14 @@ class RepDayViewModel(
                 planned = plan != null,
                 visit = visit?.let { v -> VisitCard(v.id, v.customerId, v.taskId, v.startedMs) },
                 sync = it.sync.copy(
-                    pending = queue.pending,
-                    parked = queue.parked,
-                    filesPending = queue.blobsPending,
+                    pending = queue.outbox.pending.toLong(),
+                    parked = queue.outbox.parked.toLong(),
+                    filesPending = queue.blobsPending.toLong(),
                     lastSyncMs = queue.lastSyncMs,
                 ),
             )
         }
+        sop.load(visit)
     }
 
     /**
@@ -247,9 +260,9 @@ class RepDayViewModel(
                 taskId = task.id,
                 title = task.title,
                 address = place.address,
-                latitude = place.latitude,
-                longitude = place.longitude,
-                navigation = navigationFor(task) ?: listOf(NavigationButton("Map", geoUri(place.latitude, place.longitude, task.title))),
+                latitude = place.point.lat,
+                longitude = place.point.lng,
+                navigation = navigationFor(task) ?: listOf(NavigationButton("Map", geoUri(place.point.lat, place.point.lng, task.title))),
             )
         }
     }
@@ -271,13 +284,13 @@ class RepDayViewModel(
 }
 
 /** The button label for a map app. */
-fun appLabel(app: com.fieldkit.core.NavApp): String = when (app) {
-    com.fieldkit.core.NavApp.AMAP_ANDROID, com.fieldkit.core.NavApp.AMAP_IOS -> "Amap"
-    com.fieldkit.core.NavApp.AMAP_WEB -> "Amap (web)"
-    com.fieldkit.core.NavApp.BAIDU -> "Baidu Maps"
-    com.fieldkit.core.NavApp.TENCENT -> "Tencent Maps"
-    com.fieldkit.core.NavApp.APPLE_MAPS -> "Apple Maps"
-    com.fieldkit.core.NavApp.GOOGLE_MAPS -> "Google Maps"
+fun appLabel(app: NavApp): String = when (app) {
+    NavApp.AMAP_ANDROID, NavApp.AMAP_IOS -> "Amap"
+    NavApp.AMAP_WEB -> "Amap (web)"
+    NavApp.BAIDU -> "Baidu Maps"
+    NavApp.TENCENT -> "Tencent Maps"
+    NavApp.APPLE_MAPS -> "Apple Maps"
+    NavApp.GOOGLE_MAPS -> "Google Maps"
 }
 
 /** A `geo:` URI (RFC 5870, WGS-84) that any map app on Android opens at the point. */
