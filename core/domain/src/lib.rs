@@ -11,6 +11,7 @@
 
 #![cfg_attr(feature = "uniffi", allow(unsafe_code))]
 
+pub mod approval;
 pub mod checkin;
 pub mod clock;
 pub mod docs;
