@@ -103,11 +103,7 @@ async fn world() -> anyhow::Result<World> {
     let offset_min = settings["working_hours"]["offset"].as_i64().unwrap_or(480);
     let now = fieldkit_server::now_ms();
     let today = (now + offset_min * 60_000).div_euclid(DAY_MS);
-    let period = format!(
-        "from={}&to={}",
-        (CivilDate::from_days(today - 1)).to_string(),
-        (CivilDate::from_days(today)).to_string()
-    );
+    let period = format!("from={}&to={}", CivilDate::from_days(today - 1), CivilDate::from_days(today));
 
     let cola = created(
         &api,

@@ -363,7 +363,7 @@ pub(super) async fn forecast(
     let f = result.map_err(|e| match e {
         ForecastError::TooLittleHistory { .. } => ApiError::invalid(e.to_string()),
     })?;
-    let monday = |days: i64| (CivilDate::from_days(days)).to_string();
+    let monday = |days: i64| CivilDate::from_days(days).to_string();
     let history: Vec<HistoryWeek> = weekly[first..]
         .iter()
         .enumerate()
