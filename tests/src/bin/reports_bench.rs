@@ -143,10 +143,7 @@ async fn run(args: Args) -> Result<Outcome> {
     );
     println!(
         "| period | {} to {} ({} working days, {} rep-days) |",
-        spec.from.to_string(),
-        spec.to.to_string(),
-        t.working_days,
-        t.rep_days
+        spec.from, spec.to, t.working_days, t.rep_days
     );
     println!(
         "| visits (check-in + check-out) | {} ({} not accepted by the server) |",
@@ -170,7 +167,7 @@ async fn run(args: Args) -> Result<Outcome> {
     let ranked = make_tasks(&api, &admin, &year, args.ranked_tasks).await?;
 
     // 3. Time.
-    let month = format!("from={}&to={}", month_from.to_string(), month_to.to_string());
+    let month = format!("from={}&to={}", month_from, month_to);
     let whole_year = "from=2025-01-01&to=2025-12-31";
     let all = format!("{} reps", spec.reps);
     let mine = format!("team of {} reps", team.reps.len());
