@@ -104,9 +104,11 @@ impl From<EngineError> for FieldKitError {
             EngineError::Refused(VisitRefusal::Rejected { assessment }) => {
                 Self::Refused { reason: detail, verdict: Some(assessment) }
             }
-            EngineError::Refused(_) | EngineError::Document(_) | EngineError::Server { .. } => {
-                Self::Refused { reason: detail, verdict: None }
-            }
+            EngineError::ApprovalRequest(_) => Self::invalid("subject", detail),
+            EngineError::Refused(_)
+            | EngineError::Approval(_)
+            | EngineError::Document(_)
+            | EngineError::Server { .. } => Self::Refused { reason: detail, verdict: None },
             EngineError::NotFound(what) => Self::NotFound { what },
             EngineError::SchemaTooNew { .. }
             | EngineError::Database(_)
@@ -157,6 +159,26 @@ mod tests {
         assert_eq!(reasons, vec![Reason::TooFar { distance_m: 300.0, limit_m: 210.0 }]);
         let other = FieldKitError::from(EngineError::Refused(VisitRefusal::NoOpenVisit));
         assert!(matches!(other, FieldKitError::Refused { verdict: None, .. }));
+    }
+
+    #[test]
+    fn an_approval_without_a_flow_is_refused_naming_the_kind_and_a_bad_range_is_invalid_input() {
+        use fieldkit_domain::approval::{ApprovalKind, RequestError};
+        use fieldkit_engine::ApprovalRefusal;
+        let no_flow =
+            FieldKitError::from(EngineError::Approval(ApprovalRefusal::NoFlow { kind: ApprovalKind::Leave }));
+        assert!(
+            matches!(no_flow, FieldKitError::Refused { ref reason, verdict: None } if reason.contains("leave")),
+            "{no_flow:?}"
+        );
+        let bad_range = FieldKitError::from(EngineError::ApprovalRequest(RequestError::EmptyRange {
+            start_ms: 5,
+            end_ms: 5,
+        }));
+        assert!(
+            matches!(bad_range, FieldKitError::InvalidInput { ref field, ref detail } if field == "subject" && detail.contains("5..5")),
+            "{bad_range:?}"
+        );
     }
 
     #[test]

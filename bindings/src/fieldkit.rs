@@ -3,6 +3,7 @@
 //! the arguments that cross the FFI as strings, calls the engine, and converts the answer.
 //! This file: open, login, sync and tasks; the rest of the rep's day in the submodules.
 
+mod approvals;
 mod photos;
 mod route;
 mod sales;

@@ -1,9 +1,11 @@
 // The manager's dashboard: sign in, then today's team, the period reports with their charts
 // (filtered by team server-side), the analytics (correlation and forecast), task dispatch
-// with the smart-assignment answer, and a visit's facts and photos. Everything
-// is read from the JSON API with the session's bearer token; nothing is kept but the token.
+// with the smart-assignment answer, and a visit's facts and photos; for managers and admins,
+// the form designer (designer.js) in a view of its own. Everything is read from the JSON
+// API with the session's bearer token; nothing is kept but the token.
 
 import * as api from "./api.js";
+import { initDesigner, openDesigner, resetDesigner } from "./designer.js";
 import {
   amountIn, byId, compass, daysOf, distance, duration, el, fill, isoDate, localPlane, localTime,
   money, percent, roundLength, shortId, svg,
@@ -103,6 +105,8 @@ function signOut(message = "") {
   fill(byId("visit-detail"), el("p", { class: "note" }, "Pick a visit to see its facts and photos."));
   byId("filters").reset();
   byId("task-form").reset();
+  resetDesigner();
+  showView("reports");
   showLogin();
   showStatus(message);
 }
@@ -795,6 +799,19 @@ async function autoAssign(task) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Views
+
+/** Shows the reports or the form designer. */
+function showView(name) {
+  for (const tab of byId("views").querySelectorAll(".view-tab")) {
+    tab.setAttribute("aria-pressed", String(tab.dataset.view === name));
+  }
+  byId("reports-view").hidden = name !== "reports";
+  byId("designer-view").hidden = name !== "designer";
+  if (name === "designer") openDesigner();
+}
+
+// ---------------------------------------------------------------------------------------
 // Start
 
 async function showApp() {
@@ -803,6 +820,8 @@ async function showApp() {
   byId("app").hidden = false;
   byId("logout").hidden = false;
   byId("whoami").textContent = `${s.user.display_name} (${s.user.role})`;
+  // Only managers and admins design forms (the server refuses anyone else).
+  byId("views").querySelector("[data-view=designer]").hidden = s.user.role === "rep";
   showStatus("");
   await withBusy(async () => {
     const settings = await api.get("/v1/org/settings");
@@ -843,6 +862,10 @@ function wire() {
     event.preventDefault();
     withBusy(() => createTask(event.currentTarget));
   });
+  for (const tab of byId("views").querySelectorAll(".view-tab")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  initDesigner({ run: withBusy });
 }
 
 wire();

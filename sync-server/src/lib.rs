@@ -6,6 +6,7 @@
 //! a shutdown signal, so tests run the real server in-process on `127.0.0.1:0`.
 
 pub mod analytics;
+pub mod approvals;
 mod assign;
 mod auth;
 pub mod blobs;

@@ -42,7 +42,9 @@ pub(crate) fn points_of(fact: &Fact, cutoff_ms: i64) -> Vec<LocationPoint> {
         | Fact::Order(_)
         | Fact::DayPlan(_)
         | Fact::CustomerProposal(_)
-        | Fact::StockCount(_) => Vec::new(),
+        | Fact::StockCount(_)
+        | Fact::ApprovalRequest(_)
+        | Fact::ApprovalDecision(_) => Vec::new(),
     };
     all.into_iter().filter(|p| p.point.time_ms >= cutoff_ms).collect()
 }
@@ -105,7 +107,9 @@ impl<'a> Judge<'a> {
             | Fact::Order(_)
             | Fact::DayPlan(_)
             | Fact::CustomerProposal(_)
-            | Fact::StockCount(_) => return Ok(None),
+            | Fact::StockCount(_)
+            | Fact::ApprovalRequest(_)
+            | Fact::ApprovalDecision(_) => return Ok(None),
         };
         let unjudged = |why: String| Ok(Some(ServerAssessment::Unjudged { unjudged: why }));
         let customer = match self.customer(customer_id).await {
@@ -131,7 +135,9 @@ impl<'a> Judge<'a> {
             | Fact::Order(_)
             | Fact::DayPlan(_)
             | Fact::CustomerProposal(_)
-            | Fact::StockCount(_) => return Ok(None),
+            | Fact::StockCount(_)
+            | Fact::ApprovalRequest(_)
+            | Fact::ApprovalDecision(_) => return Ok(None),
         };
         match assessment {
             Ok(assessment) => Ok(Some(ServerAssessment::Judged(assessment))),

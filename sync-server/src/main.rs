@@ -90,8 +90,17 @@ async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> 
                 let every = std::time::Duration::from_secs(args.summaries_every_minutes.saturating_mul(60));
                 tokio::spawn(summaries::run(state.clone(), every, stopped))
             });
+            // Time-outs escalate within a minute even when nobody reads the request.
+            let approvals = tokio::spawn(fieldkit_server::approvals::run(
+                state.clone(),
+                std::time::Duration::from_secs(60),
+                stop.subscribe(),
+            ));
             let served = fieldkit_server::serve(listener, state, shutdown_signal()).await;
             let _ = stop.send(true);
+            if let Err(e) = approvals.await {
+                tracing::error!(error = %e, "approval refresh task failed");
+            }
             if let Some(task) = summaries
                 && let Err(e) = task.await
             {

@@ -9,8 +9,8 @@ use crate::blobs::BlobStore;
 use crate::server_key::ServerKey;
 use crate::storage::Storage;
 
-/// How many locks photo pushes are spread over (by org).
-const PHOTO_LOCKS: usize = 16;
+/// How many mutexes each kind of per-org lock is striped over.
+const LOCK_STRIPES: usize = 16;
 
 /// Limits and lifetimes the operator may tune.
 #[derive(Debug, Clone)]
@@ -57,7 +57,29 @@ pub struct AppState {
     /// the devices' chain heads and the receipts seen before it decides, and stores its
     /// decisions in its own transaction, so two concurrent pushes of one device must not
     /// both decide against the same head.
-    photo_locks: Arc<[tokio::sync::Mutex<()>]>,
+    photo_locks: OrgLocks,
+    /// Decisions on one org's approval requests are made one at a time, from reading the
+    /// request's decisions to storing the new one, so that two approvers acting at once
+    /// cannot both decide the same step.
+    approval_locks: OrgLocks,
+    /// Template versions of one org are numbered one publish at a time.
+    publish_locks: OrgLocks,
+}
+
+/// Striped per-org mutexes: one org's holders wait for each other, most others do not.
+#[derive(Clone)]
+struct OrgLocks(Arc<[tokio::sync::Mutex<()>]>);
+
+impl OrgLocks {
+    fn new() -> Self {
+        Self((0..LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+
+    async fn lock(&self, org: OrgId) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe =
+            org.0.as_bytes().iter().fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(*b)));
+        self.0[stripe % self.0.len()].lock().await
+    }
 }
 
 impl AppState {
@@ -68,8 +90,17 @@ impl AppState {
         let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
         let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
         let server_key = Arc::new(ServerKey::generate().map_err(|e| e.to_string())?);
-        let photo_locks = (0..PHOTO_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ok(Self { storage, blobs, limits, decoy_hash, actor, server_key, photo_locks })
+        Ok(Self {
+            storage,
+            blobs,
+            limits,
+            decoy_hash,
+            actor,
+            server_key,
+            photo_locks: OrgLocks::new(),
+            approval_locks: OrgLocks::new(),
+            publish_locks: OrgLocks::new(),
+        })
     }
 
     /// The same state, countersigning with `key`.
@@ -80,8 +111,16 @@ impl AppState {
 
     /// Exclusive right to check and store the photos of a push to `org`.
     pub(crate) async fn lock_photos(&self, org: OrgId) -> tokio::sync::MutexGuard<'_, ()> {
-        let stripe =
-            org.0.as_bytes().iter().fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(*b)));
-        self.photo_locks[stripe % self.photo_locks.len()].lock().await
+        self.photo_locks.lock(org).await
+    }
+
+    /// Exclusive right to number `org`'s next template version.
+    pub(crate) async fn lock_publishing(&self, org: OrgId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.publish_locks.lock(org).await
+    }
+
+    /// Exclusive right to decide `org`'s approval requests.
+    pub(crate) async fn lock_approvals(&self, org: OrgId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.approval_locks.lock(org).await
     }
 }

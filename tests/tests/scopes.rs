@@ -227,6 +227,8 @@ fn reads(p: &str, rep: &str, task: &str) -> Vec<String> {
         "/v1/facts".to_owned(),
         "/v1/photos".to_owned(),
         "/v1/proposals".to_owned(),
+        "/v1/approvals".to_owned(),
+        format!("/v1/approvals/{task}"),
         format!("/v1/reports/summary?{p}"),
         format!("/v1/reports/summary?{p}&format=csv"),
         format!("/v1/reports/leaderboard?{p}"),
@@ -509,7 +511,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
 /// GET endpoints that hold no one's field data: public, static, the org's reference data
 /// (the same for every member), content-addressed blobs (the SHA-256 is the key, and hashes
 /// are listed only within scope) and the check of a photo the asker already holds.
-const NOT_PER_USER: [&str; 15] = [
+const NOT_PER_USER: [&str; 16] = [
     "/v1/photos/verify",
     "/healthz",
     "/v1/openapi.json",
@@ -522,6 +524,7 @@ const NOT_PER_USER: [&str; 15] = [
     "/v1/products",
     "/v1/form-templates",
     "/v1/sop-templates",
+    "/v1/approval-flows",
     "/v1/kb",
     "/v1/blobs/{sha256}",
     "/v1/blobs/{sha256}/content",

@@ -72,6 +72,13 @@ pub enum Error {
     /// stored.
     #[error("{0}")]
     Refused(crate::fieldkit::VisitRefusal),
+    /// An approval request refused on this phone (no flow for its kind); nothing was stored.
+    #[error(transparent)]
+    Approval(#[from] crate::fieldkit::ApprovalRefusal),
+    /// An approval request whose facts break a rule (a leave that does not end after it
+    /// starts, a negative amount…); nothing was stored.
+    #[error("invalid approval request: {0}")]
+    ApprovalRequest(#[from] fieldkit_domain::approval::RequestError),
     /// A shared document refused an edit (e.g. a status moving back) or does not load.
     #[error(transparent)]
     Document(#[from] DocError),

@@ -25,8 +25,8 @@ mod time;
 pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{
-    CheckInInput, CheckedOut, Config, Customer360, FieldKit, MyDay, OrderLineInput, PlanOptions, StepProblem,
-    SyncStatus, TrackIntake, VisitRefusal, VisitSummary,
+    ApprovalRefusal, CheckInInput, CheckedOut, Config, Customer360, FieldKit, MyApproval, MyDay,
+    OrderLineInput, PlanOptions, StepProblem, SyncStatus, TrackIntake, VisitRefusal, VisitSummary,
 };
 pub use signer::SharedSigner;
 pub use store::kb::KbHit;

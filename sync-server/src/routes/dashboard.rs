@@ -2,6 +2,9 @@
 //! no build step) embedded in the binary and served at `GET /dashboard` with its scripts,
 //! style sheet and the vendored Chart.js under `/dashboard/…`.
 //!
+//! Managers and admins also find the form designer there (`designer.js`: palette, canvas,
+//! preview as the phone renders it), which speaks only `/v1/form-templates…`.
+//!
 //! The page itself holds no data: it logs in with `POST /v1/login` and reads the JSON API
 //! with the bearer token, so it needs no session or cookie here. Every answer carries a
 //! strict Content-Security-Policy (scripts, styles and connections only from this origin; no
@@ -45,6 +48,11 @@ const ASSETS: &[Asset] = &[
         path: "api.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../dashboard/api.js"),
+    },
+    Asset {
+        path: "designer.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../dashboard/designer.js"),
     },
     Asset {
         path: "view.js",
@@ -114,6 +122,20 @@ mod tests {
         assert!(!html.contains("http://") && !html.contains("https://"));
         assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
+    }
+
+    #[test]
+    fn every_module_a_script_imports_is_served() {
+        for script in ASSETS.iter().filter(|a| a.path.ends_with(".js") && !a.path.starts_with("vendor/")) {
+            let text = std::str::from_utf8(script.bytes).expect("scripts are UTF-8");
+            for imported in text.split("from \"./").skip(1).filter_map(|rest| rest.split('"').next()) {
+                assert!(
+                    ASSETS.iter().any(|a| a.path == imported),
+                    "{} imports {imported}, not served",
+                    script.path
+                );
+            }
+        }
     }
 
     #[test]

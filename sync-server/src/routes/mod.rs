@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, assembled into one router.
 
 mod analytics;
+mod approvals;
 mod assign;
 mod blobs;
 mod customer_import;
@@ -9,6 +10,7 @@ mod dashboard;
 mod departments;
 mod dispatch;
 mod facts;
+mod form_design;
 mod health;
 mod kb;
 mod live;
@@ -72,8 +74,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/products", get(products::list).post(products::create))
         .route("/v1/products/{id}", put(products::replace).delete(products::delete))
         .route("/v1/form-templates", get(templates::list_forms).post(templates::create_form))
+        .route("/v1/form-templates/check", post(form_design::check))
+        .route("/v1/form-templates/preview", post(form_design::preview))
         .route("/v1/sop-templates", get(templates::list_sops).post(templates::create_sop))
         .route("/v1/facts", get(facts::list))
+        .route("/v1/approval-flows", get(approvals::list_flows))
+        .route("/v1/approval-flows/{kind}", put(approvals::put_flow))
+        .route("/v1/approvals", get(approvals::list).post(approvals::create))
+        .route("/v1/approvals/{id}", get(approvals::get))
+        .route("/v1/approvals/{id}/decisions", post(approvals::decide))
         .route("/v1/departments", get(departments::list).post(departments::create))
         .route("/v1/departments/{id}", patch(departments::patch))
         .route("/v1/users", get(users::list).post(users::create))

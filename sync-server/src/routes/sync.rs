@@ -22,6 +22,7 @@ use fieldkit_domain::protocol::{
 use sha2::{Digest, Sha256};
 
 use super::settings::settings;
+use crate::approvals;
 use crate::doc_merge::merge_push;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
@@ -58,8 +59,20 @@ pub(super) async fn sync(
     // Facts refused here get their answer now (`Some`); the others go to storage together.
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
     let mut accepted = Vec::new();
+    let now_ms = crate::now_ms();
+    // Approval facts are checked against the requests' current state and stored under the
+    // org's approval lock, as decisions made through the API are.
+    let approval_lock =
+        if req.push.iter().any(|f| matches!(f, Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_))) {
+            Some(state.lock_approvals(user.org_id).await)
+        } else {
+            None
+        };
     for fact in &req.push {
         let mut verdict = check(fact, user.id);
+        if verdict.is_ok() {
+            verdict = approvals::push::check(&state, &user, fact, now_ms).await?;
+        }
         if verdict.is_ok()
             && let Fact::Order(order) = fact
             && let Err(reason) = orders::check(state.storage.as_ref(), user.org_id, order).await?
@@ -81,7 +94,6 @@ pub(super) async fn sync(
     } else {
         None
     };
-    let now_ms = crate::now_ms();
     let offered =
         if accepted.is_empty() { Vec::new() } else { receive(&state, &user, &accepted, now_ms).await? };
     let offered_count = offered.len();
@@ -91,6 +103,8 @@ pub(super) async fn sync(
         state.storage.store_facts(user.org_id, offered, now_ms).await?
     };
     drop(photo_lock);
+    approvals::push::after_store(&state, user.org_id, &accepted, now_ms).await?;
+    drop(approval_lock);
     if stored.len() != offered_count {
         tracing::error!(
             offered = offered_count,

@@ -790,6 +790,26 @@ pub trait Storage: Send + Sync + 'static {
         org_id: OrgId,
         before_ms: i64,
     ) -> StorageResult<std::collections::HashMap<CustomerId, i64>>;
+    /// Stores `flow` as the next version of its kind's approval flow (its `version` is
+    /// replaced: one more than the latest) and sends it to every phone, in one transaction.
+    async fn put_approval_flow(
+        &self,
+        org_id: OrgId,
+        flow: fieldkit_domain::approval::ApprovalFlow,
+        now_ms: i64,
+    ) -> StorageResult<fieldkit_domain::approval::ApprovalFlow>;
+    /// The org's current approval flow of every kind that has one.
+    async fn approval_flows(
+        &self,
+        org_id: OrgId,
+    ) -> StorageResult<Vec<fieldkit_domain::approval::ApprovalFlow>>;
+    /// One version of a kind's approval flow, if it exists.
+    async fn approval_flow(
+        &self,
+        org_id: OrgId,
+        kind: fieldkit_domain::approval::ApprovalKind,
+        version: u32,
+    ) -> StorageResult<Option<fieldkit_domain::approval::ApprovalFlow>>;
     /// The decisions on the org's customer proposals, oldest first.
     async fn proposal_decisions(&self, org_id: OrgId) -> StorageResult<Vec<ProposalDecision>>;
     /// Records a decision on a proposal and, for an approval, creates `customer` (addressed

@@ -21,8 +21,21 @@ use super::flow::{ApprovalFlow, Escalation, FlowError, NoApproverPolicy, StepRul
 use super::request::{ApprovalRequest, Decision, RequestError, StepId, Verdict};
 use crate::ids::{FactId, UserId};
 
+/// A set of users, as it crosses the FFI: a list without repeats, in id order
+/// (`typealias UserSet = List<UserId>` in Kotlin, `[UserId]` in Swift).
+#[cfg(feature = "uniffi")]
+type UserSet = BTreeSet<UserId>;
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(UserSet, Vec<UserId>, {
+    remote,
+    lower: |users| users.into_iter().collect(),
+    try_lift: |users| Ok(users.into_iter().collect()),
+});
+
 /// Where a request stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ApprovalStatus {
     /// Waiting on a step.
@@ -85,6 +98,7 @@ impl ApprovalStatus {
 
 /// How a step that is no longer current ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum StepOutcome {
     /// Approved (by one approver for any-of, by all for all-of).
@@ -108,6 +122,7 @@ pub enum StepOutcome {
 
 /// One step the request has been through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StepRecord {
     /// The step.
     pub step: StepId,

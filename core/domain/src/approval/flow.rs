@@ -22,6 +22,7 @@ use crate::model::Role;
 
 /// Who may decide a step (a step's approver set is the union of its entries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Approvers {
     /// The requester's direct manager.
@@ -51,6 +52,7 @@ pub enum Approvers {
 
 /// How a step's approvers decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum StepRule {
     /// The first decision decides the step (或签).
@@ -61,6 +63,7 @@ pub enum StepRule {
 
 /// When a step applies; "over" is strictly greater than.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StepCondition {
     /// The request's amount (a discount, a quote) is over this many minor units.
@@ -108,6 +111,7 @@ impl StepCondition {
 
 /// Where a step goes when it times out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Escalation {
     /// The step is passed over and the flow moves on to the next step that applies.
@@ -122,6 +126,7 @@ pub enum Escalation {
 
 /// A step's time-out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StepTimeout {
     /// How long the step may wait, from when it became current, milliseconds. A decision
     /// stamped at or after the deadline is too late.
@@ -132,6 +137,7 @@ pub struct StepTimeout {
 
 /// One step of a flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlowStep {
     /// The step id, unique within the flow.
     pub id: StepId,
@@ -155,6 +161,7 @@ pub struct FlowStep {
 /// What happens to a step whose approvers resolve to nobody (no manager on record, the
 /// requester being the only approver…).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum NoApproverPolicy {
     /// The step stays pending with nobody able to act, until its time-out (if any).
@@ -166,6 +173,7 @@ pub enum NoApproverPolicy {
 
 /// An org's approval flow for one kind of request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ApprovalFlow {
     /// The kind of request it decides.
     pub kind: ApprovalKind,

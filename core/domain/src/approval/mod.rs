@@ -9,6 +9,7 @@
 //! - [`decide`]: the state at a given time from any set of decisions; [`authorize`].
 //! - [`tracking_paused`]: approved leave and trips pause location tracking.
 //! - [`TaskFlow`]: ordered task steps, actions or approvals.
+//! - [`ApprovalView`]: a request as its requester's phone holds it.
 //!
 //! Org facts (who is whose manager, who heads a department, who holds a role) come in
 //! through an [`ApproverDirectory`]; time comes in as Unix milliseconds.
@@ -19,6 +20,7 @@ mod flow;
 mod leave;
 mod request;
 mod task_flow;
+mod view;
 
 #[cfg(test)]
 mod testkit;
@@ -38,3 +40,4 @@ pub use request::{
     TimeRange, Verdict,
 };
 pub use task_flow::{NextTaskStep, TaskFlow, TaskFlowError, TaskFlowStep, TaskProgress, TaskStepKind};
+pub use view::{ApprovalView, DecisionNote, view_of};

@@ -37,8 +37,16 @@ impl From<&str> for StepId {
     }
 }
 
+// Crosses the FFI as its text (`typealias StepId = String` in Kotlin and Swift).
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(StepId, String, {
+    lower: |step| step.0,
+    try_lift: |text| Ok(StepId(text)),
+});
+
 /// The kinds of request an org can configure a flow for (one flow per kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalKind {
     /// A check-in made outside the customer's geofence.
@@ -114,6 +122,7 @@ impl fmt::Display for Quantity {
 
 /// A period `[start, end)` in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeRange {
     /// First instant inside the range.
     pub start_ms: i64,
@@ -137,6 +146,7 @@ impl TimeRange {
 
 /// What a request asks for, with the facts its flow's conditions test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RequestSubject {
     /// Accept a check-in made outside the customer's geofence.
@@ -235,6 +245,7 @@ impl RequestSubject {
 
 /// A request for approval, raised by a user (usually a rep) and decided by a flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ApprovalRequest {
     /// The fact id.
     pub id: FactId,
@@ -302,6 +313,7 @@ impl ApprovalRequest {
 
 /// An approver's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "DecisionVerdict"))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Approve.

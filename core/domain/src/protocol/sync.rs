@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::approval::{ApprovalFlow, ApprovalRequest, ApprovalView, Decision};
 use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
@@ -36,6 +37,10 @@ pub enum Fact {
     CustomerProposal(CustomerProposal),
     /// A rep counted stock at a customer.
     StockCount(StockCount),
+    /// Someone asked for an approval (a discount, leave, a new customer…).
+    ApprovalRequest(ApprovalRequest),
+    /// An approver decided a step of a request.
+    ApprovalDecision(Decision),
 }
 
 impl Fact {
@@ -51,6 +56,8 @@ impl Fact {
             Fact::DayPlan(f) => f.id,
             Fact::CustomerProposal(f) => f.id,
             Fact::StockCount(f) => f.id,
+            Fact::ApprovalRequest(f) => f.id,
+            Fact::ApprovalDecision(f) => f.id,
         }
     }
 
@@ -66,7 +73,7 @@ impl Fact {
             Fact::DayPlan(f) => Some(&f.at),
             Fact::CustomerProposal(f) => Some(&f.at),
             Fact::StockCount(f) => Some(&f.at),
-            Fact::Track(_) => None,
+            Fact::Track(_) | Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) => None,
         }
     }
 
@@ -82,6 +89,8 @@ impl Fact {
             Fact::DayPlan(f) => f.rep_id,
             Fact::CustomerProposal(f) => f.rep_id,
             Fact::StockCount(f) => f.rep_id,
+            Fact::ApprovalRequest(f) => f.requester_id,
+            Fact::ApprovalDecision(f) => f.approver_id,
         }
     }
 
@@ -97,6 +106,8 @@ impl Fact {
             Fact::DayPlan(_) => "day_plan",
             Fact::CustomerProposal(_) => "customer_proposal",
             Fact::StockCount(_) => "stock_count",
+            Fact::ApprovalRequest(_) => "approval_request",
+            Fact::ApprovalDecision(_) => "approval_decision",
         }
     }
 }
@@ -219,6 +230,10 @@ pub enum RecordKind {
     KbArticle,
     /// The org's [`OrgSettings`] (one per org).
     OrgSettings,
+    /// The org's current [`ApprovalFlow`] of one kind of request.
+    ApprovalFlow,
+    /// An [`ApprovalView`]: a request as its requester sees it.
+    Approval,
 }
 
 impl RecordKind {
@@ -235,6 +250,8 @@ impl RecordKind {
             RecordKind::SopTemplate => "sop_template",
             RecordKind::KbArticle => "kb_article",
             RecordKind::OrgSettings => "org_settings",
+            RecordKind::ApprovalFlow => "approval_flow",
+            RecordKind::Approval => "approval",
         }
     }
 
@@ -251,6 +268,8 @@ impl RecordKind {
             RecordKind::SopTemplate,
             RecordKind::KbArticle,
             RecordKind::OrgSettings,
+            RecordKind::ApprovalFlow,
+            RecordKind::Approval,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -279,6 +298,11 @@ pub enum Record {
     KbArticle(KbArticle),
     /// The org's settings.
     OrgSettings(OrgSettings),
+    /// The org's current approval flow of one kind.
+    ApprovalFlow(ApprovalFlow),
+    /// A request as its requester sees it (sent to the requester only; boxed: much larger
+    /// than the other records).
+    Approval(Box<ApprovalView>),
 }
 
 impl Record {
@@ -292,6 +316,8 @@ impl Record {
             Record::SopTemplate(_) => RecordKind::SopTemplate,
             Record::KbArticle(_) => RecordKind::KbArticle,
             Record::OrgSettings(_) => RecordKind::OrgSettings,
+            Record::ApprovalFlow(_) => RecordKind::ApprovalFlow,
+            Record::Approval(_) => RecordKind::Approval,
         }
     }
 
@@ -305,6 +331,8 @@ impl Record {
             Record::SopTemplate(r) => r.id.0,
             Record::KbArticle(r) => r.id.0,
             Record::OrgSettings(_) => OrgSettings::RECORD_ID,
+            Record::ApprovalFlow(r) => ApprovalFlow::record_id(r.kind),
+            Record::Approval(r) => r.record_id(),
         }
     }
 }

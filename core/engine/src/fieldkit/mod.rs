@@ -1,6 +1,7 @@
 //! [`FieldKit`], the facade the apps call. This file: open, log in, sync and its status;
 //! the rep's work is in the sibling modules (tasks, visits, forms).
 
+mod approvals;
 mod customer_view;
 mod forms;
 mod kb;
@@ -16,6 +17,7 @@ mod tasks;
 mod tracking;
 mod visits;
 
+pub use approvals::{ApprovalRefusal, MyApproval};
 pub use customer_view::{Customer360, VisitSummary};
 pub use orders::OrderLineInput;
 pub use planning::PlanOptions;

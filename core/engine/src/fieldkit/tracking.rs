@@ -1,11 +1,12 @@
 //! Working-hours tracking: the app feeds the fixes the OS delivers; the core keeps only
 //! those taken while the rep is on duty inside the org's working hours (the others are
-//! dropped at the door, never stored), filters out poor and impossible ones, and batches
-//! the rest into track facts for sync. Retention is the org's setting. The rep can list
+//! dropped at the door, never stored, as are those inside an approved leave or business trip),
+//! filters out poor and impossible ones, and batches the rest into track facts for sync. Retention is the org's setting. The rep can list
 //! everything recorded about them today.
 
 use fieldkit_domain::geo::{
-    CivilDate, DropReason, GateDecision, OffReason, TrackingPolicy, filter_track, validate_accuracy,
+    CivilDate, DropReason, GateDecision, OffReason, PauseKind, TrackingPolicy, filter_track,
+    validate_accuracy,
 };
 use fieldkit_domain::ids::{FactId, UserId};
 use fieldkit_domain::model::{CheckIn, CheckOut, LocationFix, PhotoRecord, TrackBatch, TrackPoint};
@@ -13,6 +14,7 @@ use fieldkit_domain::protocol::Fact;
 use rusqlite::Transaction;
 
 use super::FieldKit;
+use super::approvals::tracking_pauses_of;
 use super::settings;
 use super::visits::remember_fix;
 use crate::error::{Error, Result};
@@ -34,8 +36,13 @@ pub struct TrackIntake {
     pub kept: u32,
     /// Dropped unseen: the rep was off duty.
     pub off_duty: u32,
-    /// Dropped unseen: outside working hours, on a day off or during a pause.
+    /// Dropped unseen: outside working hours, on a day off or during a pause other than
+    /// leave or a trip.
     pub off_hours: u32,
+    /// Dropped unseen: an approved leave or business trip of the rep covers the fix (as the
+    /// server's `Approval` records on this phone say). Checked after duty: an off-duty fix
+    /// counts as `off_duty`.
+    pub on_leave: u32,
     /// Dropped by the filters: accuracy radius too large.
     pub poor_accuracy: u32,
     /// Dropped by the filters: an impossible speed from the previous fix.
@@ -83,8 +90,8 @@ impl FieldKit {
         self.store.read(|conn| Ok(meta::get(conn, meta::ON_DUTY)?.as_deref() == Some("1")))
     }
 
-    /// Feeds fixes from the OS. Fixes outside working time are dropped before anything is
-    /// written; the rest pass the accuracy and speed filters and wait for their batch (cut
+    /// Feeds fixes from the OS. Fixes outside working time or inside an approved leave or
+    /// business trip are dropped before anything is written; the rest pass the accuracy and speed filters and wait for their batch (cut
     /// every 50 points, every 10 minutes, and before each sync). A malformed fix (accuracy
     /// not a number, stamped in the future) refuses the whole call and stores nothing.
     pub fn record_fixes(&self, fixes: &[LocationFix]) -> Result<TrackIntake> {
@@ -93,7 +100,8 @@ impl FieldKit {
         self.write_local(|tx, _| {
             let settings = settings::load(tx)?;
             let on_duty = meta::get(tx, meta::ON_DUTY)?.as_deref() == Some("1");
-            let gate = TrackingPolicy::new(settings.working_hours.clone());
+            let mut gate = TrackingPolicy::new(settings.working_hours.clone());
+            gate.pauses = tracking_pauses_of(tx, rep)?;
             let mut intake = TrackIntake::default();
             let mut inside = Vec::with_capacity(fixes.len());
             for fix in fixes {
@@ -101,6 +109,9 @@ impl FieldKit {
                 match gate.gate(fix.fix_time_ms, on_duty, now)? {
                     GateDecision::Record => inside.push(*fix),
                     GateDecision::Drop { reason: OffReason::OffDuty } => intake.off_duty += 1,
+                    GateDecision::Drop {
+                        reason: OffReason::Paused { kind: PauseKind::Leave | PauseKind::Trip },
+                    } => intake.on_leave += 1,
                     GateDecision::Drop { .. } => intake.off_hours += 1,
                 }
             }
@@ -141,6 +152,7 @@ impl FieldKit {
                 kept = intake.kept,
                 off_duty = intake.off_duty,
                 off_hours = intake.off_hours,
+                on_leave = intake.on_leave,
                 "fixes fed"
             );
             Ok(intake)

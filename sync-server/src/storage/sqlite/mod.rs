@@ -4,6 +4,7 @@
 //! single writer connection in `BEGIN IMMEDIATE` transactions, which serialises them: the
 //! org sequence bumped inside a write transaction is therefore assigned in commit order.
 
+mod approval_flows;
 mod assign;
 mod blobs;
 mod customer_codes;
@@ -49,6 +50,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/009_customer_codes.sql")),
     M::up(include_str!("../../../migrations/010_report_snapshots.sql")),
     M::up(include_str!("../../../migrations/011_departments.sql")),
+    M::up(include_str!("../../../migrations/012_approval_flows.sql")),
 ];
 const READERS: usize = 4;
 
@@ -378,6 +380,31 @@ impl Storage for SqliteStorage {
 
     async fn proposal_decisions(&self, org_id: OrgId) -> StorageResult<Vec<super::ProposalDecision>> {
         self.read(move |tx| proposals::all(tx, org_id)).await
+    }
+
+    async fn put_approval_flow(
+        &self,
+        org_id: OrgId,
+        flow: fieldkit_domain::approval::ApprovalFlow,
+        now_ms: i64,
+    ) -> StorageResult<fieldkit_domain::approval::ApprovalFlow> {
+        self.write(move |tx| approval_flows::put(tx, org_id, &flow, now_ms)).await
+    }
+
+    async fn approval_flows(
+        &self,
+        org_id: OrgId,
+    ) -> StorageResult<Vec<fieldkit_domain::approval::ApprovalFlow>> {
+        self.read(move |tx| approval_flows::current(tx, org_id)).await
+    }
+
+    async fn approval_flow(
+        &self,
+        org_id: OrgId,
+        kind: fieldkit_domain::approval::ApprovalKind,
+        version: u32,
+    ) -> StorageResult<Option<fieldkit_domain::approval::ApprovalFlow>> {
+        self.read(move |tx| approval_flows::get(tx, org_id, kind, version)).await
     }
 
     async fn decide_proposal(
