@@ -200,7 +200,7 @@ mod tests {
         };
         let bad = kit.check_in("shop".into(), None, fix, None);
         assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "customer_id"));
-        let bad = kit.take_order(TaskId::new().to_string(), Some("v".into()), Vec::new(), None);
+        let bad = kit.take_order(TaskId::new().to_string(), Some("v".into()), Vec::new(), None, None);
         assert!(matches!(bad, Err(FieldKitError::InvalidInput { ref field, .. }) if field == "visit_id"));
         let logged_out = kit.plan_my_day(fix.point, None);
         assert!(matches!(logged_out, Err(FieldKitError::Unauthorized { .. })), "{logged_out:?}");

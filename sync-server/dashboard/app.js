@@ -1,10 +1,11 @@
 // The manager's dashboard: sign in, then today's team, the period reports with their charts
 // (filtered by team server-side), the analytics (correlation and forecast), task dispatch
 // with the smart-assignment answer, and a visit's facts and photos; for managers and admins,
-// the form designer (designer.js) in a view of its own. Everything is read from the JSON
+// the form designer (designer.js) and the approvals (approvals.js) in views of their own. Everything is read from the JSON
 // API with the session's bearer token; nothing is kept but the token.
 
 import * as api from "./api.js";
+import { initApprovals, openApprovals, resetApprovals } from "./approvals.js";
 import { initDesigner, openDesigner, resetDesigner } from "./designer.js";
 import {
   amountIn, byId, compass, daysOf, distance, duration, el, fill, isoDate, localPlane, localTime,
@@ -106,6 +107,7 @@ function signOut(message = "") {
   byId("filters").reset();
   byId("task-form").reset();
   resetDesigner();
+  resetApprovals();
   showView("reports");
   showLogin();
   showStatus(message);
@@ -801,14 +803,16 @@ async function autoAssign(task) {
 // ---------------------------------------------------------------------------------------
 // Views
 
-/** Shows the reports or the form designer. */
+/** Shows the reports, the form designer or the approvals. */
 function showView(name) {
   for (const tab of byId("views").querySelectorAll(".view-tab")) {
     tab.setAttribute("aria-pressed", String(tab.dataset.view === name));
   }
   byId("reports-view").hidden = name !== "reports";
   byId("designer-view").hidden = name !== "designer";
+  byId("approvals-view").hidden = name !== "approvals";
   if (name === "designer") openDesigner();
+  if (name === "approvals") openApprovals();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -822,6 +826,8 @@ async function showApp() {
   byId("whoami").textContent = `${s.user.display_name} (${s.user.role})`;
   // Only managers and admins design forms (the server refuses anyone else).
   byId("views").querySelector("[data-view=designer]").hidden = s.user.role === "rep";
+  // Reps ask for approvals on their phones; managers and admins decide them here.
+  byId("views").querySelector("[data-view=approvals]").hidden = s.user.role === "rep";
   showStatus("");
   await withBusy(async () => {
     const settings = await api.get("/v1/org/settings");
@@ -866,6 +872,7 @@ function wire() {
     tab.addEventListener("click", () => showView(tab.dataset.view));
   }
   initDesigner({ run: withBusy });
+  initApprovals({ run: withBusy, offsetMin: () => state.offsetMin });
 }
 
 wire();

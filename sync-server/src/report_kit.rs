@@ -676,6 +676,7 @@ mod tests {
             currency: Currency::CNY,
             lines,
             amends: None,
+            discount_approval: None,
             total_minor: total,
             at: event(T0),
         }

@@ -90,6 +90,7 @@ pub fn order(
         currency: Currency::CNY,
         lines,
         amends: None,
+        discount_approval: None,
         total_minor,
         at: event(at_ms),
     }

@@ -615,6 +615,7 @@ fn rep_day(
                 currency: Currency::CNY,
                 lines,
                 amends: None,
+                discount_approval: None,
                 total_minor,
                 at: event_time(rng, at, node, skewed),
             };

@@ -463,3 +463,80 @@ async fn a_discount_asked_for_on_an_offline_phone_is_approved_in_two_steps_and_t
     assert_eq!(done.decisions[1].comment, "approved for this quarter");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_order_beyond_the_discount_limit_goes_through_only_with_an_approved_request_and_once()
+-> anyhow::Result<()> {
+    use fieldkit_engine::{ApprovalRefusal, Error, OrderLineInput};
+    let o = org().await?;
+    define(
+        &o,
+        "order_discount",
+        json!([
+            { "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }], "rule": "any_of" }
+        ]),
+    )
+    .await?;
+    let (status, product) = call(
+        &o.api,
+        "POST",
+        &o.admin,
+        "/v1/products",
+        Some(json!({
+        "sku": "TEA", "name": "Tea", "line": "drinks", "max_discount_pct": 10,
+        "list_price": { "minor": 1000, "currency": "CNY" } })),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    let (status, customer) = call(
+        &o.api,
+        "POST",
+        &o.admin,
+        "/v1/customers",
+        Some(json!({
+        "name": "Corner shop", "grade": "C", "owner_id": o.rep.id,
+        "place": { "point": { "lat": 31.23, "lng": 121.47 }, "address": "" } })),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED, "{customer}");
+    let (product, customer): (fieldkit_domain::ids::ProductId, CustomerId) =
+        (serde_json::from_value(product["id"].clone())?, serde_json::from_value(customer["id"].clone())?);
+    let phone = o.server.phone("acme", "r-shanghai").await?;
+    phone.kit.sync_now().await?;
+    // 30 % off where the product allows 10 %.
+    let line = OrderLineInput { product_id: product, quantity: 10, discount_minor: 3_000 };
+    assert!(matches!(
+        phone.kit.take_order(customer, None, &[line], None, None),
+        Err(Error::Order(_))
+    ));
+    let subject = RequestSubject::OrderDiscount {
+        customer_id: customer,
+        order_id: None,
+        currency: Currency::parse("CNY").expect("a currency"),
+        order_total_minor: 10_000,
+        discount_minor: 3_000,
+    };
+    let asked = phone.kit.request_approval(subject, "clearing old stock".into())?;
+    // Not decided yet (the phone has no view of it): refused, nothing stored.
+    let early = phone.kit.take_order(customer, None, &[line], None, Some(asked.id));
+    assert!(matches!(early, Err(Error::Approval(ApprovalRefusal::NotHere(_)))), "{early:?}");
+    phone.kit.sync_now().await?;
+    assert_eq!(
+        decide(&o, &o.shanghai_head, asked.id, "approve", "one time only").await?.0,
+        StatusCode::CREATED
+    );
+    phone.kit.sync_now().await?;
+
+    let order = phone.kit.take_order(customer, None, &[line], None, Some(asked.id))?;
+    assert_eq!(order.total_minor, 7_000);
+    let report = phone.kit.sync_now().await?;
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{:?}", phone.kit.parked_items()?);
+    // Spent: the phone refuses a second order on it, and so does the server.
+    let again = phone.kit.take_order(customer, None, &[line], None, Some(asked.id));
+    assert!(matches!(again, Err(Error::Approval(ApprovalRefusal::AlreadyUsed { .. }))), "{again:?}");
+    let mut forged = order.clone();
+    forged.id = FactId::new();
+    let answer = o.api.push_facts(&o.rep.token, vec![Fact::Order(forged)], &["rejected"]).await?;
+    assert!(answer["acks"][0]["reason"].as_str().unwrap_or_default().contains("already used"), "{answer}");
+    Ok(())
+}

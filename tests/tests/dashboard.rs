@@ -144,6 +144,7 @@ fn phone_order(
             discount_minor: 0,
         }],
         amends: None,
+        discount_approval: None,
         total_minor: i64::from(quantity) * unit_price,
         at: event(at_ms),
     }

@@ -122,9 +122,12 @@ async fn a_visit_follows_its_sop_offline_and_the_server_checks_the_order_again()
 
     // The order: priced for a grade-B customer, discount within 10 %.
     let greedy = OrderLineInput { product_id: setup.cola, quantity: 24, discount_minor: 800 };
-    assert!(matches!(kit.take_order(setup.customer, Some(visit), &[greedy], None), Err(Error::Order(_))));
+    assert!(matches!(
+        kit.take_order(setup.customer, Some(visit), &[greedy], None, None),
+        Err(Error::Order(_))
+    ));
     let line = OrderLineInput { product_id: setup.cola, quantity: 24, discount_minor: 768 };
-    let order = kit.take_order(setup.customer, Some(visit), &[line], None)?;
+    let order = kit.take_order(setup.customer, Some(visit), &[line], None, None)?;
     assert_eq!(order.lines[0].unit_price_minor, 320);
     assert_eq!(order.total_minor, 24 * 320 - 768);
     kit.update_visit(visit, Some(2), None)?;

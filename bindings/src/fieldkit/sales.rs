@@ -28,17 +28,25 @@ impl FieldKit {
     /// Fails with `InvalidInput` (`order`) naming the rule broken (unknown product, no
     /// lines, a discount over the product's limit…; nothing is stored), `NotFound` for a
     /// customer not on this phone.
+    ///
+    /// With `discount_approval_id` (the id of the rep's approved order-discount request for
+    /// this customer, from `approvals`), lines may be discounted beyond the products' limits
+    /// up to the approved amount; `Refused` when that request is not on this phone yet, not
+    /// approved, for another customer, or already used by another order.
+    #[uniffi::method(default(discount_approval_id = None))]
     pub fn take_order(
         &self,
         customer_id: String,
         visit_id: Option<String>,
         lines: Vec<OrderLineInput>,
         amends: Option<String>,
+        discount_approval_id: Option<String>,
     ) -> Result<Order, FieldKitError> {
         guard(|| {
             let customer: CustomerId = parse_id("customer_id", &customer_id)?;
             let visit = parse_opt_id("visit_id", visit_id.as_deref())?;
             let amends = parse_opt_id("amends", amends.as_deref())?;
+            let approval = parse_opt_id("discount_approval_id", discount_approval_id.as_deref())?;
             let lines = lines
                 .iter()
                 .map(|l| {
@@ -49,7 +57,7 @@ impl FieldKit {
                     })
                 })
                 .collect::<Result<Vec<_>, FieldKitError>>()?;
-            Ok(self.inner.take_order(customer, visit, &lines, amends)?)
+            Ok(self.inner.take_order(customer, visit, &lines, amends, approval)?)
         })
     }
 

@@ -3,7 +3,10 @@
 //! style sheet and the vendored Chart.js under `/dashboard/…`.
 //!
 //! Managers and admins also find the form designer there (`designer.js`: palette, canvas,
-//! preview as the phone renders it), which speaks only `/v1/form-templates…`.
+//! preview as the phone renders it), which speaks only `/v1/form-templates…`, and the
+//! approvals (`approvals.js`: what waits for their decision, with Approve / Reject and a
+//! comment, every request of their scope with its decisions, and the flows read-only), which
+//! speaks `/v1/approvals…` and `/v1/approval-flows`.
 //!
 //! The page itself holds no data: it logs in with `POST /v1/login` and reads the JSON API
 //! with the bearer token, so it needs no session or cookie here. Every answer carries a
@@ -53,6 +56,11 @@ const ASSETS: &[Asset] = &[
         path: "designer.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../dashboard/designer.js"),
+    },
+    Asset {
+        path: "approvals.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../dashboard/approvals.js"),
     },
     Asset {
         path: "view.js",
@@ -136,6 +144,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn no_script_writes_markup_into_the_page() {
+        for script in ASSETS.iter().filter(|a| a.path.ends_with(".js") && !a.path.starts_with("vendor/")) {
+            let text = std::str::from_utf8(script.bytes).expect("scripts are UTF-8");
+            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+                assert!(!text.contains(sink), "{} uses {sink}", script.path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_view_tab_has_its_view_and_the_approvals_script_is_served() {
+        let html = std::str::from_utf8(INDEX.bytes).expect("the page is UTF-8");
+        for view in ["reports", "designer", "approvals"] {
+            assert!(html.contains(&format!("data-view=\"{view}\"")), "no tab for {view}");
+            assert!(html.contains(&format!("id=\"{view}-view\"")), "no section for {view}");
+        }
+        let app = ASSETS.iter().find(|a| a.path == "app.js").expect("app.js is served");
+        let app = std::str::from_utf8(app.bytes).expect("scripts are UTF-8");
+        assert!(app.contains("from \"./approvals.js\""), "app.js does not load the approvals view");
     }
 
     #[test]

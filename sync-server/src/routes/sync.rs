@@ -60,14 +60,18 @@ pub(super) async fn sync(
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
     let mut accepted = Vec::new();
     let now_ms = crate::now_ms();
-    // Approval facts are checked against the requests' current state and stored under the
-    // org's approval lock, as decisions made through the API are.
-    let approval_lock =
-        if req.push.iter().any(|f| matches!(f, Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_))) {
-            Some(state.lock_approvals(user.org_id).await)
-        } else {
-            None
-        };
+    // Approval facts, and orders spending an approved discount, are checked against the
+    // requests' current state and stored under the org's approval lock, as decisions made
+    // through the API are: an approval is decided, or spent, once.
+    let approval_lock = if req.push.iter().any(|f| match f {
+        Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) => true,
+        Fact::Order(o) => o.discount_approval.is_some(),
+        _ => false,
+    }) {
+        Some(state.lock_approvals(user.org_id).await)
+    } else {
+        None
+    };
     for fact in &req.push {
         let mut verdict = check(fact, user.id);
         if verdict.is_ok() {

@@ -75,7 +75,7 @@ async fn main() -> Result<()> {
         let input = CheckInInput { customer_id: customers[i], task_id: None, fix, note: None };
         let check_in = phone.kit.check_in(input).with_context(|| format!("visit {v}"))?;
         if v < args.orders {
-            phone.kit.take_order(customers[i], Some(check_in.visit_id), &[line], None)?;
+            phone.kit.take_order(customers[i], Some(check_in.visit_id), &[line], None, None)?;
         }
         phone.kit.check_out(check_in.visit_id, fix)?;
     }

@@ -10,12 +10,14 @@
 //! - [`tracking_paused`]: approved leave and trips pause location tracking.
 //! - [`TaskFlow`]: ordered task steps, actions or approvals.
 //! - [`ApprovalView`]: a request as its requester's phone holds it.
+//! - [`discount_allowance`]: an approved order discount as an order's allowance.
 //!
 //! Org facts (who is whose manager, who heads a department, who holds a role) come in
 //! through an [`ApproverDirectory`]; time comes in as Unix milliseconds.
 
 mod decide;
 mod directory;
+mod discount;
 mod flow;
 mod leave;
 mod request;
@@ -30,6 +32,7 @@ pub use decide::{
     StepRecord, authorize, decide,
 };
 pub use directory::{ApproverDirectory, StaticDirectory, resolve_approvers};
+pub use discount::{AllowanceError, discount_allowance};
 pub use flow::{
     ApprovalFlow, Approvers, Escalation, FlowError, FlowStep, NoApproverPolicy, StepCondition, StepRule,
     StepTimeout,

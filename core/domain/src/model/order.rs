@@ -54,6 +54,11 @@ pub struct Order {
     pub total_minor: i64,
     /// When it was submitted.
     pub at: EventTime,
+    /// The approved order-discount request (an approval fact) that lets its discounts go
+    /// beyond the products' limits, up to the approved amount; `None` for an order within
+    /// the limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_approval: Option<FactId>,
 }
 
 impl Order {
@@ -122,6 +127,14 @@ pub enum OrderError {
         /// What its lines sum to.
         computed: i64,
     },
+    /// With an approved discount: the lines' discounts add up to more than was approved.
+    #[error("the order's discounts add up to {total}, more than the {approved} approved")]
+    OverApprovedDiscount {
+        /// The order's discounts, summed.
+        total: i64,
+        /// The approved discount.
+        approved: i64,
+    },
     /// An amount overflowed.
     #[error(transparent)]
     Amount(#[from] DomainError),
@@ -131,10 +144,14 @@ impl Order {
     /// Checks the order against the price list for a customer of `grade` (`product` looks a
     /// product up): known products, positive quantities, the grade's unit prices, discounts
     /// within each product's limit (rounded down to the minor unit), and the claimed total.
+    /// With `approved_discount` (the amount of an approved order-discount request, see
+    /// [`crate::approval::discount_allowance`]) a line may be discounted beyond its
+    /// product's limit, up to its gross, as long as all discounts add up to at most that.
     pub fn check(
         &self,
         grade: Grade,
         product: impl Fn(ProductId) -> Option<Product>,
+        approved_discount: Option<i64>,
     ) -> Result<(), OrderError> {
         if self.lines.is_empty() {
             return Err(OrderError::Empty);
@@ -158,10 +175,25 @@ impl Order {
             let gross = i64::from(l.quantity)
                 .checked_mul(expected)
                 .ok_or(DomainError::AmountOverflow("order line gross"))?;
-            let max = gross / 100 * i64::from(p.max_discount_pct)
-                + gross % 100 * i64::from(p.max_discount_pct) / 100;
+            let max = match approved_discount {
+                Some(_) => gross,
+                None => {
+                    gross / 100 * i64::from(p.max_discount_pct)
+                        + gross % 100 * i64::from(p.max_discount_pct) / 100
+                }
+            };
             if !(0..=max).contains(&l.discount_minor) {
                 return Err(OrderError::BadDiscount { line, discount: l.discount_minor, max });
+            }
+        }
+        if let Some(approved) = approved_discount {
+            let total = self
+                .lines
+                .iter()
+                .try_fold(0_i64, |sum, l| sum.checked_add(l.discount_minor))
+                .ok_or(DomainError::AmountOverflow("order discounts"))?;
+            if total > approved {
+                return Err(OrderError::OverApprovedDiscount { total, approved });
             }
         }
         let computed = self.total()?.minor;
@@ -187,6 +219,7 @@ mod tests {
             total_minor: 0,
             lines,
             amends: None,
+            discount_approval: None,
             at: EventTime {
                 device_ms: 0,
                 hlc: Hlc { wall_ms: 0, counter: 0, node: 0 },
@@ -241,16 +274,42 @@ mod tests {
         };
         let mut o = order(vec![line(24, 320, 768)]);
         o.total_minor = 24 * 320 - 768;
-        assert_eq!(o.check(Grade::B, lookup), Ok(()), "B price, discount at exactly 10 %");
-        assert!(matches!(o.check(Grade::A, lookup), Err(OrderError::WrongPrice { expected: 350, .. })));
+        assert_eq!(o.check(Grade::B, lookup, None), Ok(()), "B price, discount at exactly 10 %");
+        assert!(matches!(o.check(Grade::A, lookup, None), Err(OrderError::WrongPrice { expected: 350, .. })));
         o.total_minor -= 1;
-        assert!(matches!(o.check(Grade::B, lookup), Err(OrderError::TotalMismatch { .. })));
+        assert!(matches!(o.check(Grade::B, lookup, None), Err(OrderError::TotalMismatch { .. })));
         let mut greedy = order(vec![line(24, 320, 769)]);
         greedy.total_minor = 24 * 320 - 769;
-        assert!(matches!(greedy.check(Grade::B, lookup), Err(OrderError::BadDiscount { max: 768, .. })));
-        assert_eq!(order(vec![]).check(Grade::B, lookup), Err(OrderError::Empty));
+        assert!(matches!(
+            greedy.check(Grade::B, lookup, None),
+            Err(OrderError::BadDiscount { max: 768, .. })
+        ));
+        assert_eq!(order(vec![]).check(Grade::B, lookup, None), Err(OrderError::Empty));
         let stranger = order(vec![OrderLine { product_id: ProductId::new(), ..line(1, 320, 0) }]);
-        assert!(matches!(stranger.check(Grade::B, lookup), Err(OrderError::UnknownProduct(_))));
+        assert!(matches!(stranger.check(Grade::B, lookup, None), Err(OrderError::UnknownProduct(_))));
+    }
+
+    #[test]
+    fn an_approved_discount_goes_beyond_the_products_limit_up_to_the_approved_amount() {
+        let cola = product(350, 320);
+        let lookup = |id| (id == cola.id).then(|| cola.clone());
+        let line = |discount| OrderLine {
+            product_id: cola.id,
+            quantity: 24,
+            unit_price_minor: 320,
+            discount_minor: discount,
+        };
+        let mut deep = order(vec![line(2_000)]);
+        deep.total_minor = 24 * 320 - 2_000;
+        assert!(matches!(deep.check(Grade::B, lookup, None), Err(OrderError::BadDiscount { max: 768, .. })));
+        assert_eq!(deep.check(Grade::B, lookup, Some(2_000)), Ok(()));
+        assert_eq!(
+            deep.check(Grade::B, lookup, Some(1_999)),
+            Err(OrderError::OverApprovedDiscount { total: 2_000, approved: 1_999 })
+        );
+        let mut free = order(vec![line(24 * 320 + 1)]);
+        free.total_minor = -1;
+        assert!(matches!(free.check(Grade::B, lookup, Some(1_000_000)), Err(OrderError::BadDiscount { .. })));
     }
 
     proptest::proptest! {

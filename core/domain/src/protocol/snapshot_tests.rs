@@ -206,6 +206,7 @@ fn every_fact_kind_round_trips_through_json() {
                 discount_minor: 0,
             }],
             amends: None,
+            discount_approval: None,
             total_minor: 1_000,
             at: at(),
         }),

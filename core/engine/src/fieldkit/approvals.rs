@@ -34,7 +34,7 @@ use crate::time::now_ms;
 const REQUEST_FACT: &str = "approval_request";
 
 /// Why an approval request is refused on this phone; nothing is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalRefusal {
     /// This phone holds no flow for the request's kind: the org has not configured one, or
     /// it has not reached this phone yet (sync, then try again).
@@ -43,6 +43,40 @@ pub enum ApprovalRefusal {
         /// The kind of request asked for.
         kind: ApprovalKind,
     },
+    /// An order names an approval request this phone has no view of (not synced yet, or
+    /// another user's).
+    #[error("approval request {0} is not on this phone; sync, then try again")]
+    NotHere(FactId),
+    /// An order names an approval request that cannot carry its discounts.
+    #[error(transparent)]
+    NoAllowance(#[from] fieldkit_domain::approval::AllowanceError),
+    /// An order names an approved discount another order already used.
+    #[error("approval request {request} was already used by order {order}")]
+    AlreadyUsed {
+        /// The approval request.
+        request: FactId,
+        /// The order that used it.
+        order: FactId,
+    },
+}
+
+/// The discount the approved request `id` allows `order` on this phone, or why none.
+pub(super) fn allowance(conn: &Connection, id: FactId, order: &fieldkit_domain::model::Order) -> Result<i64> {
+    let Some(Record::Approval(view)) = records::get(conn, RecordKind::Approval, id.0)? else {
+        return Err(ApprovalRefusal::NotHere(id).into());
+    };
+    let allowed = fieldkit_domain::approval::discount_allowance(&view.request, &view.status, order)
+        .map_err(ApprovalRefusal::from)?;
+    let customer = order.customer_id.to_string();
+    for earlier in facts::of_customer(conn, &customer, "order", u32::MAX)? {
+        if let Fact::Order(o) = earlier
+            && o.discount_approval == Some(id)
+            && o.id != order.id
+        {
+            return Err(ApprovalRefusal::AlreadyUsed { request: id, order: o.id }.into());
+        }
+    }
+    Ok(allowed)
 }
 
 /// One of the user's approval requests, as this phone knows it.

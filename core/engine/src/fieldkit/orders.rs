@@ -42,13 +42,18 @@ impl FieldKit {
     /// Submits an order at `customer_id` (in `visit_id`, amending `amends` if given): each
     /// line priced for the customer's grade, the total computed, the whole checked against
     /// the price list ([`Error::Order`] names the rule broken; nothing is stored), then stored
-    /// and queued as a fact. Offline.
+    /// and queued as a fact. Offline. With `discount_approval`, the id of the rep's approved
+    /// order-discount request for this customer (as this phone last heard from the server),
+    /// the lines may be discounted beyond the products' limits up to the approved amount;
+    /// a request that is not here, not approved, for someone or something else, or already
+    /// used by another order is refused ([`Error::Approval`]).
     pub fn take_order(
         &self,
         customer_id: CustomerId,
         visit_id: Option<VisitId>,
         lines: &[OrderLineInput],
         amends: Option<FactId>,
+        discount_approval: Option<FactId>,
     ) -> Result<Order> {
         let rep = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user.id;
         let customer: Customer =
@@ -88,9 +93,12 @@ impl FieldKit {
                 amends,
                 total_minor: 0,
                 at: self.event_time(tx, now)?,
+                discount_approval,
             };
             order.total_minor = order.total().map_err(OrderError::from)?.minor;
-            order.check(customer.grade, |id| products.get(&id).cloned())?;
+            let allowance =
+                discount_approval.map(|id| super::approvals::allowance(tx, id, &order)).transpose()?;
+            order.check(customer.grade, |id| products.get(&id).cloned(), allowance)?;
             facts::insert(tx, &Fact::Order(order.clone()), visit_id.map(|v| v.to_string()), now)?;
             outbox::append(tx, outbox::KIND_FACT, &order.id.to_string(), now)?;
             Ok(order)
