@@ -505,10 +505,7 @@ async fn an_order_beyond_the_discount_limit_goes_through_only_with_an_approved_r
     phone.kit.sync_now().await?;
     // 30 % off where the product allows 10 %.
     let line = OrderLineInput { product_id: product, quantity: 10, discount_minor: 3_000 };
-    assert!(matches!(
-        phone.kit.take_order(customer, None, &[line], None, None),
-        Err(Error::Order(_))
-    ));
+    assert!(matches!(phone.kit.take_order(customer, None, &[line], None, None), Err(Error::Order(_))));
     let subject = RequestSubject::OrderDiscount {
         customer_id: customer,
         order_id: None,
@@ -538,5 +535,64 @@ async fn an_order_beyond_the_discount_limit_goes_through_only_with_an_approved_r
     forged.id = FactId::new();
     let answer = o.api.push_facts(&o.rep.token, vec![Fact::Order(forged)], &["rejected"]).await?;
     assert!(answer["acks"][0]["reason"].as_str().unwrap_or_default().contains("already used"), "{answer}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_check_in_flagged_as_too_far_asks_the_manager_to_approve_the_distance() -> anyhow::Result<()> {
+    let o = org().await?;
+    define(
+        &o,
+        "out_of_range_check_in",
+        json!([
+            { "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }], "rule": "any_of" }
+        ]),
+    )
+    .await?;
+    let (status, customer) = call(
+        &o.api,
+        "POST",
+        &o.admin,
+        "/v1/customers",
+        Some(json!({
+        "name": "Basement shop", "grade": "B", "owner_id": o.rep.id, "geofence_radius_m": 100,
+        "place": { "point": { "lat": 31.2304, "lng": 121.4737 }, "address": "" } })),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED, "{customer}");
+    let customer: CustomerId = serde_json::from_value(customer["id"].clone())?;
+    let phone = o.server.phone("acme", "r-shanghai").await?;
+    phone.kit.sync_now().await?;
+    let mut fix = fieldkit_e2e::harness::fix_at(31.2304 + 300.0 / 111_320.0, 121.4737);
+    fix.fix_time_ms = fieldkit_server::now_ms();
+    let input = |note: Option<&str>| fieldkit_engine::CheckInInput {
+        customer_id: customer,
+        task_id: None,
+        fix,
+        note: note.map(Into::into),
+    };
+    // Rejected without a reason: nothing stored, nothing asked.
+    assert!(phone.kit.check_in(input(None)).is_err());
+    assert!(phone.kit.approvals()?.is_empty());
+    // Let through flagged with a reason: the request rides along, with the distance.
+    let check_in = phone.kit.check_in(input(Some("the entrance is round the back")))?;
+    let asked = phone.kit.approvals()?;
+    assert_eq!(asked.len(), 1);
+    let RequestSubject::OutOfRangeCheckIn { visit_id, distance_m, .. } = asked[0].request.subject else {
+        panic!("{:?}", asked[0].request.subject)
+    };
+    assert_eq!(visit_id, check_in.visit_id);
+    assert!((250.0..350.0).contains(&distance_m), "{distance_m}");
+    assert_eq!(asked[0].request.reason, "the entrance is round the back");
+    phone.kit.sync_now().await?;
+    let (_, inbox) = call(&o.api, "GET", &o.shanghai_head, "/v1/approvals?to_decide=true", None).await?;
+    assert_eq!(inbox[0]["request"]["subject"]["kind"], "out_of_range_check_in", "{inbox}");
+    assert_eq!(
+        decide(&o, &o.shanghai_head, asked[0].request.id, "approve", "known entrance").await?.0,
+        StatusCode::CREATED
+    );
+    phone.kit.sync_now().await?;
+    let view = phone.kit.approvals()?.remove(0).view.expect("the decision reached the phone");
+    assert!(matches!(view.status, fieldkit_domain::approval::ApprovalStatus::Approved { .. }));
     Ok(())
 }

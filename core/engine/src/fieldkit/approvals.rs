@@ -21,6 +21,7 @@ use fieldkit_domain::approval::{
 };
 use fieldkit_domain::geo::Pause;
 use fieldkit_domain::ids::{FactId, UserId};
+use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
 use rusqlite::Connection;
 
@@ -132,24 +133,41 @@ impl FieldKit {
         self.write_local(|tx, _| {
             let kind = subject.kind();
             let flow = flow_of(tx, kind)?.ok_or(ApprovalRefusal::NoFlow { kind })?;
-            let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
-            let submitted_ms =
-                self.server_clock.estimate(offset.map(|o| now.saturating_add(o))).unwrap_or(now);
-            let request = ApprovalRequest {
-                id: FactId::new(),
-                requester_id: user.id,
-                department_id: user.team_id,
-                subject,
-                reason,
-                submitted_ms,
-                flow_version: flow.version,
-            };
-            request.check()?;
-            facts::insert(tx, &Fact::ApprovalRequest(request.clone()), None, now)?;
-            outbox::append(tx, outbox::KIND_FACT, &request.id.to_string(), now)?;
-            tracing::debug!(kind = kind.as_str(), flow_version = flow.version, "approval requested");
-            Ok(request)
+            self.queue_request(tx, &user, &flow, subject, reason, now)
         })
+    }
+
+    /// Queues `subject` as `user`'s request under `flow` in `tx` (the caller's transaction,
+    /// so that a check-in and the request it raises are stored together or not at all).
+    pub(super) fn queue_request(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        user: &User,
+        flow: &ApprovalFlow,
+        subject: RequestSubject,
+        reason: String,
+        now: i64,
+    ) -> Result<ApprovalRequest> {
+        let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
+        let submitted_ms = self.server_clock.estimate(offset.map(|o| now.saturating_add(o))).unwrap_or(now);
+        let request = ApprovalRequest {
+            id: FactId::new(),
+            requester_id: user.id,
+            department_id: user.team_id,
+            subject,
+            reason,
+            submitted_ms,
+            flow_version: flow.version,
+        };
+        request.check()?;
+        facts::insert(tx, &Fact::ApprovalRequest(request.clone()), None, now)?;
+        outbox::append(tx, outbox::KIND_FACT, &request.id.to_string(), now)?;
+        tracing::debug!(
+            kind = request.subject.kind().as_str(),
+            flow_version = flow.version,
+            "approval requested"
+        );
+        Ok(request)
     }
 
     /// The logged-in user's approval requests, newest first: those raised here (sent or
@@ -162,7 +180,7 @@ impl FieldKit {
 }
 
 /// The local flow of `kind`, if this phone has one.
-fn flow_of(conn: &Connection, kind: ApprovalKind) -> Result<Option<ApprovalFlow>> {
+pub(super) fn flow_of(conn: &Connection, kind: ApprovalKind) -> Result<Option<ApprovalFlow>> {
     Ok(match records::get(conn, RecordKind::ApprovalFlow, ApprovalFlow::record_id(kind))? {
         Some(Record::ApprovalFlow(flow)) if flow.kind == kind => Some(flow),
         _ => None,

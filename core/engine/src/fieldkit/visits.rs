@@ -177,9 +177,11 @@ impl FieldKit {
     /// Refusals are [`Error::Refused`], with nothing stored: rejected by the rules, already
     /// checked in here, or (unless the org closes it automatically) a visit elsewhere still
     /// open. A customer not yet on this phone cannot be judged here: the check-in is kept
-    /// without a phone verdict and the server judges it.
+    /// without a phone verdict and the server judges it. A check-in let through flagged as
+    /// too far also raises an out-of-range approval request when the org has that flow.
     pub fn check_in(&self, input: CheckInInput) -> Result<CheckIn> {
-        let rep = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user.id;
+        let user = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user;
+        let rep = user.id;
         let now = now_ms();
         self.write_local(|tx, docs| {
             let settings = settings::load(tx)?;
@@ -235,8 +237,35 @@ impl FieldKit {
             };
             self.open_visit_with(tx, docs, &check_in, now)?;
             remember_fix(tx, &check_in.fix)?;
+            self.ask_to_approve_distance(tx, &user, &check_in, now)?;
             Ok(check_in)
         })
+    }
+
+    /// When the org has an out-of-range check-in flow and `check_in` was let through only
+    /// flagged as too far, raises the approval request for it in the same transaction (the
+    /// rep's stated reason is the request's reason).
+    fn ask_to_approve_distance(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        user: &fieldkit_domain::model::User,
+        check_in: &CheckIn,
+        now: i64,
+    ) -> Result<()> {
+        let Some(assessment) = &check_in.assessment else { return Ok(()) };
+        let checkin::Verdict::Flagged { reasons, .. } = &assessment.verdict else { return Ok(()) };
+        if !reasons.iter().any(|r| matches!(r, checkin::Reason::TooFar { .. })) {
+            return Ok(());
+        }
+        let kind = fieldkit_domain::approval::ApprovalKind::OutOfRangeCheckIn;
+        let Some(flow) = super::approvals::flow_of(tx, kind)? else { return Ok(()) };
+        let subject = fieldkit_domain::approval::RequestSubject::OutOfRangeCheckIn {
+            visit_id: check_in.visit_id,
+            customer_id: check_in.customer_id,
+            distance_m: assessment.distance_m,
+        };
+        self.queue_request(tx, user, &flow, subject, check_in.note.clone().unwrap_or_default(), now)?;
+        Ok(())
     }
 
     /// Checks out of the open visit `visit_id`: judges the fix (out of range only flags),
