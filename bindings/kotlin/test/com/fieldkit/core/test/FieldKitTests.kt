@@ -180,6 +180,6 @@ fun main() {
                     }
                 }
             },
-        ) + offlineQueueTests() + repDayTests(),
+        ) + offlineQueueTests() + repDayTests() + approvalTests(),
     )
 }

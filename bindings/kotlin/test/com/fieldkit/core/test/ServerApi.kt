@@ -97,6 +97,17 @@ class ServerApi(private val baseUrl: String, private val token: String) {
     /** GETs `path` (with its query) and returns the answer's body; fails unless the status is 200. */
     fun get(path: String): String = send("GET", baseUrl, path, token, null, 200)
 
+    /** Defines the org's approval flow for `kind` (admins only): one step any admin decides. */
+    fun defineAdminApprovedFlow(kind: String) {
+        val step = """{"id":"admin","title":"Admin","approvers":[{"type":"role","role":"admin"}],"rule":"any_of"}"""
+        send("PUT", baseUrl, "/v1/approval-flows/$kind", token, """{"steps":[$step]}""", 201)
+    }
+
+    /** Approves approval request `id` as this user, with `comment`. */
+    fun approve(id: String, comment: String) {
+        send("POST", baseUrl, "/v1/approvals/$id/decisions", token, """{"verdict":"approve","comment":${json(comment)}}""", 201)
+    }
+
     /**
      * Creates a customer visit for `assigneeId` at the given WGS-84 place, due at
      * `deadlineMs`, and returns the new task's id.
