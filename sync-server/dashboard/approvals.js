@@ -176,6 +176,10 @@ async function refresh() {
   ]);
   if (generation !== state.generation) return;
   state.flows = new Map(flows.map((f) => [f.kind, f]));
+  // The people a request involves (approvers above the caller's scope among them).
+  for (const item of [...waiting, ...all]) {
+    for (const [id, name] of Object.entries(item.names || {})) state.names.set(id, name);
+  }
   const newestFirst = (list) => [...list].sort((a, b) => b.request.submitted_ms - a.request.submitted_ms);
   const inbox = byId("approvals-inbox");
   fill(inbox, waiting.length

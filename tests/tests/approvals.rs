@@ -258,6 +258,10 @@ async fn a_large_discount_from_the_phone_is_approved_in_two_steps_and_the_phone_
         who,
         vec![(o.shanghai_head.id, "fine by me"), (o.east_head.id, "within the quarter's budget")]
     );
+    // The manager reads who decided above them by name (East's head is outside their scope).
+    let (_, detail) =
+        call(&o.api, "GET", &o.shanghai_head, &format!("/v1/approvals/{}", large.id), None).await?;
+    assert_eq!(detail["names"][o.east_head.id.to_string()], "m-east", "{detail}");
     // Final: nobody decides it again, and the other rep's managers never saw it.
     let (status, _) = decide(&o, &o.east_head, large.id, "reject", "changed my mind").await?;
     assert_eq!(status, StatusCode::CONFLICT);

@@ -18,6 +18,8 @@
 //! decisions are made one at a time, so two approvers acting at once on an any-of step get
 //! one 201 and one 409; the requester's phone sees the new status at its next sync.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,7 +27,7 @@ use fieldkit_domain::approval::{
     ApprovalFlow, ApprovalKind, ApprovalRequest, ApprovalState, ApprovalStatus, ApprovalView, FlowStep,
     IgnoredDecision, NoApproverPolicy, RequestSubject, Verdict,
 };
-use fieldkit_domain::ids::FactId;
+use fieldkit_domain::ids::{FactId, UserId};
 use fieldkit_domain::model::{Role, User};
 use fieldkit_domain::protocol::Fact;
 use serde::{Deserialize, Serialize};
@@ -74,6 +76,24 @@ pub(super) struct ApprovalItem {
     view: ApprovalView,
     /// Whether the caller may decide its current step now.
     may_decide: bool,
+    /// The display names of the people it involves (requester, approvers, deciders), who
+    /// may sit outside the caller's data scope (a department head above them).
+    names: BTreeMap<UserId, String>,
+}
+
+impl ApprovalItem {
+    fn new(view: ApprovalView, state: &ApprovalState, caller: &User, directory: &OrgDirectory) -> Self {
+        let mut involved = vec![view.request.requester_id];
+        involved.extend(view.decisions.iter().map(|d| d.approver_id));
+        if let ApprovalStatus::Pending { approvers, .. } = &view.status {
+            involved.extend(approvers.iter().copied());
+        }
+        let names = involved
+            .into_iter()
+            .filter_map(|id| directory.user(id).map(|u| (id, u.display_name.clone())))
+            .collect();
+        Self { may_decide: may_decide(caller, state), view, names }
+    }
 }
 
 /// One request with the fate of every decision on it.
@@ -172,7 +192,7 @@ pub(super) async fn create(
     let directory = OrgDirectory::load(state.storage.as_ref(), caller.org_id).await?;
     let (current, view) = loaded.decide(&directory, now_ms)?;
     service::publish(state.storage.as_ref(), caller.org_id, &view).await?;
-    Ok((StatusCode::CREATED, Json(ApprovalItem { may_decide: may_decide(&caller, &current), view })))
+    Ok((StatusCode::CREATED, Json(ApprovalItem::new(view, &current, &caller, &directory))))
 }
 
 pub(super) async fn list(
@@ -195,7 +215,7 @@ pub(super) async fn list(
         let (current, view) = loaded.decide(&directory, now_ms)?;
         let may = may_decide(&caller, &current);
         if may_see(&caller, &loaded, &current, &directory) && (may || !query.to_decide) {
-            items.push(ApprovalItem { view, may_decide: may });
+            items.push(ApprovalItem::new(view, &current, &caller, &directory));
         }
     }
     items.sort_by_key(|item| std::cmp::Reverse(item.view.request.submitted_ms));
@@ -216,7 +236,7 @@ pub(super) async fn get(
     }
     // Reading after a time-out escalates the requester's view at once.
     service::publish(state.storage.as_ref(), org, &view).await?;
-    let item = ApprovalItem { may_decide: may_decide(&caller, &current), view };
+    let item = ApprovalItem::new(view, &current, &caller, &directory);
     Ok(Json(ApprovalDetail { item, ignored: current.ignored }))
 }
 
@@ -241,5 +261,5 @@ pub(super) async fn decide(
     loaded.decisions.push(decision);
     let (after, view) = loaded.decide(&directory, now_ms)?;
     service::publish(state.storage.as_ref(), org, &view).await?;
-    Ok((StatusCode::CREATED, Json(ApprovalItem { may_decide: may_decide(&caller, &after), view })))
+    Ok((StatusCode::CREATED, Json(ApprovalItem::new(view, &after, &caller, &directory))))
 }
