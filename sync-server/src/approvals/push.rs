@@ -124,20 +124,13 @@ async fn refresh(
 /// (time-outs escalate this way).
 pub async fn refresh_all(state: &AppState, org_id: OrgId, now_ms: i64) -> ApiResult<()> {
     let _decisions = state.lock_approvals(org_id).await;
-    let requests = service::requests(state.storage.as_ref(), org_id).await?;
-    if requests.is_empty() {
+    let all = service::load_all(state.storage.as_ref(), org_id).await?;
+    if all.is_empty() {
         return Ok(());
     }
     let directory = OrgDirectory::load(state.storage.as_ref(), org_id).await?;
-    let decisions = service::decisions(state.storage.as_ref(), org_id).await?;
-    for request in requests {
-        let kind = request.subject.kind();
-        let Some(flow) = state.storage.approval_flow(org_id, kind, request.flow_version).await? else {
-            continue;
-        };
-        let mine = decisions.iter().filter(|d| d.request_id == request.id).cloned().collect();
-        let loaded = Loaded { request, flow, decisions: mine };
-        refresh(state, org_id, &loaded, &directory, now_ms).await?;
+    for loaded in &all {
+        refresh(state, org_id, loaded, &directory, now_ms).await?;
     }
     Ok(())
 }

@@ -8,8 +8,12 @@
 //! the domain's rules say. One org's decisions are made one at a time
 //! ([`AppState::lock_approvals`]).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use fieldkit_domain::approval::{
-    ApprovalFlow, ApprovalRequest, ApprovalState, ApprovalView, AuthorizeError, Decision, authorize, decide,
+    ApprovalFlow, ApprovalKind, ApprovalRequest, ApprovalState, ApprovalView, AuthorizeError, Decision,
+    authorize, decide,
 };
 use fieldkit_domain::ids::{FactId, OrgId, UserId};
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
@@ -81,6 +85,30 @@ pub async fn load(storage: &dyn Storage, org_id: OrgId, id: FactId) -> ApiResult
     })?;
     let decisions = decisions(storage, org_id).await?.into_iter().filter(|d| d.request_id == id).collect();
     Ok(Loaded { request, flow, decisions })
+}
+
+/// Every request of the org with its flow version and its decisions, in storage order (a
+/// request whose flow version is missing is logged and left out).
+pub async fn load_all(storage: &dyn Storage, org_id: OrgId) -> StorageResult<Vec<Loaded>> {
+    let mut decisions_of: HashMap<FactId, Vec<Decision>> = HashMap::new();
+    for d in decisions(storage, org_id).await? {
+        decisions_of.entry(d.request_id).or_default().push(d);
+    }
+    let mut flows: HashMap<(ApprovalKind, u32), Option<ApprovalFlow>> = HashMap::new();
+    let mut all = Vec::new();
+    for request in requests(storage, org_id).await? {
+        let key = (request.subject.kind(), request.flow_version);
+        if let Entry::Vacant(slot) = flows.entry(key) {
+            slot.insert(storage.approval_flow(org_id, key.0, key.1).await?);
+        }
+        let Some(Some(flow)) = flows.get(&key) else {
+            tracing::error!(request = %request.id, "approval request names a flow version that is missing");
+            continue;
+        };
+        let decisions = decisions_of.remove(&request.id).unwrap_or_default();
+        all.push(Loaded { flow: flow.clone(), decisions, request });
+    }
+    Ok(all)
 }
 
 /// Puts `view` in its requester's feed unless the feed already holds exactly it.

@@ -203,15 +203,8 @@ pub(super) async fn list(
     let org = caller.org_id;
     let now_ms = crate::now_ms();
     let directory = OrgDirectory::load(state.storage.as_ref(), org).await?;
-    let decisions = service::decisions(state.storage.as_ref(), org).await?;
     let mut items = Vec::new();
-    for request in service::requests(state.storage.as_ref(), org).await? {
-        let kind = request.subject.kind();
-        let Some(flow) = state.storage.approval_flow(org, kind, request.flow_version).await? else {
-            continue;
-        };
-        let mine = decisions.iter().filter(|d| d.request_id == request.id).cloned().collect();
-        let loaded = Loaded { request, flow, decisions: mine };
+    for loaded in service::load_all(state.storage.as_ref(), org).await? {
         let (current, view) = loaded.decide(&directory, now_ms)?;
         let may = may_decide(&caller, &current);
         if may_see(&caller, &loaded, &current, &directory) && (may || !query.to_decide) {
