@@ -17,11 +17,10 @@ use fieldkit_domain::approval::{
 };
 use fieldkit_domain::ids::{FactId, OrgId, UserId};
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
+use sha2::{Digest, Sha256};
 
 use super::directory::OrgDirectory;
 use crate::error::{ApiError, ApiResult};
-use sha2::{Digest, Sha256};
-
 use crate::storage::{FactFilter, FactInsert, NewFact, ReceivedFact, Storage, StorageError, StorageResult};
 
 /// A request with the flow version it was raised under and every decision on it.
@@ -74,17 +73,11 @@ pub async fn decisions(storage: &dyn Storage, org_id: OrgId) -> StorageResult<Ve
 
 /// Loads request `id` with its flow and decisions; `NotFound` when there is no such request.
 pub async fn load(storage: &dyn Storage, org_id: OrgId, id: FactId) -> ApiResult<Loaded> {
-    let request = requests(storage, org_id)
+    load_all(storage, org_id)
         .await?
         .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("approval request {id}")))?;
-    let kind = request.subject.kind();
-    let flow = storage.approval_flow(org_id, kind, request.flow_version).await?.ok_or_else(|| {
-        ApiError::invalid(format!("flow {} version {} is missing", kind.as_str(), request.flow_version))
-    })?;
-    let decisions = decisions(storage, org_id).await?.into_iter().filter(|d| d.request_id == id).collect();
-    Ok(Loaded { request, flow, decisions })
+        .find(|l| l.request.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("approval request {id}")))
 }
 
 /// Every request of the org with its flow version and its decisions, in storage order (a
@@ -126,7 +119,7 @@ pub async fn publish(storage: &dyn Storage, org_id: OrgId, view: &ApprovalView) 
 
 /// Why `approver` may not decide now, as the HTTP edge says it: 403 outside the step, 409
 /// when the request or the approver's part in it is already decided.
-pub fn refusal(e: &AuthorizeError) -> ApiError {
+fn refusal(e: &AuthorizeError) -> ApiError {
     match e {
         AuthorizeError::NotAnApprover { .. } => ApiError::forbidden(e.to_string()),
         _ => ApiError::new(fieldkit_domain::protocol::ErrorCode::Conflict, e.to_string()),
