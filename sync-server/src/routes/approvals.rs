@@ -221,6 +221,8 @@ pub(super) async fn get(
     Path(id): Path<FactId>,
 ) -> ApiResult<Json<ApprovalDetail>> {
     let org = caller.org_id;
+    // Under the lock: the view published below must not overwrite a decision's newer one.
+    let _decisions = state.lock_approvals(org).await;
     let loaded = service::load(state.storage.as_ref(), org, id).await?;
     let directory = OrgDirectory::load(state.storage.as_ref(), org).await?;
     let (current, view) = loaded.decide(&directory, crate::now_ms())?;
