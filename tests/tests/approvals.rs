@@ -279,7 +279,7 @@ async fn a_step_that_times_out_escalates_to_its_stand_in_who_then_decides() -> a
         "leave",
         json!([
             { "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }], "rule": "any_of",
-              "timeout": { "after_ms": 1500, "escalate_to": { "type": "step", "step": "backup" } } },
+              "timeout": { "after_ms": 3000, "escalate_to": { "type": "step", "step": "backup" } } },
             { "id": "backup", "title": "Stand-in", "approvers": [{ "type": "users", "users": [admin_id] }],
               "rule": "any_of", "escalation_only": true }
         ]),
@@ -295,7 +295,7 @@ async fn a_step_that_times_out_escalates_to_its_stand_in_who_then_decides() -> a
     // The stand-in may not act before the time-out.
     let (status, _) = decide(&o, &o.admin, id, "approve", "early").await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    tokio::time::sleep(Duration::from_millis(3_300)).await;
     let (_, now_view) = call(&o.api, "GET", &o.rep, &format!("/v1/approvals/{id}"), None).await?;
     assert_eq!(
         (status_of(&now_view), now_view["status"]["step"].as_str()),
