@@ -107,6 +107,7 @@ impl From<EngineError> for FieldKitError {
             EngineError::ApprovalRequest(_) => Self::invalid("subject", detail),
             EngineError::Refused(_)
             | EngineError::Approval(_)
+            | EngineError::TaskStep(_)
             | EngineError::Document(_)
             | EngineError::Server { .. } => Self::Refused { reason: detail, verdict: None },
             EngineError::NotFound(what) => Self::NotFound { what },
@@ -178,6 +179,21 @@ mod tests {
         assert!(
             matches!(bad_range, FieldKitError::InvalidInput { ref field, ref detail } if field == "subject" && detail.contains("5..5")),
             "{bad_range:?}"
+        );
+    }
+
+    #[test]
+    fn a_task_step_out_of_order_is_refused_naming_the_step_due() {
+        use fieldkit_domain::approval::{StepId, TaskFlowError};
+        use fieldkit_engine::TaskStepRefusal;
+        let early =
+            FieldKitError::from(EngineError::TaskStep(TaskStepRefusal::Flow(TaskFlowError::OutOfOrder {
+                step: StepId::from("repair"),
+                expected: StepId::from("diagnose"),
+            })));
+        assert!(
+            matches!(early, FieldKitError::Refused { ref reason, verdict: None } if reason.contains("diagnose")),
+            "{early:?}"
         );
     }
 

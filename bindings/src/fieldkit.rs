@@ -8,6 +8,7 @@ mod photos;
 mod route;
 mod sales;
 mod sync;
+mod task_flows;
 mod tracking;
 mod visits;
 

@@ -44,7 +44,8 @@ pub(crate) fn points_of(fact: &Fact, cutoff_ms: i64) -> Vec<LocationPoint> {
         | Fact::CustomerProposal(_)
         | Fact::StockCount(_)
         | Fact::ApprovalRequest(_)
-        | Fact::ApprovalDecision(_) => Vec::new(),
+        | Fact::ApprovalDecision(_)
+        | Fact::TaskStepDone(_) => Vec::new(),
     };
     all.into_iter().filter(|p| p.point.time_ms >= cutoff_ms).collect()
 }
@@ -109,7 +110,8 @@ impl<'a> Judge<'a> {
             | Fact::CustomerProposal(_)
             | Fact::StockCount(_)
             | Fact::ApprovalRequest(_)
-            | Fact::ApprovalDecision(_) => return Ok(None),
+            | Fact::ApprovalDecision(_)
+            | Fact::TaskStepDone(_) => return Ok(None),
         };
         let unjudged = |why: String| Ok(Some(ServerAssessment::Unjudged { unjudged: why }));
         let customer = match self.customer(customer_id).await {
@@ -137,7 +139,8 @@ impl<'a> Judge<'a> {
             | Fact::CustomerProposal(_)
             | Fact::StockCount(_)
             | Fact::ApprovalRequest(_)
-            | Fact::ApprovalDecision(_) => return Ok(None),
+            | Fact::ApprovalDecision(_)
+            | Fact::TaskStepDone(_) => return Ok(None),
         };
         match assessment {
             Ok(assessment) => Ok(Some(ServerAssessment::Judged(assessment))),

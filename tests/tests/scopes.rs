@@ -511,7 +511,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
 /// GET endpoints that hold no one's field data: public, static, the org's reference data
 /// (the same for every member), content-addressed blobs (the SHA-256 is the key, and hashes
 /// are listed only within scope) and the check of a photo the asker already holds.
-const NOT_PER_USER: [&str; 16] = [
+const NOT_PER_USER: [&str; 17] = [
     "/v1/photos/verify",
     "/healthz",
     "/v1/openapi.json",
@@ -525,6 +525,7 @@ const NOT_PER_USER: [&str; 16] = [
     "/v1/form-templates",
     "/v1/sop-templates",
     "/v1/approval-flows",
+    "/v1/task-flows",
     "/v1/kb",
     "/v1/blobs/{sha256}",
     "/v1/blobs/{sha256}/content",

@@ -79,6 +79,9 @@ pub enum Error {
     /// starts, a negative amount…); nothing was stored.
     #[error("invalid approval request: {0}")]
     ApprovalRequest(#[from] fieldkit_domain::approval::RequestError),
+    /// A task step (or finishing a task) refused by the task's flow; nothing was stored.
+    #[error(transparent)]
+    TaskStep(#[from] crate::fieldkit::TaskStepRefusal),
     /// A shared document refused an edit (e.g. a status moving back) or does not load.
     #[error(transparent)]
     Document(#[from] DocError),

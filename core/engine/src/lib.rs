@@ -26,7 +26,8 @@ pub use blobs::BlobReport;
 pub use error::{Error, Result};
 pub use fieldkit::{
     ApprovalRefusal, CheckInInput, CheckedOut, Config, Customer360, FieldKit, MyApproval, MyDay,
-    OrderLineInput, PlanOptions, StepProblem, SyncStatus, TrackIntake, VisitRefusal, VisitSummary,
+    OrderLineInput, PlanOptions, StepProblem, SyncStatus, TaskStepRefusal, TaskSteps, TrackIntake,
+    VisitRefusal, VisitSummary,
 };
 pub use signer::SharedSigner;
 pub use store::kb::KbHit;

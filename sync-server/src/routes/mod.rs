@@ -26,6 +26,7 @@ mod reports;
 mod settings;
 pub(crate) mod summaries;
 mod sync;
+mod task_flows;
 mod tasks;
 mod team_reports;
 mod templates;
@@ -83,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/approvals", get(approvals::list).post(approvals::create))
         .route("/v1/approvals/{id}", get(approvals::get))
         .route("/v1/approvals/{id}/decisions", post(approvals::decide))
+        .route("/v1/task-flows", get(task_flows::list))
+        .route("/v1/task-flows/{task_kind}", put(task_flows::put))
         .route("/v1/departments", get(departments::list).post(departments::create))
         .route("/v1/departments/{id}", patch(departments::patch))
         .route("/v1/users", get(users::list).post(users::create))

@@ -60,11 +60,11 @@ pub(super) async fn sync(
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
     let mut accepted = Vec::new();
     let now_ms = crate::now_ms();
-    // Approval facts, and orders spending an approved discount, are checked against the
-    // requests' current state and stored under the org's approval lock, as decisions made
-    // through the API are: an approval is decided, or spent, once.
+    // Approval facts, task steps done, and orders spending an approved discount, are checked
+    // against the requests' current state and stored under the org's approval lock, as
+    // decisions made through the API are: an approval is decided, or spent, once.
     let approval_lock = if req.push.iter().any(|f| match f {
-        Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) => true,
+        Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) | Fact::TaskStepDone(_) => true,
         Fact::Order(o) => o.discount_approval.is_some(),
         _ => false,
     }) {
@@ -76,6 +76,9 @@ pub(super) async fn sync(
         let mut verdict = check(fact, user.id);
         if verdict.is_ok() {
             verdict = approvals::push::check(&state, &user, fact, now_ms).await?;
+        }
+        if verdict.is_ok() {
+            verdict = approvals::task_steps::check(&state, &user, fact, &accepted).await?;
         }
         if verdict.is_ok()
             && let Fact::Order(order) = fact

@@ -798,6 +798,16 @@ pub trait Storage: Send + Sync + 'static {
         flow: fieldkit_domain::approval::ApprovalFlow,
         now_ms: i64,
     ) -> StorageResult<fieldkit_domain::approval::ApprovalFlow>;
+    /// Stores the flow of each approval step of `flow` as the next `task_step` approval
+    /// flow version without making it the kind's current flow (requests for the step name
+    /// that version), writes those versions into the task flow and sends it to every phone,
+    /// in one transaction.
+    async fn put_task_flow(
+        &self,
+        org_id: OrgId,
+        flow: fieldkit_domain::approval::TaskFlow,
+        now_ms: i64,
+    ) -> StorageResult<fieldkit_domain::approval::TaskFlow>;
     /// The org's current approval flow of every kind that has one.
     async fn approval_flows(
         &self,

@@ -42,5 +42,7 @@ pub use request::{
     ApprovalKind, ApprovalRequest, Decision, MS_PER_DAY, Quantity, RequestError, RequestSubject, StepId,
     TimeRange, Verdict,
 };
-pub use task_flow::{NextTaskStep, TaskFlow, TaskFlowError, TaskFlowStep, TaskProgress, TaskStepKind};
+pub use task_flow::{
+    NextTaskStep, TaskFlow, TaskFlowError, TaskFlowStep, TaskProgress, TaskStepDone, TaskStepKind,
+};
 pub use view::{ApprovalView, DecisionNote, view_of};

@@ -2,19 +2,24 @@
 //! quote → customer approval → repair → sign-off). A step is either an action the assignee
 //! does (SOP-like) or an approval, decided by the approval state machine
 //! ([`decide`](super::decide)) on a [`TaskStep`](super::RequestSubject::TaskStep) request.
-//! Steps are done strictly in order.
+//! Steps are done strictly in order. An action step done is a [`TaskStepDone`] fact; the
+//! org's flow of each task kind reaches phones as a `TaskFlow` record.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::decide::ApprovalStatus;
 use super::flow::{ApprovalFlow, FlowError};
-use super::request::{ApprovalKind, StepId};
+use super::request::{ApprovalKind, ApprovalRequest, RequestSubject, StepId};
+use crate::clock::EventTime;
+use crate::ids::{FactId, TaskId, UserId};
 use crate::model::{SopStepKind, TaskKind};
 
 /// What a task step asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TaskStepKind {
     /// Something the assignee does and marks done.
@@ -32,6 +37,7 @@ pub enum TaskStepKind {
 
 /// One step of a task flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TaskFlowStep {
     /// The step id, unique within the flow.
     pub id: StepId,
@@ -43,6 +49,7 @@ pub struct TaskFlowStep {
 
 /// The ordered steps of a kind of task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TaskFlow {
     /// The kind of task it applies to.
     pub task_kind: TaskKind,
@@ -62,6 +69,7 @@ pub struct TaskProgress {
 
 /// What the task waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "next", rename_all = "snake_case")]
 pub enum NextTaskStep {
     /// The assignee should do this action step.
@@ -81,6 +89,57 @@ pub enum NextTaskStep {
     },
     /// Every step is done.
     Finished,
+}
+
+/// The fact that the assignee did an action step of a task flow (immutable; synced from
+/// the phone, checked by the server against the flow and the task's progress).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TaskStepDone {
+    /// The fact id.
+    pub id: FactId,
+    /// The task.
+    pub task_id: TaskId,
+    /// The action step done.
+    pub step: StepId,
+    /// Who did it (the task's assignee).
+    pub rep_id: UserId,
+    /// When.
+    pub at: EventTime,
+}
+
+impl TaskProgress {
+    /// The progress of task `task_id` from the action steps recorded done (`done`: any
+    /// task's facts, the others are skipped) and the task's step requests with their status
+    /// where known: the latest request of a step (by submission time, then id) counts.
+    #[must_use]
+    pub fn of<'a>(
+        task_id: TaskId,
+        done: impl IntoIterator<Item = &'a TaskStepDone>,
+        requests: impl IntoIterator<Item = (&'a ApprovalRequest, Option<&'a ApprovalStatus>)>,
+    ) -> Self {
+        let mut progress = TaskProgress {
+            done: done.into_iter().filter(|d| d.task_id == task_id).map(|d| d.step.clone()).collect(),
+            approvals: BTreeMap::new(),
+        };
+        let mut asked: Vec<(&ApprovalRequest, Option<&ApprovalStatus>)> = requests
+            .into_iter()
+            .filter(
+                |(r, _)| matches!(&r.subject, RequestSubject::TaskStep { task_id: t, .. } if *t == task_id),
+            )
+            .collect();
+        asked.sort_by_key(|(r, _)| (r.submitted_ms, r.id));
+        for (request, status) in asked {
+            let RequestSubject::TaskStep { step, .. } = &request.subject else { continue };
+            match status {
+                Some(status) => progress.approvals.insert(step.clone(), status.clone()),
+                // Raised, not decided yet as far as this side knows: a later request
+                // replaces an earlier decision.
+                None => progress.approvals.remove(step),
+            };
+        }
+        progress
+    }
 }
 
 /// Why a task flow definition or a step completion is refused.
@@ -149,6 +208,18 @@ pub enum TaskFlowError {
 }
 
 impl TaskFlow {
+    /// The record id under which phones hold the flow of `kind` (one per task kind).
+    #[must_use]
+    pub fn record_id(kind: TaskKind) -> Uuid {
+        let index = match kind {
+            TaskKind::CustomerVisit => 1,
+            TaskKind::StoreInspection => 2,
+            TaskKind::Promotion => 3,
+            TaskKind::Repair => 4,
+        };
+        Uuid::from_u128(0x0000_0000_0000_7000_8000_7a5c_0000_0000 | index)
+    }
+
     /// Checks the definition.
     ///
     /// # Errors
@@ -244,6 +315,15 @@ impl TaskFlow {
         let mut next = progress.clone();
         next.done.insert(step.clone());
         Ok(next)
+    }
+
+    /// Checks that approval step `step` is due: its request may be raised now (again, after
+    /// a rejection).
+    ///
+    /// # Errors
+    /// An unknown or action step, a step already approved, or a step that is not due yet.
+    pub fn check_approval_due(&self, progress: &TaskProgress, step: &StepId) -> Result<(), TaskFlowError> {
+        self.check_due(progress, step, true)
     }
 
     /// The progress after approval step `step`'s request reached `status` (computed by
@@ -388,5 +468,44 @@ mod tests {
         );
         repair.steps[2] = action("diagnose");
         assert_eq!(repair.validate(), Err(TaskFlowError::DuplicateStepId { step: id("diagnose") }));
+    }
+
+    #[test]
+    fn progress_counts_the_tasks_own_steps_and_the_latest_request_of_each_approval_step() {
+        let org = Org::new();
+        let task = TaskId::new();
+        let at = EventTime {
+            device_ms: 0,
+            hlc: crate::clock::Hlc { wall_ms: 0, counter: 0, node: 0 },
+            server_estimate_ms: None,
+        };
+        let done = |task_id: TaskId, s: &str| TaskStepDone {
+            id: FactId::new(),
+            task_id,
+            step: id(s),
+            rep_id: org.admin,
+            at,
+        };
+        let facts = [done(task, "diagnose"), done(TaskId::new(), "quote")];
+        let subject = |task_id: TaskId| RequestSubject::TaskStep {
+            task_id,
+            step: id("customer_approval"),
+            amount_minor: None,
+        };
+        let first = org.request(subject(task), 100);
+        let second = org.request(subject(task), 200);
+        let other = org.request(subject(TaskId::new()), 300);
+        let rejected = ApprovalStatus::Rejected { at_ms: 150, step: id("admin"), by: org.admin };
+        let approved = ApprovalStatus::Approved { at_ms: 250 };
+        let progress = TaskProgress::of(
+            task,
+            &facts,
+            [(&second, Some(&approved)), (&first, Some(&rejected)), (&other, Some(&rejected))],
+        );
+        assert_eq!(progress.done, BTreeSet::from([id("diagnose")]));
+        assert_eq!(progress.approvals, BTreeMap::from([(id("customer_approval"), approved)]));
+        let undecided = TaskProgress::of(task, &facts, [(&first, Some(&rejected)), (&second, None)]);
+        assert!(undecided.approvals.is_empty(), "a newer request not decided yet replaces the rejection");
+        assert_ne!(TaskFlow::record_id(TaskKind::Repair), TaskFlow::record_id(TaskKind::Promotion));
     }
 }

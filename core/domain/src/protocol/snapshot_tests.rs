@@ -234,6 +234,13 @@ fn every_fact_kind_round_trips_through_json() {
             lines: vec![StockLine { product_id: id(30), on_shelf: 18, in_storage: None }],
             at: at(),
         }),
+        Fact::TaskStepDone(crate::approval::TaskStepDone {
+            id: id(26),
+            task_id: id(13),
+            step: crate::approval::StepId::from("diagnose"),
+            rep_id: id(2),
+            at: at(),
+        }),
     ];
     for fact in facts {
         let json = serde_json::to_string(&fact).expect("serializes");

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::approval::{ApprovalFlow, ApprovalRequest, ApprovalView, Decision};
+use crate::approval::{ApprovalFlow, ApprovalRequest, ApprovalView, Decision, TaskFlow, TaskStepDone};
 use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
@@ -41,6 +41,8 @@ pub enum Fact {
     ApprovalRequest(ApprovalRequest),
     /// An approver decided a step of a request.
     ApprovalDecision(Decision),
+    /// The assignee did an action step of a task flow.
+    TaskStepDone(TaskStepDone),
 }
 
 impl Fact {
@@ -58,6 +60,7 @@ impl Fact {
             Fact::StockCount(f) => f.id,
             Fact::ApprovalRequest(f) => f.id,
             Fact::ApprovalDecision(f) => f.id,
+            Fact::TaskStepDone(f) => f.id,
         }
     }
 
@@ -73,6 +76,7 @@ impl Fact {
             Fact::DayPlan(f) => Some(&f.at),
             Fact::CustomerProposal(f) => Some(&f.at),
             Fact::StockCount(f) => Some(&f.at),
+            Fact::TaskStepDone(f) => Some(&f.at),
             Fact::Track(_) | Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) => None,
         }
     }
@@ -91,6 +95,7 @@ impl Fact {
             Fact::StockCount(f) => f.rep_id,
             Fact::ApprovalRequest(f) => f.requester_id,
             Fact::ApprovalDecision(f) => f.approver_id,
+            Fact::TaskStepDone(f) => f.rep_id,
         }
     }
 
@@ -108,6 +113,7 @@ impl Fact {
             Fact::StockCount(_) => "stock_count",
             Fact::ApprovalRequest(_) => "approval_request",
             Fact::ApprovalDecision(_) => "approval_decision",
+            Fact::TaskStepDone(_) => "task_step_done",
         }
     }
 }
@@ -234,6 +240,8 @@ pub enum RecordKind {
     ApprovalFlow,
     /// An [`ApprovalView`]: a request as its requester sees it.
     Approval,
+    /// The org's [`TaskFlow`] of one kind of task.
+    TaskFlow,
 }
 
 impl RecordKind {
@@ -252,6 +260,7 @@ impl RecordKind {
             RecordKind::OrgSettings => "org_settings",
             RecordKind::ApprovalFlow => "approval_flow",
             RecordKind::Approval => "approval",
+            RecordKind::TaskFlow => "task_flow",
         }
     }
 
@@ -270,6 +279,7 @@ impl RecordKind {
             RecordKind::OrgSettings,
             RecordKind::ApprovalFlow,
             RecordKind::Approval,
+            RecordKind::TaskFlow,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -303,6 +313,8 @@ pub enum Record {
     /// A request as its requester sees it (sent to the requester only; boxed: much larger
     /// than the other records).
     Approval(Box<ApprovalView>),
+    /// The org's flow of one kind of task.
+    TaskFlow(TaskFlow),
 }
 
 impl Record {
@@ -318,6 +330,7 @@ impl Record {
             Record::OrgSettings(_) => RecordKind::OrgSettings,
             Record::ApprovalFlow(_) => RecordKind::ApprovalFlow,
             Record::Approval(_) => RecordKind::Approval,
+            Record::TaskFlow(_) => RecordKind::TaskFlow,
         }
     }
 
@@ -333,6 +346,7 @@ impl Record {
             Record::OrgSettings(_) => OrgSettings::RECORD_ID,
             Record::ApprovalFlow(r) => ApprovalFlow::record_id(r.kind),
             Record::Approval(r) => r.record_id(),
+            Record::TaskFlow(r) => TaskFlow::record_id(r.task_kind),
         }
     }
 }

@@ -13,6 +13,7 @@ mod proposals;
 pub(crate) mod settings;
 mod sop;
 mod stock;
+mod task_flows;
 mod tasks;
 mod tracking;
 mod visits;
@@ -22,6 +23,7 @@ pub use customer_view::{Customer360, VisitSummary};
 pub use orders::OrderLineInput;
 pub use planning::PlanOptions;
 pub use sop::StepProblem;
+pub use task_flows::{TaskStepRefusal, TaskSteps};
 pub use tracking::{MyDay, TrackIntake};
 pub use visits::{CheckInInput, CheckedOut, VisitRefusal};
 

@@ -19,9 +19,14 @@ impl FieldKit {
 
     /// Moves a task forward (a status never moves back: [`crate::Error::Document`] if asked
     /// to) and/or replaces its notes; works offline, merged with the manager's edits at sync.
+    /// A task whose kind has a flow cannot be moved to done before the flow is finished
+    /// ([`crate::Error::TaskStep`] naming the step due).
     pub fn update_task(&self, id: TaskId, status: Option<TaskStatus>, notes: Option<String>) -> Result<Task> {
         let patch = TaskPatch { status, notes, ..TaskPatch::default() };
         self.write_local(|tx, docs| {
+            if status == Some(TaskStatus::Done) {
+                super::task_flows::check_finished(tx, id)?;
+            }
             documents::edit(tx, docs, RecordKind::Task, id.0, now_ms(), |doc| {
                 task::apply(doc, &patch)?;
                 task::project(doc)

@@ -1,9 +1,11 @@
 //! Approval flows in SQLite (`approval_flows`, migration 012): every version of every kind,
-//! the latest also in the feed for phones.
+//! the current one of each kind also in the feed for phones. The approval steps of a task
+//! flow store their flows here too, as `task_step` versions that are never the kind's
+//! current flow; the task flow itself is a feed record.
 
-use fieldkit_domain::approval::{ApprovalFlow, ApprovalKind};
+use fieldkit_domain::approval::{ApprovalFlow, ApprovalKind, TaskFlow, TaskStepKind};
 use fieldkit_domain::ids::OrgId;
-use fieldkit_domain::protocol::Record;
+use fieldkit_domain::protocol::{Record, RecordKind};
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -23,6 +25,18 @@ pub(super) fn put(
     flow: &ApprovalFlow,
     now_ms: i64,
 ) -> StorageResult<ApprovalFlow> {
+    let stored = insert_version(tx, org_id, flow, now_ms)?;
+    feed::put_record(tx, org_id, &Record::ApprovalFlow(stored.clone()), None)?;
+    Ok(stored)
+}
+
+/// Stores `flow` as the next version of its kind, without publishing it.
+fn insert_version(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    flow: &ApprovalFlow,
+    now_ms: i64,
+) -> StorageResult<ApprovalFlow> {
     let org = org_id.to_string();
     let kind = flow.kind.as_str();
     let latest: u32 = tx
@@ -36,19 +50,39 @@ pub(super) fn put(
         "INSERT INTO approval_flows (org_id, kind, version, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![org, kind, stored.version, body, now_ms])?;
-    feed::put_record(tx, org_id, &Record::ApprovalFlow(stored.clone()), None)?;
     Ok(stored)
 }
 
-/// The latest version of every kind that has a flow.
+/// Stores the flow of each approval step of `task_flow` as the next `task_step` version
+/// (not the kind's current flow: requests for that step name it) and puts the task flow,
+/// with those versions, in every phone's feed.
+pub(super) fn put_task_flow(
+    tx: &Transaction<'_>,
+    org_id: OrgId,
+    task_flow: &TaskFlow,
+    now_ms: i64,
+) -> StorageResult<TaskFlow> {
+    let mut stored = task_flow.clone();
+    for step in &mut stored.steps {
+        if let TaskStepKind::Approval { flow } = &mut step.kind {
+            *flow = insert_version(tx, org_id, flow, now_ms)?;
+        }
+    }
+    feed::put_record(tx, org_id, &Record::TaskFlow(stored.clone()), None)?;
+    Ok(stored)
+}
+
+/// The current flow of every kind that has one (the one phones hold), in kind order.
 pub(super) fn current(tx: &Transaction<'_>, org_id: OrgId) -> StorageResult<Vec<ApprovalFlow>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT body FROM approval_flows f WHERE org_id = ?1
-           AND version = (SELECT MAX(version) FROM approval_flows g WHERE g.org_id = f.org_id AND g.kind = f.kind)
-         ORDER BY kind",
-    )?;
-    let rows = stmt.query_map([org_id.to_string()], flow)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut flows: Vec<ApprovalFlow> = feed::records(tx, org_id, RecordKind::ApprovalFlow)?
+        .into_iter()
+        .filter_map(|stored| match stored.record {
+            Record::ApprovalFlow(flow) => Some(flow),
+            _ => None,
+        })
+        .collect();
+    flows.sort_by(|a, b| a.kind.as_str().cmp(b.kind.as_str()));
+    Ok(flows)
 }
 
 /// One version of a kind's flow.
@@ -62,4 +96,61 @@ pub(super) fn get(
         .prepare_cached("SELECT body FROM approval_flows WHERE org_id = ?1 AND kind = ?2 AND version = ?3")?
         .query_row(params![org_id.to_string(), kind.as_str(), version], flow)
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::approval::{Approvers, FlowStep, NoApproverPolicy, StepId, StepRule, TaskFlowStep};
+    use fieldkit_domain::model::TaskKind;
+
+    use super::super::SqliteStorage;
+    use crate::storage::Storage;
+
+    use super::*;
+
+    fn flow() -> ApprovalFlow {
+        ApprovalFlow {
+            kind: ApprovalKind::TaskStep,
+            version: 1,
+            steps: vec![FlowStep {
+                id: StepId::from("manager"),
+                title: "Manager".into(),
+                approvers: vec![Approvers::Manager],
+                rule: StepRule::AnyOf,
+                condition: None,
+                timeout: None,
+                escalation_only: false,
+            }],
+            when_no_approver: NoApproverPolicy::Wait,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_flows_approval_step_is_a_new_version_that_is_not_the_kinds_current_flow()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let storage = SqliteStorage::open(&dir.path().join("db.sqlite3"))?;
+        let org = storage.create_org("acme", "Acme").await?;
+        storage.put_approval_flow(org.id, flow(), 1).await?;
+        let task_flow = TaskFlow {
+            task_kind: TaskKind::Repair,
+            steps: vec![TaskFlowStep {
+                id: StepId::from("approval"),
+                title: "Approval".into(),
+                kind: TaskStepKind::Approval { flow: flow() },
+            }],
+        };
+        let stored = storage.put_task_flow(org.id, task_flow, 2).await?;
+        assert_eq!(stored.approval_flow(&StepId::from("approval")).map(|f| f.version), Some(2));
+        assert_eq!(
+            storage.approval_flow(org.id, ApprovalKind::TaskStep, 2).await?.map(|f| f.version),
+            Some(2)
+        );
+        let current: Vec<u32> = storage.approval_flows(org.id).await?.iter().map(|f| f.version).collect();
+        assert_eq!(current, [1], "the org's own task_step flow stays current");
+        let published =
+            storage.record(org.id, RecordKind::TaskFlow, TaskFlow::record_id(TaskKind::Repair)).await?;
+        assert!(matches!(published.map(|s| s.record), Some(Record::TaskFlow(f)) if f == stored));
+        Ok(())
+    }
 }

@@ -391,6 +391,15 @@ impl Storage for SqliteStorage {
         self.write(move |tx| approval_flows::put(tx, org_id, &flow, now_ms)).await
     }
 
+    async fn put_task_flow(
+        &self,
+        org_id: OrgId,
+        flow: fieldkit_domain::approval::TaskFlow,
+        now_ms: i64,
+    ) -> StorageResult<fieldkit_domain::approval::TaskFlow> {
+        self.write(move |tx| approval_flows::put_task_flow(tx, org_id, &flow, now_ms)).await
+    }
+
     async fn approval_flows(
         &self,
         org_id: OrgId,
