@@ -1,7 +1,9 @@
 // The approvals view: what waits for the signed-in manager or admin ("Waiting for you",
 // GET /v1/approvals?to_decide=true) with a comment box and Approve / Reject on each, every
 // request of their scope ("All in my scope", GET /v1/approvals) with where it stands and the
-// decisions so far, and the org's flows read-only (GET /v1/approval-flows). A decision is
+// decisions so far, the org's flows read-only (GET /v1/approval-flows), and a form to ask for
+// leave or a business trip for oneself (POST /v1/approvals, whole days in the org's time
+// zone). A decision is
 // POST /v1/approvals/{id}/decisions; the server's refusal (403 not an approver of the step,
 // 409 already decided or final) is shown as text in the item. Every piece of data reaches
 // the page as text.
@@ -323,6 +325,39 @@ function renderFlows(flows) {
     flow.when_no_approver === "skip" ? el("p", { class: "note" }, "A step nobody can decide is skipped.") : null)));
 }
 
+/** Unix ms of the org-local midnight starting `date` (`YYYY-MM-DD`). */
+function localMidnight(date) {
+  const [y, m, d] = date.split("-").map(Number);
+  return Date.UTC(y, m - 1, d) - host.offsetMin() * 60000;
+}
+
+/** Sends the ask form: a leave or trip over whole days, for the signed-in user. */
+async function ask(event) {
+  event.preventDefault();
+  const kind = byId("ask-kind").value;
+  const range = { start_ms: localMidnight(byId("ask-from").value), end_ms: localMidnight(byId("ask-to").value) + DAY_MS };
+  const subject = kind === "business_trip"
+    ? { kind, range, destination: byId("ask-destination").value.trim() }
+    : { kind, range };
+  const result = byId("ask-result");
+  await host.run(async () => {
+    let made;
+    try {
+      made = await api.post("/v1/approvals", { subject, reason: byId("ask-reason").value.trim() });
+    } catch (e) {
+      if (!(e instanceof api.ApiError) || e.code === "unauthenticated") throw e;
+      result.textContent = `Not asked (${e.status}): ${e.message}`;
+      result.dataset.outcome = "refused";
+      return;
+    }
+    const status = made.status.status === "pending" ? `pending at ${stepTitle(kind, made.status.step)}` : made.status.status;
+    result.textContent = `Asked for ${kindName(kind)} ${rangeText(range)}: ${status}.`;
+    result.dataset.outcome = "asked";
+    result.dataset.request = made.request.id;
+    await refresh();
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Entry points for app.js
 
@@ -330,6 +365,10 @@ function renderFlows(flows) {
 export function initApprovals(options) {
   host = options;
   byId("approvals-refresh").addEventListener("click", () => host.run(refresh));
+  byId("approvals-ask").addEventListener("submit", ask);
+  byId("ask-kind").addEventListener("change", () => {
+    byId("ask-destination-label").hidden = byId("ask-kind").value !== "business_trip";
+  });
 }
 
 /** Shows the view's current state (on opening the tab). */
@@ -345,9 +384,12 @@ export function resetApprovals() {
   state.flows.clear();
   state.loaded = false;
   for (const id of ["approvals-inbox", "approvals-all", "approval-flows"]) fill(byId(id));
-  const result = byId("approvals-result");
-  result.textContent = "";
-  delete result.dataset.outcome;
-  delete result.dataset.request;
+  for (const result of [byId("approvals-result"), byId("ask-result")]) {
+    result.textContent = "";
+    delete result.dataset.outcome;
+    delete result.dataset.request;
+  }
+  byId("approvals-ask").reset();
+  byId("ask-destination-label").hidden = true;
   delete byId("approvals-view").dataset.loaded;
 }
