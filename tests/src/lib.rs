@@ -4,8 +4,10 @@
 //! engines ("phones") in temporary folders; [`facts`] builds facts as phones push them.
 //! Scenario tests in `tests/` and the demo binary build on them. [`demo_data`] holds the
 //! demo org: real places in Shanghai. [`year_data`] generates a year of a large org
-//! straight into the server's storage (the reports bench).
+//! straight into the server's storage (the reports bench). [`browser`] runs the
+//! headless-Chromium scripts of `tests/browser`.
 
+pub mod browser;
 pub mod demo_data;
 pub mod facts;
 pub mod harness;

@@ -10,29 +10,20 @@
 //! packages of `tests/browser` and Chromium come from `scripts/setup`; without them the test
 //! fails and says so.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use fieldkit_domain::approval::{ApprovalRequest, ApprovalStatus, ApprovalView, RequestSubject, Verdict};
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TeamId, UserId};
 use fieldkit_domain::model::{Currency, Role};
 use fieldkit_domain::protocol::{Fact, FeedChange, FeedEntry, PROTOCOL_VERSION, Record, SyncRequest};
+use fieldkit_e2e::browser::{self, ScriptRun};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// The longest the browser run may take.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
 /// The screenshots' size (the script's viewport).
 const VIEWPORT: (u32, u32) = (1400, 1000);
 const DAY_MS: i64 = 86_400_000;
 /// 2027-01-04 as days since 1970-01-01: the first day of the rep's leave.
 const LEAVE_FIRST_DAY: i64 = 20_822;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
-}
 
 /// One signed-in user of the test org.
 struct Person {
@@ -152,62 +143,6 @@ async fn feed_views(o: &Org, who: &Person) -> anyhow::Result<Vec<ApprovalView>> 
         .collect())
 }
 
-/// Fails with what to run when a tool the browser test needs is missing.
-fn require_browser_tools(root: &Path) -> anyhow::Result<PathBuf> {
-    let setup =
-        "run ./scripts/setup (it installs Debian's chromium and runs `npm ci --prefix tests/browser`)";
-    let node = Command::new("node").arg("--version").output();
-    anyhow::ensure!(node.is_ok_and(|o| o.status.success()), "Node.js is missing: {setup}");
-    anyhow::ensure!(
-        root.join("tests/browser/node_modules/playwright-core/package.json").is_file(),
-        "tests/browser/node_modules is missing: {setup}"
-    );
-    let chromium =
-        std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    anyhow::ensure!(chromium.is_file(), "{} is missing: {setup}", chromium.display());
-    Ok(chromium)
-}
-
-/// Runs the approvals script to its end (killed after [`BROWSER_TIMEOUT`]): status, stdout, stderr.
-fn run_script(root: &Path, chromium: &Path, args: &[String]) -> anyhow::Result<(bool, String, String)> {
-    let mut child = Command::new("node")
-        .arg(root.join("tests/browser/approvals.mjs"))
-        .args(args)
-        .env("CHROMIUM_PATH", chromium)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > BROWSER_TIMEOUT {
-            child.kill()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output()?;
-    Ok((
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    ))
-}
-
-/// Width and height from a PNG file's header, after checking its signature.
-fn png_size(path: &Path) -> anyhow::Result<(u32, u32)> {
-    let bytes = std::fs::read(path)?;
-    anyhow::ensure!(
-        bytes.len() > 33 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{} is not a PNG",
-        path.display()
-    );
-    anyhow::ensure!(&bytes[12..16] == b"IHDR", "{} has no IHDR first", path.display());
-    let word = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    Ok((word(16), word(20)))
-}
-
 /// `(approver, verdict, comment)` of each decision of an approval item, in order.
 fn decisions_of(item: &Value) -> Vec<(String, String, String)> {
     item["decisions"]
@@ -229,8 +164,8 @@ fn triple(who: UserId, verdict: &str, comment: &str) -> (String, String, String)
 async fn two_managers_approve_a_discount_and_reject_a_leave_in_the_dashboard_and_a_stale_tab_is_refused()
 -> anyhow::Result<()> {
     log_to_stderr_if_asked();
-    let root = workspace();
-    let chromium = require_browser_tools(&root)?;
+    let root = browser::workspace();
+    let chromium = browser::require_tools(&root)?;
     let o = org().await?;
 
     // The view's script is served with the dashboard's policy.
@@ -297,15 +232,17 @@ async fn two_managers_approve_a_discount_and_reject_a_leave_in_the_dashboard_and
         "admin".to_owned(),
     ];
     let (root2, chromium2) = (root.clone(), chromium.clone());
-    let (ok, stdout, stderr) =
-        tokio::task::spawn_blocking(move || run_script(&root2, &chromium2, &args)).await??;
+    let ScriptRun { ok, stdout, stderr } = tokio::task::spawn_blocking(move || {
+        browser::run_script(&root2, &chromium2, "approvals.mjs", &args, &[])
+    })
+    .await??;
     assert!(ok, "the browser run failed (screenshots in {}):\n{stderr}\n{stdout}", shots.display());
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())?;
     assert_eq!(report["ok"], true, "{stdout}");
     assert!(report["checks"].as_u64().unwrap_or(0) >= 40, "{stdout}");
     // The script checked each screenshot's pixels; here, that they are PNGs of the viewport.
     for name in ["01-shanghai-approved.png", "02-east-decided.png", "03-stale-refused.png", "04-admin.png"] {
-        assert_eq!(png_size(&shots.join(name))?, VIEWPORT, "{name}");
+        assert_eq!(browser::png_size(&shots.join(name))?, VIEWPORT, "{name}");
     }
 
     // Through the API: the discount approved with both comments in order, the leave rejected

@@ -8,10 +8,6 @@
 //! screenshots. Node.js, the npm packages of `tests/browser` and Chromium come from
 //! `scripts/setup`; without them this test fails and says so.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, ProductId, TeamId, UserId, VisitId};
 use fieldkit_domain::model::{CheckIn, CheckOut, Currency, Order, OrderLine, PhotoRecord, Role, WgsPoint};
 use fieldkit_domain::protocol::Fact;
@@ -19,6 +15,7 @@ use fieldkit_domain::signing::{
     PerceptualHash, PhotoReceipt, RECEIPT_VERSION, ReceiptSigner, Sha256Hash, SignedReceipt, SoftwareKey,
     sign_receipt, verification_code,
 };
+use fieldkit_e2e::browser::{self, ScriptRun};
 use fieldkit_e2e::facts::{self, event, fix};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use reqwest::StatusCode;
@@ -27,8 +24,6 @@ use serde_json::{Value, json};
 const DAY_MS: i64 = 86_400_000;
 const MINUTE_MS: i64 = 60_000;
 const STOREFRONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/photos/storefront.jpg");
-/// The longest the browser run may take.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
 /// The viewport the script uses (its screenshots of the viewport have exactly this size).
 const VIEWPORT: (u32, u32) = (1400, 1000);
 /// A customer name that is markup: the page must show it as text.
@@ -40,10 +35,6 @@ const OUTSIDE_DEPARTMENT: &str = "West";
 /// Weeks of rep2's old weekly orders (10 to 39 weeks back: before any period the script
 /// reads), enough history for the forecast of rep2's team and of everyone.
 const OLD_WEEKS: std::ops::RangeInclusive<i64> = 10..=39;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
-}
 
 fn point(lat: f64, lng: f64) -> WgsPoint {
     WgsPoint::new(lat, lng).expect("the test's places are on the globe")
@@ -343,74 +334,12 @@ async fn seed(server: &TestServer) -> anyhow::Result<Value> {
     }))
 }
 
-/// Fails with what to run when a tool the browser test needs is missing.
-fn require_browser_tools(root: &Path) -> anyhow::Result<PathBuf> {
-    let setup =
-        "run ./scripts/setup (it installs Debian's chromium and runs `npm ci --prefix tests/browser`)";
-    let node = Command::new("node").arg("--version").output();
-    anyhow::ensure!(node.is_ok_and(|o| o.status.success()), "Node.js is missing: {setup}");
-    anyhow::ensure!(
-        root.join("tests/browser/node_modules/playwright-core/package.json").is_file(),
-        "tests/browser/node_modules is missing: {setup}"
-    );
-    let chromium =
-        std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    anyhow::ensure!(chromium.is_file(), "{} is missing: {setup}", chromium.display());
-    Ok(chromium)
-}
-
-/// Runs the browser script to its end (killed after [`BROWSER_TIMEOUT`]): status, stdout, stderr.
-fn run_script(
-    root: &Path,
-    chromium: &Path,
-    args: &[String],
-    expect: &Value,
-) -> anyhow::Result<(bool, String, String)> {
-    let mut child = Command::new("node")
-        .arg(root.join("tests/browser/dashboard.mjs"))
-        .args(args)
-        .env("DASHBOARD_EXPECT", expect.to_string())
-        .env("CHROMIUM_PATH", chromium)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > BROWSER_TIMEOUT {
-            child.kill()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output()?;
-    Ok((
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    ))
-}
-
-/// Width and height from a PNG file's header, after checking its signature.
-fn png_size(path: &Path) -> anyhow::Result<(u32, u32)> {
-    let bytes = std::fs::read(path)?;
-    anyhow::ensure!(
-        bytes.len() > 33 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{} is not a PNG",
-        path.display()
-    );
-    anyhow::ensure!(&bytes[12..16] == b"IHDR", "{} has no IHDR first", path.display());
-    let word = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    Ok((word(16), word(20)))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_reads_the_seeded_figures_dispatches_a_task_and_checks_a_photo_on_the_dashboard()
 -> anyhow::Result<()> {
     log_to_stderr_if_asked();
-    let root = workspace();
-    let chromium = require_browser_tools(&root)?;
+    let root = browser::workspace();
+    let chromium = browser::require_tools(&root)?;
     let server = TestServer::start().await?;
 
     // The page and its files are served with their types and a strict policy (the harness's
@@ -451,8 +380,16 @@ async fn a_manager_reads_the_seeded_figures_dispatches_a_task_and_checks_a_photo
         shots.display().to_string(),
     ];
     let (root2, chromium2, expect2) = (root.clone(), chromium.clone(), expect.clone());
-    let (ok, stdout, stderr) =
-        tokio::task::spawn_blocking(move || run_script(&root2, &chromium2, &args, &expect2)).await??;
+    let ScriptRun { ok, stdout, stderr } = tokio::task::spawn_blocking(move || {
+        browser::run_script(
+            &root2,
+            &chromium2,
+            "dashboard.mjs",
+            &args,
+            &[("DASHBOARD_EXPECT", expect2.to_string())],
+        )
+    })
+    .await??;
     assert!(ok, "the browser run failed (screenshots in {}):\n{stderr}\n{stdout}", shots.display());
 
     // The script checked each screenshot's pixels; here, that they are all there as PNGs of
@@ -463,14 +400,14 @@ async fn a_manager_reads_the_seeded_figures_dispatches_a_task_and_checks_a_photo
     for name in
         ["01-login.png", "02-analytics.png", "04-dispatch.png", "05-visit.png", "06-analytics-refused.png"]
     {
-        assert_eq!(png_size(&shots.join(name))?, VIEWPORT, "{name}");
+        assert_eq!(browser::png_size(&shots.join(name))?, VIEWPORT, "{name}");
     }
     for name in ["02-dashboard.png", "03-today.png"] {
-        let (width, height) = png_size(&shots.join(name))?;
+        let (width, height) = browser::png_size(&shots.join(name))?;
         assert!(width == VIEWPORT.0 && height >= VIEWPORT.1, "{name}: {width}×{height}");
     }
     for chart in ["bar", "line", "pie", "scatter", "forecast"] {
-        let (width, height) = png_size(&shots.join(format!("02-{chart}.png")))?;
+        let (width, height) = browser::png_size(&shots.join(format!("02-{chart}.png")))?;
         assert!(width > 100 && height > 100, "{chart}: {width}×{height}");
     }
     server.stop().await

@@ -10,26 +10,17 @@
 //! `scripts/setup`; without them the browser test fails and says so.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use fieldkit_domain::docs;
 use fieldkit_domain::ids::{FormTemplateId, TeamId};
 use fieldkit_domain::model::{Condition, ConditionTest, FieldKind, FormTemplate, Role};
 use fieldkit_domain::protocol::RecordKind;
+use fieldkit_e2e::browser::{self, ScriptRun};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
 use fieldkit_engine::Error;
 use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// The longest the browser run may take.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
-}
 
 fn text(key: &str) -> Value {
     json!({ "key": key, "label": key, "kind": { "type": "text" }, "required": false })
@@ -243,49 +234,6 @@ async fn only_managers_and_admins_check_preview_or_publish_designs() -> anyhow::
 // ---------------------------------------------------------------------------------------------
 // The designer in a real browser, then the rep's phone.
 
-/// Fails with what to run when a tool the browser test needs is missing.
-fn require_browser_tools(root: &Path) -> anyhow::Result<PathBuf> {
-    let setup =
-        "run ./scripts/setup (it installs Debian's chromium and runs `npm ci --prefix tests/browser`)";
-    let node = Command::new("node").arg("--version").output();
-    anyhow::ensure!(node.is_ok_and(|o| o.status.success()), "Node.js is missing: {setup}");
-    anyhow::ensure!(
-        root.join("tests/browser/node_modules/playwright-core/package.json").is_file(),
-        "tests/browser/node_modules is missing: {setup}"
-    );
-    let chromium =
-        std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    anyhow::ensure!(chromium.is_file(), "{} is missing: {setup}", chromium.display());
-    Ok(chromium)
-}
-
-/// Runs the designer script to its end (killed after [`BROWSER_TIMEOUT`]): status, stdout, stderr.
-fn run_script(root: &Path, chromium: &Path, args: &[String]) -> anyhow::Result<(bool, String, String)> {
-    let mut child = Command::new("node")
-        .arg(root.join("tests/browser/form_designer.mjs"))
-        .args(args)
-        .env("CHROMIUM_PATH", chromium)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > BROWSER_TIMEOUT {
-            child.kill()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output()?;
-    Ok((
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    ))
-}
-
 fn values(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
 }
@@ -302,8 +250,8 @@ fn refused_fields(result: fieldkit_engine::Result<fieldkit_domain::model::FormRe
 async fn a_form_dragged_together_in_the_dashboard_reaches_a_reps_phone_and_is_validated_there()
 -> anyhow::Result<()> {
     log_to_stderr_if_asked();
-    let root = workspace();
-    let chromium = require_browser_tools(&root)?;
+    let root = browser::workspace();
+    let chromium = browser::require_tools(&root)?;
     let server = TestServer::start().await?;
     let org = server.org("acme", 1).await?;
     let api = Api::new(&server.url);
@@ -329,8 +277,10 @@ async fn a_form_dragged_together_in_the_dashboard_reaches_a_reps_phone_and_is_va
         shots.display().to_string(),
     ];
     let (root2, chromium2) = (root.clone(), chromium.clone());
-    let (ok, stdout, stderr) =
-        tokio::task::spawn_blocking(move || run_script(&root2, &chromium2, &args)).await??;
+    let ScriptRun { ok, stdout, stderr } = tokio::task::spawn_blocking(move || {
+        browser::run_script(&root2, &chromium2, "form_designer.mjs", &args, &[])
+    })
+    .await??;
     assert!(ok, "the browser run failed (screenshots in {}):\n{stderr}\n{stdout}", shots.display());
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())?;
     assert_eq!(report["ok"], true, "{stdout}");
