@@ -16,7 +16,7 @@
 
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { checker, launchChromium } from "./lib.mjs";
 import { decodePng, imageStats } from "./png.mjs";
 
 const [baseUrl, org, password, shotDir, discountId, leaveId, shanghaiManager, eastManager, admin] = process.argv.slice(2);
@@ -24,7 +24,6 @@ if (!admin) {
   console.error("usage: node approvals.mjs <base_url> <org> <password> <screenshot_dir> <discount_id> <leave_id> <shanghai_manager> <east_manager> <admin>");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const VIEWPORT = { width: 1400, height: 1000 };
 const TIMEOUT_MS = 15000;
 /** Display names the Rust test gave the people. */
@@ -36,32 +35,14 @@ const SECOND_COMMENT = "within the quarter's budget";
 const REJECT_COMMENT = "the quarter's closing week";
 
 mkdirSync(shotDir, { recursive: true });
-const checks = [];
+const { checks, check } = checker();
 const shots = [];
-
-function check(condition, what, detail = "") {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ""}`);
-  checks.push(what);
-}
 
 function same(actual, wanted, what) {
   check(JSON.stringify(actual) === JSON.stringify(wanted), what, `shown ${JSON.stringify(actual)}, wanted ${JSON.stringify(wanted)}`);
 }
 
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-} catch (error) {
-  console.error(`could not start Chromium at ${CHROMIUM} (run scripts/setup): ${error.message}`);
-  process.exit(2);
-}
+const browser = await launchChromium();
 
 const problems = [];
 

@@ -8,7 +8,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { checker, launchChromium } from "./lib.mjs";
 import { decodePng, imageStats } from "./png.mjs";
 
 const [baseUrl, org, manager, password, shotDir] = process.argv.slice(2);
@@ -21,18 +21,12 @@ if (!expect) {
   console.error("DASHBOARD_EXPECT (the seeded figures, JSON) is not set");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const VIEWPORT = { width: 1400, height: 1000 };
 const TIMEOUT_MS = 15000;
 
 mkdirSync(shotDir, { recursive: true });
-const checks = [];
+const { checks, check } = checker();
 const shots = [];
-
-function check(condition, what, detail = "") {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ""}`);
-  checks.push(what);
-}
 
 /** JSON with object keys sorted, to compare values whatever their key order. */
 function canonical(value) {
@@ -44,20 +38,7 @@ function same(actual, wanted, what) {
   check(canonical(actual) === canonical(wanted), what, `shown ${canonical(actual)}, seeded ${canonical(wanted)}`);
 }
 
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-} catch (error) {
-  console.error(`could not start Chromium at ${CHROMIUM} (run scripts/setup): ${error.message}`);
-  process.exit(2);
-}
+const browser = await launchChromium();
 
 const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, timezoneId: "UTC" });
 const page = await context.newPage();

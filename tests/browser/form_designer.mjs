@@ -11,7 +11,7 @@
 
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { checker, launchChromium } from "./lib.mjs";
 import { decodePng, imageStats } from "./png.mjs";
 
 const [baseUrl, org, manager, password, shotDir] = process.argv.slice(2);
@@ -19,38 +19,19 @@ if (!shotDir) {
   console.error("usage: node form_designer.mjs <base_url> <org> <manager> <password> <screenshot_dir>");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const VIEWPORT = { width: 1400, height: 1000 };
 const TIMEOUT_MS = 15000;
 const TITLE = "货架检查 Shelf check";
 
 mkdirSync(shotDir, { recursive: true });
-const checks = [];
+const { checks, check } = checker();
 const shots = [];
-
-function check(condition, what, detail = "") {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ""}`);
-  checks.push(what);
-}
 
 function same(actual, wanted, what) {
   check(JSON.stringify(actual) === JSON.stringify(wanted), what, `shown ${JSON.stringify(actual)}, wanted ${JSON.stringify(wanted)}`);
 }
 
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-} catch (error) {
-  console.error(`could not start Chromium at ${CHROMIUM} (run scripts/setup): ${error.message}`);
-  process.exit(2);
-}
+const browser = await launchChromium();
 
 const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, timezoneId: "UTC" });
 const page = await context.newPage();
