@@ -17,6 +17,7 @@ pub mod error;
 mod extract;
 mod location;
 mod orders;
+mod periodic;
 pub mod photos;
 pub mod provision;
 pub mod report_kit;

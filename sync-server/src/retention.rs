@@ -38,46 +38,33 @@ pub async fn prune_all(storage: &dyn Storage, now_ms: i64) -> StorageResult<Vec<
 
 /// Prunes every org now and then every `every`, until `stop` turns true (or its sender is
 /// gone). A failure is logged and retried at the next tick.
-pub(crate) async fn run(
-    storage: Arc<dyn Storage>,
-    every: std::time::Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
+pub(crate) async fn run(storage: Arc<dyn Storage>, every: std::time::Duration, stop: watch::Receiver<bool>) {
+    crate::periodic::every(every, stop, || prune_every_org(storage.as_ref())).await;
+}
+
+async fn prune_every_org(storage: &dyn Storage) {
+    let orgs = match storage.orgs().await {
+        Ok(orgs) => orgs,
+        Err(e) => {
+            tracing::error!(error = %e, "track retention: cannot list orgs; retrying at the next tick");
+            return;
         }
-        let orgs = match storage.orgs().await {
-            Ok(orgs) => orgs,
-            Err(e) => {
-                tracing::error!(error = %e, "track retention: cannot list orgs; retrying at the next tick");
-                continue;
-            }
-        };
-        // One org's failure (a settings record that no longer parses) never holds up the rest.
-        for org in orgs {
-            match prune_org(storage.as_ref(), &org, crate::now_ms()).await {
-                Ok(pruned) if pruned != TrackPrune::default() => tracing::info!(
-                    org = %org.id,
-                    points = pruned.points,
-                    facts = pruned.facts,
-                    "pruned location data past retention"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!(
-                    org = %org.id,
-                    error = %e,
-                    "track retention prune failed; retrying at the next tick"
-                ),
-            }
+    };
+    // One org's failure (a settings record that no longer parses) never holds up the rest.
+    for org in orgs {
+        match prune_org(storage, &org, crate::now_ms()).await {
+            Ok(pruned) if pruned != TrackPrune::default() => tracing::info!(
+                org = %org.id,
+                points = pruned.points,
+                facts = pruned.facts,
+                "pruned location data past retention"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(
+                org = %org.id,
+                error = %e,
+                "track retention prune failed; retrying at the next tick"
+            ),
         }
     }
 }

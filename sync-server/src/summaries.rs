@@ -304,28 +304,8 @@ async fn build_if_stale(
 /// its sender is gone); a run in progress is dropped at the stop (each period's snapshots
 /// are stored in one transaction, the cursor moves only after a complete run). One org's
 /// failure is logged and retried at the next tick.
-pub async fn run(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(every.max(Duration::from_secs(1)));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
-        }
-        tokio::select! {
-            () = run_once(&state) => {}
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-            }
-        }
-    }
+pub async fn run(state: AppState, every: Duration, stop: watch::Receiver<bool>) {
+    crate::periodic::every(every, stop, || run_once(&state)).await;
 }
 
 async fn run_once(state: &AppState) {
