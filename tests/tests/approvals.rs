@@ -6,19 +6,13 @@
 use std::time::Duration;
 
 use fieldkit_domain::approval::{ApprovalRequest, Decision, RequestSubject, StepId, TimeRange, Verdict};
-use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TeamId, UserId};
-use fieldkit_domain::model::{Currency, Role};
+use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, UserId};
+use fieldkit_domain::model::Currency;
 use fieldkit_domain::protocol::{Fact, FeedChange, PROTOCOL_VERSION, Record, SyncRequest};
-use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
+use fieldkit_e2e::api_org::{ApiOrg, Person, call};
+use fieldkit_e2e::harness::{Api, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// One signed-in user of the test org.
-struct Person {
-    id: UserId,
-    team: Option<TeamId>,
-    token: String,
-}
 
 /// An org with East > Shanghai: a rep and their manager in Shanghai, East's manager above,
 /// a second Shanghai manager, a manager of an unrelated West department and an admin.
@@ -33,55 +27,18 @@ struct Org {
     west_head: Person,
 }
 
-async fn call(
-    api: &Api,
-    method: &str,
-    who: &Person,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(StatusCode, Value)> {
-    api.send(method, path, Some(&who.token), body.as_ref()).await
-}
-
 async fn org() -> anyhow::Result<Org> {
-    log_to_stderr_if_asked();
-    let server = TestServer::start().await?;
-    let api = Api::new(&server.url);
-    let org = fieldkit_server::provision::create_org(server.storage.as_ref(), "acme", "Acme").await?;
-    let admin_user = server.user(&org, "admin", Role::Admin, TeamId::new()).await?;
-    let admin = Person { id: admin_user.id, team: None, token: api.login("acme", "admin", PASSWORD).await? };
-    let department = |name: &str, parent: Option<String>| {
-        let api = &api;
-        let admin = &admin;
-        let body = json!({ "name": name, "parent_id": parent });
-        async move {
-            let (status, made) = call(api, "POST", admin, "/v1/departments", Some(body)).await?;
-            anyhow::ensure!(status == StatusCode::CREATED, "{status} {made}");
-            Ok::<_, anyhow::Error>(made["id"].as_str().unwrap_or_default().to_owned())
-        }
-    };
-    let east = department("East", None).await?;
-    let shanghai = department("Shanghai", Some(east.clone())).await?;
-    let west = department("West", None).await?;
-    let person = |name: &'static str, role: &'static str, team: String| {
-        let (api, admin) = (&api, &admin);
-        async move {
-            let body = json!({ "username": name, "display_name": name, "role": role, "team_id": team, "password": PASSWORD });
-            let (status, user) = call(api, "POST", admin, "/v1/users", Some(body)).await?;
-            anyhow::ensure!(status == StatusCode::CREATED, "{status} {user}");
-            Ok::<_, anyhow::Error>(Person {
-                id: serde_json::from_value(user["id"].clone())?,
-                team: serde_json::from_value(user["team_id"].clone())?,
-                token: api.login("acme", name, PASSWORD).await?,
-            })
-        }
-    };
+    let built = ApiOrg::start().await?;
+    let east = built.department("East", None).await?;
+    let shanghai = built.department("Shanghai", Some(&east)).await?;
+    let west = built.department("West", None).await?;
     // Made in this order so that the department's first manager by id is its head.
-    let shanghai_head = person("m-shanghai", "manager", shanghai.clone()).await?;
-    let shanghai_deputy = person("m-deputy", "manager", shanghai.clone()).await?;
-    let east_head = person("m-east", "manager", east).await?;
-    let west_head = person("m-west", "manager", west).await?;
-    let rep = person("r-shanghai", "rep", shanghai).await?;
+    let shanghai_head = built.person("m-shanghai", "m-shanghai", "manager", &shanghai).await?;
+    let shanghai_deputy = built.person("m-deputy", "m-deputy", "manager", &shanghai).await?;
+    let east_head = built.person("m-east", "m-east", "manager", &east).await?;
+    let west_head = built.person("m-west", "m-west", "manager", &west).await?;
+    let rep = built.person("r-shanghai", "r-shanghai", "rep", &shanghai).await?;
+    let ApiOrg { server, api, admin } = built;
     Ok(Org { server, api, admin, rep, shanghai_head, shanghai_deputy, east_head, west_head })
 }
 

@@ -11,9 +11,10 @@
 //! fails and says so.
 
 use fieldkit_domain::approval::{ApprovalRequest, ApprovalStatus, ApprovalView, RequestSubject, Verdict};
-use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TeamId, UserId};
-use fieldkit_domain::model::{Currency, Role};
+use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, UserId};
+use fieldkit_domain::model::Currency;
 use fieldkit_domain::protocol::{Fact, FeedChange, FeedEntry, PROTOCOL_VERSION, Record, SyncRequest};
+use fieldkit_e2e::api_org::{ApiOrg, Person, call};
 use fieldkit_e2e::browser::{self, ScriptRun};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
 use reqwest::StatusCode;
@@ -25,13 +26,6 @@ const DAY_MS: i64 = 86_400_000;
 /// 2027-01-04 as days since 1970-01-01: the first day of the rep's leave.
 const LEAVE_FIRST_DAY: i64 = 20_822;
 
-/// One signed-in user of the test org.
-struct Person {
-    id: UserId,
-    team: Option<TeamId>,
-    token: String,
-}
-
 /// East > Shanghai: the rep and their manager in Shanghai, East's manager, an admin.
 struct Org {
     server: TestServer,
@@ -42,54 +36,19 @@ struct Org {
     east_head: Person,
 }
 
-async fn call(
-    api: &Api,
-    method: &str,
-    who: &Person,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(StatusCode, Value)> {
-    api.send(method, path, Some(&who.token), body.as_ref()).await
-}
-
 async fn org() -> anyhow::Result<Org> {
-    let server = TestServer::start().await?;
-    let api = Api::new(&server.url);
-    let org = fieldkit_server::provision::create_org(server.storage.as_ref(), "acme", "Acme").await?;
-    let admin_user = server.user(&org, "admin", Role::Admin, TeamId::new()).await?;
-    let admin = Person { id: admin_user.id, team: None, token: api.login("acme", "admin", PASSWORD).await? };
-    let department = |name: &str, parent: Option<String>| {
-        let (api, admin) = (&api, &admin);
-        let body = json!({ "name": name, "parent_id": parent });
-        async move {
-            let (status, made) = call(api, "POST", admin, "/v1/departments", Some(body)).await?;
-            anyhow::ensure!(status == StatusCode::CREATED, "{status} {made}");
-            Ok::<_, anyhow::Error>(made["id"].as_str().unwrap_or_default().to_owned())
-        }
-    };
-    let east = department("East", None).await?;
-    let shanghai = department("Shanghai", Some(east.clone())).await?;
-    let person = |name: &'static str, display: &'static str, role: &'static str, team: String| {
-        let (api, admin) = (&api, &admin);
-        async move {
-            let body = json!({ "username": name, "display_name": display, "role": role, "team_id": team, "password": PASSWORD });
-            let (status, user) = call(api, "POST", admin, "/v1/users", Some(body)).await?;
-            anyhow::ensure!(status == StatusCode::CREATED, "{status} {user}");
-            Ok::<_, anyhow::Error>(Person {
-                id: serde_json::from_value(user["id"].clone())?,
-                team: serde_json::from_value(user["team_id"].clone())?,
-                token: api.login("acme", name, PASSWORD).await?,
-            })
-        }
-    };
-    let shanghai_head = person("m-shanghai", "Wang Wei", "manager", shanghai.clone()).await?;
-    let east_head = person("m-east", "Zhou Min", "manager", east).await?;
+    let built = ApiOrg::start().await?;
+    let east = built.department("East", None).await?;
+    let shanghai = built.department("Shanghai", Some(&east)).await?;
+    let shanghai_head = built.person("m-shanghai", "Wang Wei", "manager", &shanghai).await?;
+    let east_head = built.person("m-east", "Zhou Min", "manager", &east).await?;
     // East's head reads East and every department under it (a manager's default is their own).
     let path = format!("/v1/users/{}", east_head.id);
     let body = json!({ "data_scope": "department_and_below" });
-    let (status, changed) = call(&api, "PATCH", &admin, &path, Some(body)).await?;
+    let (status, changed) = call(&built.api, "PATCH", &built.admin, &path, Some(body)).await?;
     anyhow::ensure!(status == StatusCode::OK, "{status} {changed}");
-    let rep = person("r-shanghai", "Li Lei", "rep", shanghai).await?;
+    let rep = built.person("r-shanghai", "Li Lei", "rep", &shanghai).await?;
+    let ApiOrg { server, api, admin } = built;
     Ok(Org { server, api, admin, rep, shanghai_head, east_head })
 }
 

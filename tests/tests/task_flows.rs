@@ -6,19 +6,14 @@
 
 use fieldkit_domain::approval::{ApprovalStatus, NextTaskStep, StepId, TaskFlowError, TaskStepDone};
 use fieldkit_domain::clock::{EventTime, Hlc};
-use fieldkit_domain::ids::{FactId, TaskId, TeamId, UserId};
-use fieldkit_domain::model::{Role, TaskStatus};
+use fieldkit_domain::ids::{FactId, TaskId, UserId};
+use fieldkit_domain::model::TaskStatus;
 use fieldkit_domain::protocol::Fact;
-use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
+use fieldkit_e2e::api_org::{ApiOrg, Person, call};
+use fieldkit_e2e::harness::{Api, TestServer};
 use fieldkit_engine::{Error, TaskStepRefusal};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// One signed-in user of the test org.
-struct Person {
-    id: UserId,
-    token: String,
-}
 
 /// An org with one department: its manager and a rep, and an admin.
 struct Org {
@@ -29,42 +24,12 @@ struct Org {
     rep: Person,
 }
 
-async fn call(
-    api: &Api,
-    method: &str,
-    who: &Person,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(StatusCode, Value)> {
-    api.send(method, path, Some(&who.token), body.as_ref()).await
-}
-
 async fn org() -> anyhow::Result<Org> {
-    log_to_stderr_if_asked();
-    let server = TestServer::start().await?;
-    let api = Api::new(&server.url);
-    let org = fieldkit_server::provision::create_org(server.storage.as_ref(), "acme", "Acme").await?;
-    let admin_user = server.user(&org, "admin", Role::Admin, TeamId::new()).await?;
-    let admin = Person { id: admin_user.id, token: api.login("acme", "admin", PASSWORD).await? };
-    let (status, made) =
-        call(&api, "POST", &admin, "/v1/departments", Some(json!({ "name": "Service", "parent_id": null })))
-            .await?;
-    anyhow::ensure!(status == StatusCode::CREATED, "{status} {made}");
-    let team = made["id"].as_str().unwrap_or_default().to_owned();
-    let person = |name: &'static str, role: &'static str| {
-        let (api, admin, team) = (&api, &admin, team.clone());
-        async move {
-            let body = json!({ "username": name, "display_name": name, "role": role, "team_id": team, "password": PASSWORD });
-            let (status, user) = call(api, "POST", admin, "/v1/users", Some(body)).await?;
-            anyhow::ensure!(status == StatusCode::CREATED, "{status} {user}");
-            Ok::<_, anyhow::Error>(Person {
-                id: serde_json::from_value(user["id"].clone())?,
-                token: api.login("acme", name, PASSWORD).await?,
-            })
-        }
-    };
-    let manager = person("m-service", "manager").await?;
-    let rep = person("r-service", "rep").await?;
+    let built = ApiOrg::start().await?;
+    let team = built.department("Service", None).await?;
+    let manager = built.person("m-service", "m-service", "manager", &team).await?;
+    let rep = built.person("r-service", "r-service", "rep", &team).await?;
+    let ApiOrg { server, api, admin } = built;
     Ok(Org { server, api, admin, manager, rep })
 }
 
