@@ -7,13 +7,13 @@
 //! validated against the template version it was filled in (the domain's validator, the one
 //! the phone ran). A refused push stores nothing.
 
-use automerge::{ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use fieldkit_domain::docs::{self, DocError, form_response, task, visit};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use fieldkit_domain::forms::validate_response;
-use fieldkit_domain::ids::UserId;
+use fieldkit_domain::ids::{DeviceId, UserId};
 use fieldkit_domain::model::{FormTemplate, Role, User};
 use fieldkit_domain::protocol::{PushOutcome, RecordKind, RejectCode};
 
@@ -26,9 +26,11 @@ fn refuse(code: RejectCode, reason: String) -> DocDecision {
 /// Form templates by record id ([`FormTemplate::record_id`]): every version of each.
 pub(crate) type Templates = Arc<HashMap<uuid::Uuid, FormTemplate>>;
 
-/// The decision for changes `changes` pushed by `caller` to document `kind`/`id`.
+/// The decision for changes `changes` pushed by `caller` from `device` to document
+/// `kind`/`id`.
 pub(crate) fn merge_push(
     caller: User,
+    device: DeviceId,
     kind: RecordKind,
     id: uuid::Uuid,
     changes: Vec<u8>,
@@ -80,8 +82,19 @@ pub(crate) fn merge_push(
             let broken: Vec<String> = errors.iter().map(ToString::to_string).collect();
             return refuse(RejectCode::Invalid, format!("{label}: {}", broken.join("; ")));
         }
-        DocDecision::Write { state: doc.save(), body: after.to_json(), audience: after.audience() }
+        let new_heads = doc.get_heads();
+        let held_by = pusher_holds_all(&heads, &new_heads).then_some(device);
+        DocDecision::Write { state: doc.save(), body: after.to_json(), audience: after.audience(), held_by }
     })
+}
+
+/// Whether the device that pushed holds the whole merged document, so sending it back would
+/// be an echo. Merging adds only pushed changes, so a head that was not a head before came
+/// from the push, and the pusher holds it and all its ancestors. If every head after the
+/// merge is such a change, the pusher holds everything; a head left over from before is a
+/// change it may lack.
+fn pusher_holds_all(heads_before: &[ChangeHash], heads_after: &[ChangeHash]) -> bool {
+    heads_after.iter().all(|head| !heads_before.contains(head))
 }
 
 /// A document read into its record.

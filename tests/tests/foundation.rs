@@ -216,8 +216,10 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     let org = server.org("acme", 1).await?;
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let before =
-        server.storage.feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, 0, 1000).await?;
+    let before = server
+        .storage
+        .feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, None, 0, 1000)
+        .await?;
 
     // Wrong password, unknown user and unknown org answer alike.
     for (org_slug, user, password) in
@@ -304,8 +306,10 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     let (status, answer) = api.send("GET", "/v1/nope", Some(&token), None).await?;
     assert_eq!((status, error_code(&answer)), (StatusCode::NOT_FOUND, ErrorCode::NotFound));
 
-    let after =
-        server.storage.feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, 0, 1000).await?;
+    let after = server
+        .storage
+        .feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, None, 0, 1000)
+        .await?;
     assert_eq!(after.cursor, before.cursor, "no change was stored");
     assert!(server.storage.facts(org.org.id, FactFilter::default()).await?.is_empty());
     Ok(())

@@ -204,6 +204,41 @@ async fn visits_and_their_notes_converge_between_the_rep_and_the_managers_phone(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_is_not_sent_back_what_it_pushed_but_gets_every_change_it_lacks() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.org("acme", 1).await?;
+    let api = Api::new(&server.url);
+    let task = create_task(&api, &org, 0, "Visit").await?;
+    let phone = server.phone("acme", "rep1").await?;
+    phone.kit.sync_now().await?;
+
+    // A visit and a task edit made offline go up; neither comes back down as an echo.
+    let check_in = phone.kit.check_in(check_in_at(CustomerId::new()))?;
+    phone.kit.update_task(task, Some(TaskStatus::InProgress), Some("on my way".into()))?;
+    let report = phone.kit.sync_now().await?;
+    assert_eq!((report.pushed, report.pulled), (3, 0), "{report:?}");
+    assert_eq!(phone.kit.is_document_synced(RecordKind::Visit, check_in.visit_id.0)?, Some(true));
+
+    // The same rep's second phone gets both.
+    let tablet = server.phone("acme", "rep1").await?;
+    tablet.kit.sync_now().await?;
+    assert_eq!(tablet.kit.visit(check_in.visit_id)?, phone.kit.visit(check_in.visit_id)?);
+    assert_eq!(tablet.kit.my_tasks()?, phone.kit.my_tasks()?);
+
+    // A manager edit the phone has not seen, merged with the phone's next push, comes down
+    // as the merged state: the phone lacks the manager's change.
+    let (status, _) = patch_task(&api, &org, task, json!({ "title": "Visit today" })).await?;
+    assert_eq!(status, StatusCode::OK);
+    phone.kit.update_task(task, None, Some("shelf restocked".into()))?;
+    let report = phone.kit.sync_now().await?;
+    assert_eq!((report.pushed, report.pulled), (1, 1), "{report:?}");
+    let on_phone = phone.kit.my_tasks()?.pop().expect("the task is on the phone");
+    assert_eq!(on_phone.title, "Visit today");
+    assert_eq!(server_task(&api, &org, task).await?["notes"], json!(on_phone.notes));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rep_never_receives_another_reps_data_and_a_manager_only_their_teams() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let org = server.org("acme", 2).await?;

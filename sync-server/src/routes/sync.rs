@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use fieldkit_domain::ids::UserId;
+use fieldkit_domain::ids::{DeviceId, UserId};
 use fieldkit_domain::model::{FormTemplate, User};
 use fieldkit_domain::protocol::{
     DocAck, DocPush, ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
@@ -140,11 +140,11 @@ pub(super) async fn sync(
             PushAck { id: fact.id(), outcome }
         })
         .collect();
-    let doc_acks = push_docs(&state, &user, &req.docs).await?;
+    let doc_acks = push_docs(&state, &user, req.device_id, &req.docs).await?;
 
     let reader = FeedReader::for_user(&user, &state.storage.users(user.org_id).await?);
     let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
-    let page = state.storage.feed(user.org_id, reader, req.cursor, limit).await?;
+    let page = state.storage.feed(user.org_id, reader, Some(req.device_id), req.cursor, limit).await?;
     tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
@@ -220,7 +220,12 @@ fn check(fact: &Fact, caller: UserId) -> Result<(), PushOutcome> {
 }
 
 /// Merges pushed document changes, each decided inside the storing transaction.
-async fn push_docs(state: &AppState, user: &User, docs: &[DocPush]) -> ApiResult<Vec<DocAck>> {
+async fn push_docs(
+    state: &AppState,
+    user: &User,
+    device: DeviceId,
+    docs: &[DocPush],
+) -> ApiResult<Vec<DocAck>> {
     if docs.is_empty() {
         return Ok(Vec::new());
     }
@@ -241,6 +246,7 @@ async fn push_docs(state: &AppState, user: &User, docs: &[DocPush]) -> ApiResult
             id: d.id,
             merge: merge_push(
                 user.clone(),
+                device,
                 d.kind,
                 d.id,
                 d.changes.clone(),

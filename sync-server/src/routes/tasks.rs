@@ -100,6 +100,7 @@ pub(crate) fn creation(state: &AppState, task: &Task) -> ApiResult<DocUpdate> {
         state: doc.save(),
         body: serde_json::to_string(task).expect("tasks always serialize"),
         audience: task.assignee_id,
+        held_by: None,
     };
     Ok(DocUpdate {
         kind: RecordKind::Task,
@@ -213,6 +214,7 @@ pub(super) async fn patch(
                     state: doc.save(),
                     body: serde_json::to_string(&task).expect("tasks always serialize"),
                     audience: task.assignee_id,
+                    held_by: None,
                 },
                 Err(e @ DocError::StatusRegress { .. }) => refuse(RejectCode::Invalid, e.to_string()),
                 Err(e) => refuse(RejectCode::ConflictingBody, e.to_string()),

@@ -644,7 +644,7 @@ async fn tasks(state: &AppState, scope: &Scope) -> ApiResult<Vec<Task>> {
     let mut tasks = Vec::new();
     let mut cursor = 0;
     loop {
-        let page = state.storage.feed(scope.org, FeedReader::Everything, cursor, TASK_PAGE).await?;
+        let page = state.storage.feed(scope.org, FeedReader::Everything, None, cursor, TASK_PAGE).await?;
         for entry in page.entries {
             if let FeedChange::Doc { kind: RecordKind::Task, state: bytes, .. } = entry.change {
                 let doc = docs::load(&bytes, state.actor.clone()).map_err(|e| internal("stored task", &e))?;

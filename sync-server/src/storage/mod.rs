@@ -580,6 +580,9 @@ pub enum DocDecision {
         body: String,
         /// Who it is addressed to (`None`: every member).
         audience: Option<UserId>,
+        /// The device that pushed the changes, when the merged state holds nothing that
+        /// device lacks: its feed skips this state.
+        held_by: Option<DeviceId>,
     },
     /// Every change was already there: nothing to store.
     Unchanged,
@@ -758,11 +761,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn record(&self, org_id: OrgId, kind: RecordKind, id: Uuid) -> StorageResult<Option<StoredRecord>>;
     /// Every record of a reference-data kind (not deleted), in id order.
     async fn records(&self, org_id: OrgId, kind: RecordKind) -> StorageResult<Vec<StoredRecord>>;
-    /// The changes after `cursor` that `reader` may see, at most `limit` of them.
+    /// The changes after `cursor` that `reader` may see, at most `limit` of them. With
+    /// `device`, documents whose stored state that device already holds (it pushed it) are
+    /// left out: they would be an echo of its own push.
     async fn feed(
         &self,
         org_id: OrgId,
         reader: FeedReader,
+        device: Option<DeviceId>,
         cursor: u64,
         limit: u32,
     ) -> StorageResult<FeedPage>;

@@ -100,7 +100,7 @@ mod tests {
         let codes = storage.customer_codes(org.id).await?;
         assert_eq!(codes.len(), 1);
         assert_eq!(codes.get("C-1"), Some(&a.id));
-        let feed = storage.feed(org.id, FeedReader::Member(rep), 0, 100).await?;
+        let feed = storage.feed(org.id, FeedReader::Member(rep), None, 0, 100).await?;
         assert_eq!(feed.entries.len(), 2, "the rep gets their customer and the unowned one");
         Ok(())
     }

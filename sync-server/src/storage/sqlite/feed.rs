@@ -1,6 +1,6 @@
 //! Records, shared documents and the change feed in SQLite.
 
-use fieldkit_domain::ids::{OrgId, UserId};
+use fieldkit_domain::ids::{DeviceId, OrgId, UserId};
 use fieldkit_domain::protocol::{FeedChange, FeedEntry, PushOutcome, Record, RecordKind, RejectCode};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
@@ -30,6 +30,8 @@ struct Row<'a> {
     body: &'a str,
     doc: Option<&'a [u8]>,
     audience: Option<UserId>,
+    /// The device that already holds this state (a shared document it pushed).
+    held_by: Option<DeviceId>,
 }
 
 /// Writes a row at the org's next sequence number; if its audience changed, the previous
@@ -44,11 +46,21 @@ fn upsert(tx: &Transaction<'_>, org_id: OrgId, row: &Row<'_>) -> StorageResult<u
     let seq = next_seq(tx, org_id)?;
     let audience = row.audience.map(|a| a.to_string());
     tx.prepare_cached(
-        "INSERT INTO records (org_id, kind, id, seq, audience, deleted, body, doc) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+        "INSERT INTO records (org_id, kind, id, seq, audience, deleted, body, doc, held_by_device)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
          ON CONFLICT (org_id, kind, id) DO UPDATE SET seq = excluded.seq, audience = excluded.audience,
-             deleted = 0, body = excluded.body, doc = excluded.doc",
+             deleted = 0, body = excluded.body, doc = excluded.doc, held_by_device = excluded.held_by_device",
     )?
-    .execute(params![org, kind, id, to_i64(seq), audience, row.body, row.doc])?;
+    .execute(params![
+        org,
+        kind,
+        id,
+        to_i64(seq),
+        audience,
+        row.body,
+        row.doc,
+        row.held_by.map(|d| d.to_string())
+    ])?;
     if let Some(Some(previous)) = before
         && Some(&previous) != audience.as_ref()
     {
@@ -67,7 +79,8 @@ pub(super) fn put_record(
     audience: Option<UserId>,
 ) -> StorageResult<u64> {
     let body = serde_json::to_string(record).expect("records always serialize");
-    upsert(tx, org_id, &Row { kind: record.kind(), id: record.id(), body: &body, doc: None, audience })
+    let row = Row { kind: record.kind(), id: record.id(), body: &body, doc: None, audience, held_by: None };
+    upsert(tx, org_id, &row)
 }
 
 pub(super) fn update_docs(
@@ -93,8 +106,15 @@ pub(super) fn update_docs(
             continue;
         }
         let result = match (update.merge)(stored.and_then(|(doc, _)| doc).as_deref()) {
-            DocDecision::Write { state, body, audience } => {
-                let row = Row { kind: update.kind, id: update.id, body: &body, doc: Some(&state), audience };
+            DocDecision::Write { state, body, audience, held_by } => {
+                let row = Row {
+                    kind: update.kind,
+                    id: update.id,
+                    body: &body,
+                    doc: Some(&state),
+                    audience,
+                    held_by,
+                };
                 DocResult::Written(upsert(tx, org_id, &row)?)
             }
             DocDecision::Unchanged => DocResult::Unchanged,
@@ -224,6 +244,7 @@ pub(super) fn page(
     tx: &Transaction<'_>,
     org_id: OrgId,
     reader: FeedReader,
+    device: Option<DeviceId>,
     cursor: u64,
     limit: u32,
 ) -> StorageResult<FeedPage> {
@@ -243,13 +264,16 @@ pub(super) fn page(
         FeedReader::Everything => (Vec::new(), true),
     };
     let visible = serde_json::to_string(&visible).expect("a list of strings serialises");
+    let device = device.map(|d| d.to_string());
     // What the reader may see: reference data (no audience), records addressed to them or
-    // (for a manager) to their team; and removals of records that left all of that.
+    // (for a manager) to their team, but not a document state the reading device pushed
+    // itself; and removals of records that left all of that.
     let mut stmt = tx.prepare_cached(
         "WITH visible(user_id) AS (SELECT value FROM json_each(?3))
          SELECT seq, kind, id, deleted, body, doc FROM records
            WHERE org_id = ?1 AND seq > ?2
              AND (?4 OR audience IS NULL OR audience IN (SELECT user_id FROM visible))
+             AND (held_by_device IS NULL OR ?6 IS NULL OR held_by_device <> ?6)
          UNION ALL
          SELECT se.seq, se.kind, se.id, 1, NULL, NULL FROM scope_exits se
            WHERE se.org_id = ?1 AND se.seq > ?2 AND NOT ?4
@@ -259,10 +283,10 @@ pub(super) fn page(
                    AND (r.audience IS NULL OR r.audience IN (SELECT user_id FROM visible)))
          ORDER BY seq LIMIT ?5",
     )?;
-    let rows = stmt
-        .query_map(params![org, to_i64(cursor), visible, everything, i64::from(limit) + 1], |row| {
-            Ok((row.get(0)?, row.get(1)?, uuid_col(row, 2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-        })?;
+    let rows = stmt.query_map(
+        params![org, to_i64(cursor), visible, everything, i64::from(limit) + 1, device],
+        |row| Ok((row.get(0)?, row.get(1)?, uuid_col(row, 2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
+    )?;
     let mut entries = Vec::new();
     let mut has_more = false;
     for row in rows {

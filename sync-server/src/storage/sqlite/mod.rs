@@ -51,6 +51,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/010_report_snapshots.sql")),
     M::up(include_str!("../../../migrations/011_departments.sql")),
     M::up(include_str!("../../../migrations/012_approval_flows.sql")),
+    M::up(include_str!("../../../migrations/013_doc_echoes.sql")),
 ];
 const READERS: usize = 4;
 
@@ -346,10 +347,11 @@ impl Storage for SqliteStorage {
         &self,
         org_id: OrgId,
         reader: FeedReader,
+        device: Option<DeviceId>,
         cursor: u64,
         limit: u32,
     ) -> StorageResult<FeedPage> {
-        self.read(move |tx| feed::page(tx, org_id, reader, cursor, limit)).await
+        self.read(move |tx| feed::page(tx, org_id, reader, device, cursor, limit)).await
     }
 
     async fn plan_entries(

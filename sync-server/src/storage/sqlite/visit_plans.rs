@@ -151,7 +151,12 @@ mod tests {
         let update = DocUpdate {
             kind: RecordKind::Task,
             id: task.id.0,
-            merge: Box::new(move |_| DocDecision::Write { state: vec![1], body, audience: Some(rep) }),
+            merge: Box::new(move |_| DocDecision::Write {
+                state: vec![1],
+                body,
+                audience: Some(rep),
+                held_by: None,
+            }),
         };
         (NewPlanEntry { customer_id: customer, date, rep_id: rep, interval_days: 7, task: update }, task.id)
     }
