@@ -77,6 +77,14 @@ impl FieldKit {
         self.inner.device_id().to_string()
     }
 
+    /// Where the previous database was moved if it was found corrupt when this engine
+    /// opened (a fresh one was started in its place); `null` when nothing was moved. The
+    /// moved file is never deleted: it may hold work that was not synced, so the app should
+    /// tell the user and offer to send it to support.
+    pub fn recovered_database(&self) -> Option<String> {
+        self.inner.recovered_database().map(|path| path.display().to_string())
+    }
+
     /// Logs in with a username and password and remembers the session, so later launches
     /// work offline. Returns the user.
     ///

@@ -20,7 +20,8 @@ const MIGRATIONS: &[M<'static>] = &[
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// Brings `conn` to [`SCHEMA_VERSION`]; refuses a database from a newer build.
-/// Each step runs in an immediate transaction (the connection's default behaviour).
+/// The pending steps run in one immediate transaction (the connection's default
+/// behaviour): a failed step leaves the file at its old version, never between two.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_to(conn, MIGRATIONS)
 }

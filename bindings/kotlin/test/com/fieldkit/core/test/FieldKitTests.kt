@@ -150,6 +150,20 @@ fun main() {
                 check(e.detail.contains("999")) { "detail ${e.detail}" }
                 check(before.contentEquals(Files.readAllBytes(db))) { "the newer database was modified" }
             },
+            TestCase("a corrupt database is moved aside, reported by recoveredDatabase, and a fresh one opens") {
+                val db = freshDb()
+                Files.write(db, "this is not a database, it is 48 bytes of text..".toByteArray())
+                val before = Files.readAllBytes(db)
+                val kit = open(db)
+                try {
+                    val aside = kit.recoveredDatabase() ?: error("recoveredDatabase() is null after a corrupt file")
+                    check(before.contentEquals(Files.readAllBytes(Path.of(aside)))) { "the moved file changed" }
+                    check(kit.myTasks().isEmpty()) { "the fresh database is not empty" }
+                } finally {
+                    kit.close()
+                }
+                open(db).use { check(it.recoveredDatabase() == null) { "a healthy database reported as recovered" } }
+            },
             TestCase("suspend functions run from runBlocking and concurrent syncs both complete") {
                 dispatch("coroutines")
                 open(freshDb()).use { kit ->
