@@ -96,6 +96,7 @@ impl From<EngineError> for FieldKitError {
             EngineError::Location(_) => Self::invalid("location", detail),
             EngineError::CheckIn(_) => Self::invalid("check_in", detail),
             EngineError::Order(_) => Self::invalid("order", detail),
+            EngineError::VoiceNote(_) => Self::invalid("voice_note", detail),
             EngineError::Form(_) => Self::invalid("form", detail),
             EngineError::Route(_) => Self::invalid("route", detail),
             EngineError::Navigation(_) => Self::invalid("navigation", detail),
@@ -109,6 +110,7 @@ impl From<EngineError> for FieldKitError {
             | EngineError::Approval(_)
             | EngineError::TaskStep(_)
             | EngineError::Document(_)
+            | EngineError::Closed(_)
             | EngineError::Server { .. } => Self::Refused { reason: detail, verdict: None },
             EngineError::NotFound(what) => Self::NotFound { what },
             EngineError::SchemaTooNew { .. }

@@ -47,7 +47,10 @@ pub(crate) fn edit<T>(
     now_ms: i64,
     change: impl FnOnce(&mut AutoCommit) -> Result<T, DocError>,
 ) -> Result<T> {
-    let doc = session.get(tx, kind, id)?.ok_or_else(|| Error::NotFound(format!("{} {id}", kind.as_str())))?;
+    let Some(doc) = session.get(tx, kind, id)? else {
+        let what = format!("{} {id}", kind.as_str());
+        return Err(if doc_rows::is_closed(tx, kind, id)? { Error::Closed(what) } else { Error::NotFound(what) });
+    };
     let before = doc.get_heads();
     let out = change(doc)?;
     if doc.get_heads() != before {
@@ -73,15 +76,41 @@ pub(crate) fn merge_remote(
         .get_heads();
     let doc = match session.get(tx, kind, id)? {
         Some(doc) => doc,
-        None => session.create(kind, id),
+        None => {
+            // A closed document the server changed since (a manager's note): its state
+            // holds the whole history, so the document simply opens again from it.
+            doc_rows::reopen(tx, kind, id)?;
+            session.create(kind, id)
+        }
     };
     docs::merge(doc, state)?;
     save(tx, kind, id, doc)?;
     project(tx, kind, doc)?;
     if same_heads(&doc.get_heads(), &server_heads) && mark_synced(tx, kind, id, &server_heads)? {
         outbox::remove(tx, &id.to_string())?;
+        compact_if_closed(tx, session, kind, id)?;
     }
     Ok(())
+}
+
+/// Once the server has every change of a closed document (a visit checked out, a form
+/// response submitted), the phone drops its automerge state, history and all, and keeps
+/// only the projection the app reads; editing it is then refused as [`Error::Closed`]. The
+/// server keeps the whole document, so a later change there (a manager's note) arrives as a
+/// whole state and opens it again. Runs inside the transaction that applies the
+/// acknowledgement, so a crash leaves either the document or its compacted form.
+pub(crate) fn compact_if_closed(
+    tx: &Transaction<'_>,
+    session: &mut DocSession<'_>,
+    kind: RecordKind,
+    id: Uuid,
+) -> Result<bool> {
+    if !visits::is_closed(tx, kind, id)? || outbox::contains(tx, &id.to_string())? {
+        return Ok(false);
+    }
+    session.forget(kind, id);
+    doc_rows::close(tx, kind, id, crate::time::now_ms())?;
+    Ok(true)
 }
 
 /// Drops a document that left this user's scope, unless local changes still wait to be
@@ -172,6 +201,58 @@ mod tests {
             .expect("edit");
         assert_eq!(notes_of(&store, first), "back from disk");
         assert_eq!(store.open_documents(), CACHE_CAPACITY);
+    }
+
+    #[test]
+    fn a_checked_out_visit_drops_its_history_once_acknowledged_refuses_edits_and_reopens_from_the_server() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("f.db")).expect("open");
+        let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
+        let v = visit();
+        let id = v.id.0;
+        let check_out = VisitPatch { check_out: Some((FactId::new(), 5)), ..VisitPatch::default() };
+        store
+            .write_docs(&actor, |tx, docs| {
+                create(tx, docs, RecordKind::Visit, id, 1, |d| visit::create(d, &v))?;
+                edit(tx, docs, RecordKind::Visit, id, 2, |d| visit::apply(d, &check_out))
+            })
+            .expect("check in and out");
+        let server_copy = store.read(|c| doc_rows::state(c, RecordKind::Visit, id)).expect("read").expect("doc");
+
+        // Still queued: nothing is compacted.
+        let compacted =
+            store.write_docs(&actor, |tx, docs| compact_if_closed(tx, docs, RecordKind::Visit, id)).expect("try");
+        assert!(!compacted);
+        // Acknowledged (the sync removes the outbox entry in the same transaction).
+        let compacted = store
+            .write_docs(&actor, |tx, docs| {
+                outbox::remove(tx, &id.to_string())?;
+                compact_if_closed(tx, docs, RecordKind::Visit, id)
+            })
+            .expect("ack");
+        assert!(compacted);
+        assert_eq!(store.read(|c| doc_rows::state(c, RecordKind::Visit, id)).expect("read"), None);
+        assert_eq!(store.open_documents(), 0, "nothing of it stays open");
+        let kept = store.read(|c| crate::store::visits::get(c, v.id)).expect("read").expect("projection");
+        assert!(kept.check_out_id.is_some());
+
+        let patch = VisitPatch { notes: Some("too late".into()), ..VisitPatch::default() };
+        let refused = store
+            .write_docs(&actor, |tx, docs| edit(tx, docs, RecordKind::Visit, id, 3, |d| visit::apply(d, &patch)));
+        assert!(matches!(refused, Err(Error::Closed(ref what)) if what.contains(&id.to_string())), "{refused:?}");
+        assert_eq!(notes_of(&store, v.id), "");
+
+        // A manager's note on the server comes down as the whole state: the visit opens from
+        // it, shows the note, and, having nothing unsynced, closes again.
+        let mut server = docs::load(&server_copy, docs::actor(uuid::Uuid::now_v7())).expect("load");
+        let note = VisitPatch { notes: Some("well done".into()), ..VisitPatch::default() };
+        visit::apply(&mut server, &note).expect("note");
+        store
+            .write_docs(&actor, |tx, docs| merge_remote(tx, docs, RecordKind::Visit, id, &server.save()))
+            .expect("merge");
+        assert_eq!(notes_of(&store, v.id), "well done");
+        assert_eq!(store.read(|c| doc_rows::state(c, RecordKind::Visit, id)).expect("read"), None);
+        assert!(store.read(|c| doc_rows::is_closed(c, RecordKind::Visit, id)).expect("read"));
     }
 
     #[test]

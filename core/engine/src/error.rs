@@ -50,6 +50,10 @@ pub enum Error {
     /// An order that does not match the price list (unknown product, price, discount, total).
     #[error(transparent)]
     Order(#[from] fieldkit_domain::model::OrderError),
+    /// A voice note that breaks a rule (duration, size, audio type, transcript…); nothing
+    /// was stored.
+    #[error(transparent)]
+    VoiceNote(#[from] fieldkit_domain::model::VoiceNoteError),
     /// A form response that breaks its template's rules: every field and rule broken.
     #[error("form response breaks {} rule(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Form(Vec<fieldkit_domain::forms::FieldError>),
@@ -88,6 +92,10 @@ pub enum Error {
     /// No such record on this phone.
     #[error("{0} not found on this phone")]
     NotFound(String),
+    /// The record is closed (a visit checked out, a form response submitted) and the server
+    /// has all of it: it can no longer be edited on this phone.
+    #[error("{0} is closed and synced; it can no longer be edited")]
+    Closed(String),
     /// The call needs a logged-in user.
     #[error("not logged in")]
     NotLoggedIn,

@@ -181,6 +181,32 @@ pub(crate) fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
 }
 
 /// Deletes a document.
+/// Drops a closed document's state and remembers that it was closed (see
+/// `migrations/009_closed_documents.sql`).
+pub(crate) fn close(tx: &Transaction<'_>, kind: RecordKind, id: Uuid, now_ms: i64) -> Result<()> {
+    delete(tx, kind, id)?;
+    tx.prepare_cached(
+        "INSERT INTO closed_docs (kind, id, closed_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (kind, id) DO UPDATE SET closed_ms = excluded.closed_ms",
+    )?
+    .execute(params![kind.as_str(), id.to_string(), now_ms])?;
+    Ok(())
+}
+
+/// Whether a document was closed and its state dropped.
+pub(crate) fn is_closed(conn: &Connection, kind: RecordKind, id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM closed_docs WHERE kind = ?1 AND id = ?2)")?
+        .query_row(params![kind.as_str(), id.to_string()], |r| r.get(0))?)
+}
+
+/// Forgets that a document was closed (the server sent a newer state of it).
+pub(crate) fn reopen(tx: &Transaction<'_>, kind: RecordKind, id: Uuid) -> Result<()> {
+    tx.prepare_cached("DELETE FROM closed_docs WHERE kind = ?1 AND id = ?2")?
+        .execute(params![kind.as_str(), id.to_string()])?;
+    Ok(())
+}
+
 pub(crate) fn delete(tx: &Transaction<'_>, kind: RecordKind, id: Uuid) -> Result<()> {
     tx.execute("DELETE FROM docs WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id.to_string()])?;
     Ok(())

@@ -14,6 +14,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/006_customer_index.sql")),
     M::up(include_str!("../../migrations/007_open_visits.sql")),
     M::up(include_str!("../../migrations/008_facts_by_visit_kind.sql")),
+    M::up(include_str!("../../migrations/009_closed_documents.sql")),
 ];
 
 /// The schema version this build creates and understands.

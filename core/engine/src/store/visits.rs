@@ -2,7 +2,9 @@
 
 use fieldkit_domain::ids::{UserId, VisitId};
 use fieldkit_domain::model::{FormResponse, Visit};
+use fieldkit_domain::protocol::RecordKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use uuid::Uuid;
 
 use super::{parse_json, to_json};
 use crate::error::Result;
@@ -71,6 +73,19 @@ pub(crate) fn open_of(conn: &Connection, rep: UserId) -> Result<Option<Visit>> {
         }
     }
     Ok(None)
+}
+
+/// Whether a shared document's record is closed for good: a visit checked out, a form
+/// response submitted. Tasks never close this way (a manager may still edit a done task).
+pub(crate) fn is_closed(conn: &Connection, kind: RecordKind, id: Uuid) -> Result<bool> {
+    let sql = match kind {
+        RecordKind::Visit => "SELECT ended_ms IS NOT NULL FROM visits WHERE id = ?1",
+        RecordKind::FormResponse => "SELECT submitted FROM form_responses WHERE id = ?1",
+        _ => return Ok(false),
+    };
+    let closed: Option<bool> =
+        conn.prepare_cached(sql)?.query_row([id.to_string()], |r| r.get(0)).optional()?;
+    Ok(closed.unwrap_or(false))
 }
 
 /// Stores a form response as its document now reads.
