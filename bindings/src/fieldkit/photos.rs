@@ -9,7 +9,7 @@ use fieldkit_domain::model::LocationFix;
 use fieldkit_domain::signing::Sha256Hash;
 
 use crate::records::geo::checked_fix;
-use crate::records::photos::{Photo, PhotoSettings};
+use crate::records::photos::{Photo, PhotoSettings, QueuedBlob};
 use crate::runtime::guard;
 
 #[uniffi::export]
@@ -92,5 +92,29 @@ impl FieldKit {
     /// `parked`; `null`/`nil` if not queued.
     pub fn photo_upload_state(&self, sha256: String) -> Result<Option<String>, FieldKitError> {
         guard(|| Ok(self.inner.blob_state(&sha256)?))
+    }
+
+    /// The photos' and voice notes' bytes not yet on the server: waiting ones (oldest
+    /// first), then the ones the server refused for good, each with how far its upload got,
+    /// its failures in a row, when it goes next and why it last stopped. Works offline.
+    ///
+    /// Fails with `Storage` when the local database cannot be read.
+    pub fn blob_queue(&self) -> Result<Vec<QueuedBlob>, FieldKitError> {
+        guard(|| {
+            Ok(self
+                .inner
+                .blob_queue()?
+                .into_iter()
+                .map(|b| QueuedBlob {
+                    sha256: b.sha256,
+                    size: b.size,
+                    server_received: b.server_received,
+                    attempts: b.attempts,
+                    parked: b.parked,
+                    reason: b.reason,
+                    next_attempt_ms: b.next_attempt_ms,
+                })
+                .collect())
+        })
     }
 }

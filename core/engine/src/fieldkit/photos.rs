@@ -14,7 +14,7 @@ use fieldkit_domain::signing::{
 };
 
 use super::{FieldKit, settings};
-use crate::blobs::{self, BlobReport};
+use crate::blobs::{self, BlobReport, QueuedBlob};
 use crate::error::{Error, Result};
 use crate::photo::{CaptureContext, CaptureTime, PhotoInput, PhotoPipeline, PipelineConfig, WatermarkFonts};
 use crate::session;
@@ -171,6 +171,13 @@ impl FieldKit {
     /// The upload state of a blob: `pending`, `done` or `parked`; `None` if not queued.
     pub fn blob_state(&self, sha256: &str) -> Result<Option<String>> {
         self.store.read(|conn| blob_rows::state(conn, sha256))
+    }
+
+    /// The blobs not yet on the server: waiting ones (oldest first), then the ones the
+    /// server refused for good, each with how far it got, its failures in a row, when it
+    /// goes next and why it last stopped. Offline.
+    pub fn blob_queue(&self) -> Result<Vec<QueuedBlob>> {
+        blobs::queue(&self.store, &self.blob_files)
     }
 }
 

@@ -53,13 +53,54 @@ pub(crate) fn attempts(conn: &Connection, sha256: &str) -> Result<u32> {
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// Counts a failed attempt and schedules the next.
-pub(crate) fn failed(tx: &Transaction<'_>, sha256: &str, error: &str, retry_at_ms: i64) -> Result<()> {
+/// Records a failed attempt: the count of failures in a row (`attempts`), why, and when to
+/// try again.
+pub(crate) fn failed(
+    tx: &Transaction<'_>,
+    sha256: &str,
+    attempts: u32,
+    error: &str,
+    retry_at_ms: i64,
+) -> Result<()> {
     tx.execute(
-        "UPDATE blobs SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE sha256 = ?1",
-        params![sha256, error, retry_at_ms],
+        "UPDATE blobs SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4 WHERE sha256 = ?1",
+        params![sha256, attempts, error, retry_at_ms],
     )?;
     Ok(())
+}
+
+/// A blob still on the queue (waiting or parked), as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueueRow {
+    pub sha256: String,
+    pub size: u64,
+    /// Whether the server refused it for good.
+    pub parked: bool,
+    /// Failed attempts in a row.
+    pub attempts: u32,
+    /// Device time the next attempt is due, Unix milliseconds (0: at the next upload).
+    pub next_attempt_ms: i64,
+    /// Why the last attempt failed, or why it was parked.
+    pub last_error: Option<String>,
+}
+
+/// The blobs not yet on the server (waiting, then parked), oldest first within each.
+pub(crate) fn queue(conn: &Connection) -> Result<Vec<QueueRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256, size, state = 'parked', attempts, next_attempt_ms, last_error FROM blobs \
+         WHERE state IN ('pending', 'parked') ORDER BY state = 'parked', created_ms, sha256",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok(QueueRow {
+            sha256: row.get(0)?,
+            size: row.get::<_, i64>(1)?.unsigned_abs(),
+            parked: row.get(2)?,
+            attempts: u32::try_from(row.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+            next_attempt_ms: row.get(4)?,
+            last_error: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Blobs still to upload and blobs refused for good.
@@ -86,4 +127,49 @@ pub(crate) fn retry_now(tx: &Transaction<'_>) -> Result<()> {
 /// When the next waiting blob is due, if any waits.
 pub(crate) fn next_due_ms(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row("SELECT MIN(next_attempt_ms) FROM blobs WHERE state = 'pending'", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn the_queue_shows_waiting_then_parked_blobs_with_their_reasons_and_not_finished_ones() {
+        let (_dir, store) = store();
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        store
+            .write(|tx| {
+                enqueue(tx, &a, 10, 1)?;
+                enqueue(tx, &b, 20, 2)?;
+                enqueue(tx, &c, 30, 3)?;
+                park(tx, &a, "payload_too_large: blob of 10 bytes is larger than the 5 bytes accepted")?;
+                failed(tx, &b, 3, "server unreachable: server answered 503", 9_000)?;
+                done(tx, &c)
+            })
+            .expect("write");
+        let queue = store.read(queue).expect("read");
+        assert_eq!(queue.len(), 2, "{queue:?}");
+        assert_eq!(
+            queue[0],
+            QueueRow {
+                sha256: b.clone(),
+                size: 20,
+                parked: false,
+                attempts: 3,
+                next_attempt_ms: 9_000,
+                last_error: Some("server unreachable: server answered 503".to_owned()),
+            }
+        );
+        assert_eq!((queue[1].sha256.as_str(), queue[1].parked, queue[1].size), (a.as_str(), true, 10));
+        assert!(queue[1].last_error.as_deref().is_some_and(|r| r.starts_with("payload_too_large")));
+        assert!(store.read(|conn| due(conn, 8_999)).expect("due").is_empty(), "b waits for its retry");
+        assert_eq!(store.read(|conn| due(conn, 9_000)).expect("due").len(), 1);
+    }
 }
