@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::approval::{
     ApprovalFlow, ApprovalKind, ApprovalRequest, ApprovalState, ApprovalStatus, ApprovalView, FlowStep,
@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::approvals::directory::OrgDirectory;
 use crate::approvals::service::{self, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
 
 /// `PUT /v1/approval-flows/{kind}` body.
@@ -144,7 +144,7 @@ pub(super) async fn list_flows(
 pub(super) async fn put_flow(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     ApiJson(new): ApiJson<NewFlow>,
 ) -> ApiResult<(StatusCode, Json<ApprovalFlow>)> {
     if caller.role != Role::Admin {
@@ -218,7 +218,7 @@ pub(super) async fn list(
 pub(super) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<FactId>,
+    ApiPath(id): ApiPath<FactId>,
 ) -> ApiResult<Json<ApprovalDetail>> {
     let org = caller.org_id;
     // Under the lock: the view published below must not overwrite a decision's newer one.
@@ -238,7 +238,7 @@ pub(super) async fn get(
 pub(super) async fn decide(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<FactId>,
+    ApiPath(id): ApiPath<FactId>,
     ApiJson(new): ApiJson<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<ApprovalItem>)> {
     let org = caller.org_id;

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use fieldkit_domain::ids::{CustomerId, TaskId, TeamId, UserId};
 use fieldkit_domain::model::{Customer, DayPlan, Role, Task, TaskStatus, User, WgsPoint};
 use fieldkit_domain::protocol::{ErrorCode, Fact};
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::tasks;
 use crate::assign::{self, Candidate, Position, RepFacts, Target};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
 use crate::storage::{FactFilter, FactQuery, StorageError};
 
@@ -291,7 +291,7 @@ async fn ranked(state: &AppState, caller: &User, id: TaskId) -> ApiResult<(Task,
 pub(super) async fn candidates(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TaskId>,
+    ApiPath(id): ApiPath<TaskId>,
     ApiQuery(query): ApiQuery<CandidatesQuery>,
 ) -> ApiResult<Json<Vec<CandidateView>>> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -306,7 +306,7 @@ pub(super) async fn candidates(
 pub(super) async fn auto_assign(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TaskId>,
+    ApiPath(id): ApiPath<TaskId>,
 ) -> ApiResult<Json<AutoAssignAnswer>> {
     let (task, ranked) = ranked(&state, &caller, id).await?;
     if task.status.is_final() {
@@ -324,7 +324,7 @@ pub(super) async fn auto_assign(
             internal()
         })?;
     let Json(patched) =
-        tasks::patch(State(state.clone()), Caller(caller.clone()), Path(id), ApiJson(changes)).await?;
+        tasks::patch(State(state.clone()), Caller(caller.clone()), ApiPath(id), ApiJson(changes)).await?;
     let assignee_id = patched.assignee_id.ok_or_else(internal)?;
     tracing::info!(task = %id, assignee = %assignee_id, "task auto-assigned");
     Ok(Json(AutoAssignAnswer {

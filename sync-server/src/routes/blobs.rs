@@ -5,14 +5,13 @@
 //! also checks its size against every photo naming it (see `crate::photos`).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::{BlobStatus, ErrorCode, MissingBlob, is_sha256_hex};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Caller;
+use crate::extract::{ApiBytes, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
 
 /// Query string of a chunk upload.
@@ -38,7 +37,7 @@ fn io_error(e: &std::io::Error) -> ApiError {
 pub(super) async fn status(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(sha256): Path<String>,
+    ApiPath(sha256): ApiPath<String>,
 ) -> ApiResult<Json<BlobStatus>> {
     check_name(&sha256)?;
     let status = state.storage.blob(caller.org_id, &sha256).await?;
@@ -48,9 +47,9 @@ pub(super) async fn status(
 pub(super) async fn put_chunk(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(sha256): Path<String>,
-    Query(chunk): Query<Chunk>,
-    body: Bytes,
+    ApiPath(sha256): ApiPath<String>,
+    ApiQuery(chunk): ApiQuery<Chunk>,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Json<BlobStatus>> {
     check_name(&sha256)?;
     let max = state.limits.max_blob_bytes;
@@ -107,7 +106,7 @@ pub(super) async fn put_chunk(
 pub(super) async fn content(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(sha256): Path<String>,
+    ApiPath(sha256): ApiPath<String>,
 ) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], Vec<u8>)> {
     check_name(&sha256)?;
     match state.storage.blob(caller.org_id, &sha256).await? {

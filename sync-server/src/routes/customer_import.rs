@@ -32,7 +32,6 @@
 //! customer without an owner). Logs carry counts and line numbers only, never a cell.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
@@ -43,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::customer_csv::{self, BadRow, Change, ParseOptions};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Caller};
+use crate::extract::{ApiBytes, ApiQuery, Caller};
 use crate::state::AppState;
 use crate::storage::ImportedCustomer;
 
@@ -124,7 +123,7 @@ pub(super) async fn import(
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<ImportQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     if !caller.role.can_dispatch() {
         return Err(ApiError::forbidden(format!("role {} may not import customers", caller.role.as_str())));

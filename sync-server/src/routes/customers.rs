@@ -2,7 +2,7 @@
 //! that rep (everyone, for a customer with no owner).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::ids::{CustomerId, UserId};
 use fieldkit_domain::model::{Customer, Grade, Place, User};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::reference;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 
 /// `POST /v1/customers` body.
@@ -83,7 +83,7 @@ pub(super) async fn create(
 pub(super) async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(new): ApiJson<NewCustomer>,
 ) -> ApiResult<Json<Customer>> {
     existing(&state, &caller, id).await?;
@@ -96,7 +96,7 @@ pub(super) async fn replace(
 pub(super) async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> ApiResult<StatusCode> {
     reference::may_change(&caller, "customers")?;
     existing(&state, &caller, id).await?;

@@ -13,11 +13,11 @@
 //! strict Content-Security-Policy (scripts, styles and connections only from this origin; no
 //! inline script or style, no frames, no plugins), `nosniff` and `no-referrer`.
 
-use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 
 /// The Content-Security-Policy of every dashboard file. Photos are shown from `blob:` URLs
 /// made of bytes fetched with the bearer token.
@@ -103,7 +103,7 @@ pub(super) async fn slash() -> Redirect {
 }
 
 /// `GET /dashboard/{*path}`: one of the page's files.
-pub(super) async fn asset(Path(path): Path<String>) -> Response {
+pub(super) async fn asset(ApiPath(path): ApiPath<String>) -> Response {
     match ASSETS.iter().find(|a| a.path == path) {
         Some(asset) => serve(asset),
         None => ApiError::not_found(format!("dashboard file {path:?} not found")).into_response(),

@@ -3,7 +3,7 @@
 //! department inside itself.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::ids::TeamId;
 use fieldkit_domain::model::{Department, Role, User};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::double_option;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 
 /// The longest department name accepted, in characters.
@@ -81,7 +81,7 @@ pub(super) async fn create(
 pub(super) async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TeamId>,
+    ApiPath(id): ApiPath<TeamId>,
     ApiJson(change): ApiJson<DepartmentChange>,
 ) -> ApiResult<Json<Department>> {
     admin_only(&caller)?;

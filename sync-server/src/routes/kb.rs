@@ -4,7 +4,7 @@
 //! /v1/blobs/{sha256}/content`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::ids::{ArticleId, OrgId};
 use fieldkit_domain::model::KbArticle;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::reference;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 
 /// `POST /v1/kb` body.
@@ -70,7 +70,7 @@ pub(super) async fn list(
 pub(super) async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<ArticleId>,
+    ApiPath(id): ApiPath<ArticleId>,
 ) -> ApiResult<StatusCode> {
     reference::may_change(&caller, "articles")?;
     reference::remove(&state, &caller, RecordKind::KbArticle, id.0, "article").await

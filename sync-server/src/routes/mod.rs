@@ -35,6 +35,7 @@ mod visit_plans;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put};
 use fieldkit_domain::protocol::ErrorCode;
 use tower_http::trace::TraceLayer;
@@ -50,6 +51,16 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// A known path called with a method it does not serve: 405 `method_not_allowed` in the JSON
+/// error format, naming the method; the router adds the `Allow` header listing the methods
+/// the path does serve.
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("method {method} is not allowed on this path; the allow header lists the ones that are"),
+    )
 }
 
 /// The whole API over `state`.
@@ -120,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/server-key", get(photos::server_key))
         .route("/v1/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        // After every route: it applies to the routes registered before it.
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -35,7 +35,7 @@ mod tests {
         // A new code fails to compile here until it is added to the list and the document.
         let _listed_here = |code: ErrorCode| match code {
             MalformedBody | InvalidRequest | UnsupportedProtocol | Unauthenticated | BadCredentials
-            | Forbidden | NotFound | PayloadTooLarge | Conflict | Internal => (),
+            | Forbidden | NotFound | MethodNotAllowed | PayloadTooLarge | Conflict | Internal => (),
         };
         for code in [
             MalformedBody,
@@ -45,6 +45,7 @@ mod tests {
             BadCredentials,
             Forbidden,
             NotFound,
+            MethodNotAllowed,
             PayloadTooLarge,
             Conflict,
             Internal,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::ids::ProductId;
 use fieldkit_domain::model::{Grade, Money, Product, User};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::reference;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 
 /// `POST /v1/products` body.
@@ -94,7 +94,7 @@ pub(super) async fn list(
 pub(super) async fn replace(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<ProductId>,
+    ApiPath(id): ApiPath<ProductId>,
     ApiJson(new): ApiJson<NewProduct>,
 ) -> ApiResult<Json<Product>> {
     let product = checked(&state, &caller, id, new).await?;
@@ -109,7 +109,7 @@ pub(super) async fn replace(
 pub(super) async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<ProductId>,
+    ApiPath(id): ApiPath<ProductId>,
 ) -> ApiResult<StatusCode> {
     reference::may_change(&caller, "the price list")?;
     reference::remove(&state, &caller, RecordKind::Product, id.0, "product").await

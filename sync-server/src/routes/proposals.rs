@@ -21,8 +21,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::geo::haversine_m;
 use fieldkit_domain::ids::{CustomerId, FactId, UserId};
@@ -32,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::facts::authors;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
 use crate::storage::{
     DecisionOutcome, DecisionStatus, FactFilter, ProposalDecision, StorageError, StoredFact,
@@ -283,8 +282,8 @@ fn already_decided(id: FactId, before: &ProposalDecision) -> ApiError {
 pub(super) async fn approve(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<FactId>,
-    body: Bytes,
+    ApiPath(id): ApiPath<FactId>,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Approved>)> {
     let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
         Approval::default()
@@ -328,7 +327,7 @@ pub(super) async fn approve(
 pub(super) async fn reject(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<FactId>,
+    ApiPath(id): ApiPath<FactId>,
     ApiJson(rejection): ApiJson<Rejection>,
 ) -> ApiResult<Json<ProposalView>> {
     let reason = rejection.reason.trim().to_owned();

@@ -9,7 +9,7 @@
 //!   current `task_step` flow; phones receive the task flow at their next sync.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::approval::{
     ApprovalFlow, ApprovalKind, FlowStep, NoApproverPolicy, StepId, TaskFlow, TaskFlowStep, TaskStepKind,
@@ -19,7 +19,7 @@ use fieldkit_domain::protocol::{Record, RecordKind};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 
 /// `PUT /v1/task-flows/{task_kind}` body.
@@ -106,7 +106,7 @@ pub(super) async fn list(
 pub(super) async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     ApiJson(new): ApiJson<NewTaskFlow>,
 ) -> ApiResult<(StatusCode, Json<TaskFlow>)> {
     if caller.role != Role::Admin {

@@ -4,7 +4,7 @@
 //! change feed, and a reassigned task leaves the old assignee's phone as a removal.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::docs::{self, DocError, task as task_doc};
 use fieldkit_domain::ids::{CustomerId, TaskId, UserId};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::double_option;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
 use crate::storage::{DocDecision, DocResult, DocUpdate};
 
@@ -170,7 +170,7 @@ pub(super) async fn load(state: &AppState, caller: &User, id: TaskId) -> ApiResu
 pub(super) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TaskId>,
+    ApiPath(id): ApiPath<TaskId>,
 ) -> ApiResult<Json<Task>> {
     Ok(Json(load(&state, &caller, id).await?))
 }
@@ -178,7 +178,7 @@ pub(super) async fn get(
 pub(super) async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TaskId>,
+    ApiPath(id): ApiPath<TaskId>,
     ApiJson(changes): ApiJson<TaskChanges>,
 ) -> ApiResult<Json<Task>> {
     require_dispatcher(&caller)?;
@@ -243,7 +243,7 @@ pub(super) async fn patch(
 pub(super) async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<TaskId>,
+    ApiPath(id): ApiPath<TaskId>,
 ) -> ApiResult<StatusCode> {
     require_dispatcher(&caller)?;
     load(&state, &caller, id).await?;

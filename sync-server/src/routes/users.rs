@@ -2,7 +2,7 @@
 //! lists the users their scope reaches; only an admin adds users or changes them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fieldkit_domain::ids::{TeamId, UserId};
 use fieldkit_domain::model::{DataScope, Role, User};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::double_option;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::provision::{self, ProvisionError, UserSpec};
 use crate::state::AppState;
 use crate::storage::UserChange;
@@ -128,7 +128,7 @@ pub(super) async fn create(
 pub(super) async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<UserId>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(body): ApiJson<UserChangeBody>,
 ) -> ApiResult<Json<UserView>> {
     admin_only(&caller)?;

@@ -18,8 +18,10 @@ pub enum ErrorCode {
     BadCredentials,
     /// The caller's role may not do this.
     Forbidden,
-    /// No such record in the caller's org.
+    /// No such record in the caller's org, or no such endpoint.
     NotFound,
+    /// The path exists but not with this method (the `Allow` header lists the ones it serves).
+    MethodNotAllowed,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// The request conflicts with what the server holds.
