@@ -11,6 +11,7 @@ mod sync;
 mod task_flows;
 mod tracking;
 mod visits;
+mod voice;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -45,7 +45,8 @@ pub(crate) fn points_of(fact: &Fact, cutoff_ms: i64) -> Vec<LocationPoint> {
         | Fact::StockCount(_)
         | Fact::ApprovalRequest(_)
         | Fact::ApprovalDecision(_)
-        | Fact::TaskStepDone(_) => Vec::new(),
+        | Fact::TaskStepDone(_)
+        | Fact::VoiceNote(_) => Vec::new(),
     };
     all.into_iter().filter(|p| p.point.time_ms >= cutoff_ms).collect()
 }
@@ -111,7 +112,8 @@ impl<'a> Judge<'a> {
             | Fact::StockCount(_)
             | Fact::ApprovalRequest(_)
             | Fact::ApprovalDecision(_)
-            | Fact::TaskStepDone(_) => return Ok(None),
+            | Fact::TaskStepDone(_)
+            | Fact::VoiceNote(_) => return Ok(None),
         };
         let unjudged = |why: String| Ok(Some(ServerAssessment::Unjudged { unjudged: why }));
         let customer = match self.customer(customer_id).await {
@@ -140,7 +142,8 @@ impl<'a> Judge<'a> {
             | Fact::StockCount(_)
             | Fact::ApprovalRequest(_)
             | Fact::ApprovalDecision(_)
-            | Fact::TaskStepDone(_) => return Ok(None),
+            | Fact::TaskStepDone(_)
+            | Fact::VoiceNote(_) => return Ok(None),
         };
         match assessment {
             Ok(assessment) => Ok(Some(ServerAssessment::Judged(assessment))),

@@ -6,7 +6,9 @@
 //!
 //! Check-ins and check-outs are judged again here with the domain's code (see
 //! `crate::location`), and photos' signed receipts are checked (see `crate::photos`); the
-//! verdicts are stored beside the facts and never decide whether a fact is stored.
+//! verdicts are stored beside the facts and never decide whether a fact is stored. Voice
+//! notes are checked with the domain's rules (`VoiceNote::validate`) and refused for good
+//! when they break one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -215,6 +217,11 @@ fn check(fact: &Fact, caller: UserId) -> Result<(), PushOutcome> {
             RejectCode::WrongAuthor,
             format!("fact {} names another user as its author", fact.id()),
         );
+    }
+    if let Fact::VoiceNote(note) = fact
+        && let Err(e) = note.validate()
+    {
+        return refuse(RejectCode::Invalid, e.to_string());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! Reference data (org, users, customers, products, templates, articles) is owned by the
 //! server; tasks and visits are edited by several parties; check-ins, check-outs, photos,
-//! tracks and orders are immutable facts (see [`crate::protocol::Fact`]).
+//! tracks, orders and voice notes are immutable facts (see [`crate::protocol::Fact`]).
 
 mod customer;
 mod department;
@@ -20,6 +20,7 @@ mod stock;
 mod task;
 mod track;
 mod visit;
+mod voice;
 
 pub use customer::{Customer, Grade};
 pub use department::{DataScope, Department, MAX_DEPARTMENT_DEPTH, OrgTree, TreeError};
@@ -40,3 +41,7 @@ pub use stock::{StockCount, StockLine};
 pub use task::{Task, TaskKind, TaskStatus};
 pub use track::{TrackBatch, TrackPoint};
 pub use visit::{CheckIn, CheckOut, LocationFix, LocationProvider, Visit};
+pub use voice::{
+    MAX_TRANSCRIPT_CHARS, MAX_VOICE_NOTE_BYTES, MAX_VOICE_NOTE_MS, MIN_VOICE_NOTE_MS, VOICE_NOTE_MIME_TYPES,
+    VoiceNote, VoiceNoteError,
+};

@@ -8,7 +8,7 @@ use crate::clock::EventTime;
 use crate::ids::{DeviceId, FactId, UserId};
 use crate::model::{
     CheckIn, CheckOut, Customer, CustomerProposal, DayPlan, FormTemplate, KbArticle, Order, OrgSettings,
-    PhotoRecord, Product, SopTemplate, StockCount, TrackBatch,
+    PhotoRecord, Product, SopTemplate, StockCount, TrackBatch, VoiceNote,
 };
 
 /// The most facts one sync request may push.
@@ -43,6 +43,8 @@ pub enum Fact {
     ApprovalDecision(Decision),
     /// The assignee did an action step of a task flow.
     TaskStepDone(TaskStepDone),
+    /// A rep recorded a voice note (the audio travels as a blob).
+    VoiceNote(VoiceNote),
 }
 
 impl Fact {
@@ -61,6 +63,7 @@ impl Fact {
             Fact::ApprovalRequest(f) => f.id,
             Fact::ApprovalDecision(f) => f.id,
             Fact::TaskStepDone(f) => f.id,
+            Fact::VoiceNote(f) => f.id,
         }
     }
 
@@ -77,6 +80,7 @@ impl Fact {
             Fact::CustomerProposal(f) => Some(&f.at),
             Fact::StockCount(f) => Some(&f.at),
             Fact::TaskStepDone(f) => Some(&f.at),
+            Fact::VoiceNote(f) => Some(&f.at),
             Fact::Track(_) | Fact::ApprovalRequest(_) | Fact::ApprovalDecision(_) => None,
         }
     }
@@ -96,6 +100,7 @@ impl Fact {
             Fact::ApprovalRequest(f) => f.requester_id,
             Fact::ApprovalDecision(f) => f.approver_id,
             Fact::TaskStepDone(f) => f.rep_id,
+            Fact::VoiceNote(f) => f.rep_id,
         }
     }
 
@@ -114,6 +119,7 @@ impl Fact {
             Fact::ApprovalRequest(_) => "approval_request",
             Fact::ApprovalDecision(_) => "approval_decision",
             Fact::TaskStepDone(_) => "task_step_done",
+            Fact::VoiceNote(_) => "voice_note",
         }
     }
 }

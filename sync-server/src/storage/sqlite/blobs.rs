@@ -45,6 +45,8 @@ pub(super) fn save(tx: &Transaction<'_>, org_id: OrgId, status: &BlobStatus) -> 
     Ok(())
 }
 
+/// The blobs that stored facts naming one (photos, voice notes) still wait for, oldest fact
+/// first, of `authors` only when given.
 pub(super) fn missing(
     tx: &Transaction<'_>,
     org_id: OrgId,
@@ -54,7 +56,7 @@ pub(super) fn missing(
         "SELECT f.id, json_extract(f.body, '$.body.sha256') AS sha, COALESCE(b.received, 0)
          FROM facts f
          LEFT JOIN blobs b ON b.org_id = f.org_id AND b.sha256 = json_extract(f.body, '$.body.sha256')
-         WHERE f.org_id = ?1 AND f.kind = 'photo' AND COALESCE(b.complete, 0) = 0
+         WHERE f.org_id = ?1 AND f.kind IN ('photo', 'voice_note') AND COALESCE(b.complete, 0) = 0
            AND (?2 IS NULL OR f.rep_id IN (SELECT value FROM json_each(?2)))
          ORDER BY f.seq",
     )?;
