@@ -3,7 +3,8 @@
 //! on retries and when the app says the network is back; it stops when the subscription is
 //! cancelled or dropped (Kotlin's `close()`, or garbage collection; Swift's release).
 //!
-//! A callback that throws is logged and ignored: the schedule carries on.
+//! While the schedule runs, the observer hears every sync of the engine, scheduled or asked
+//! for (`syncNow`). A callback that throws is logged and ignored: the schedule carries on.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,13 +12,15 @@ use fieldkit_engine::{ScheduleHandle, SyncState};
 
 use crate::error::FieldKitError;
 use crate::records::sync::SyncFailure;
-use fieldkit_engine::{SyncReport, SyncStatus};
+use fieldkit_engine::{SyncProgress, SyncReport, SyncStatus};
 
-/// What the app hears about scheduled syncs. Called on FieldKit's own threads: return
-/// quickly and hop to the UI thread to show anything. Throwing is allowed and ignored.
+/// What the app hears about syncs. Called on FieldKit's own threads: return quickly and
+/// hop to the UI thread to show anything. Throwing is allowed and ignored.
 #[uniffi::export(with_foreign)]
 pub trait SyncObserver: Send + Sync {
-    /// A sync started; `queue` is what waits to be pushed as it starts.
+    /// A sync started, or one of its round trips was applied: `queue` is what waits now,
+    /// and `queue.progress` what the sync did so far (round trips, items pushed and
+    /// pulled, bytes; none yet as it starts).
     fn on_progress(&self, queue: SyncStatus) -> Result<(), FieldKitError>;
     /// A sync finished with this report.
     fn on_finished(&self, report: SyncReport) -> Result<(), FieldKitError>;
@@ -59,7 +62,7 @@ impl SyncSubscription {
 pub(crate) struct ObserverBridge {
     /// The app's observer.
     pub(crate) app: Arc<dyn SyncObserver>,
-    /// The engine, to read the queue when a sync starts.
+    /// The engine, to read the queue as a sync goes.
     pub(crate) engine: Arc<fieldkit_engine::FieldKit>,
 }
 
@@ -100,6 +103,18 @@ impl fieldkit_engine::SyncObserver for ObserverBridge {
 
     fn on_report(&self, report: SyncReport) {
         self.call("on_finished", |o| o.on_finished(report));
+    }
+
+    fn on_progress(&self, progress: SyncProgress) {
+        let mut queue = match self.engine.sync_status() {
+            Ok(status) => status,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the queue for the observer");
+                return;
+            }
+        };
+        queue.progress = Some(progress);
+        self.call("on_progress", |o| o.on_progress(queue));
     }
 }
 
@@ -152,8 +167,53 @@ mod tests {
             bridge.on_state(SyncState::Syncing);
             bridge.on_state(SyncState::Offline { reason: "down".into() });
             bridge.on_state(SyncState::Idle);
+            bridge.on_progress(SyncProgress::default());
             bridge.on_report(fieldkit_engine::SyncReport::default());
-            assert_eq!(app.calls.load(Ordering::SeqCst), 3, "progress, failed and finished (panic: {panic})");
+            assert_eq!(
+                app.calls.load(Ordering::SeqCst),
+                4,
+                "progress at the start and after a round trip, failed and finished (panic: {panic})"
+            );
         }
+    }
+
+    /// Keeps what `on_progress` receives.
+    #[derive(Default)]
+    struct Keeper {
+        queues: Mutex<Vec<SyncStatus>>,
+    }
+
+    impl SyncObserver for Keeper {
+        fn on_progress(&self, queue: SyncStatus) -> Result<(), FieldKitError> {
+            self.queues.lock().expect("lock").push(queue);
+            Ok(())
+        }
+        fn on_finished(&self, _: SyncReport) -> Result<(), FieldKitError> {
+            Ok(())
+        }
+        fn on_failed(&self, _: SyncFailure) -> Result<(), FieldKitError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_app_hears_each_round_trips_progress_with_the_queue() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = fieldkit_engine::Config {
+            db_path: dir.path().join("f.db"),
+            server_url: "http://127.0.0.1:9".into(),
+            org: "acme".into(),
+        };
+        let engine = Arc::new(fieldkit_engine::FieldKit::open(config).expect("opens"));
+        let app = Arc::new(Keeper::default());
+        let bridge = ObserverBridge { app: app.clone(), engine };
+        bridge.on_state(SyncState::Syncing);
+        let progress =
+            SyncProgress { round_trips: 2, pushed: 150, bytes_sent: 9_000, ..SyncProgress::default() };
+        bridge.on_progress(progress);
+        let queues = app.queues.lock().expect("lock");
+        assert_eq!(queues.len(), 2);
+        assert_eq!(queues[0].progress, None, "as the sync starts, no round trip yet");
+        assert_eq!(queues[1].progress, Some(progress));
     }
 }

@@ -3,8 +3,8 @@
 //! [`FaultProxy`] listens on `127.0.0.1:0` and forwards to a server on a loopback address.
 //! For every request it reads whole (head, then `Content-Length` bytes of body), it draws one
 //! [`Fault`] from a seeded [`SplitMix64`] according to a [`FaultPlan`]: drop the request, lose
-//! the answer after the server committed it, delay it, cut its body half-way, answer 500/503
-//! itself, or pass it through. Each exchange uses a fresh upstream connection and every
+//! the answer after the server committed it, delay it, cut its body half-way, cut the answer
+//! mid-stream after the server committed it, answer 500/503 itself, or pass it through. Each exchange uses a fresh upstream connection and every
 //! connection, on both sides, carries one request only (`Connection: close`), so keep-alive
 //! never muddles what happened to which request. [`FaultCounts`] says what it did.
 //!
@@ -88,6 +88,10 @@ pub enum Fault {
     Delay,
     /// Forward the head and only part of the body, then close both connections.
     CutBody,
+    /// Forward the request, let the server process (and commit) it, read its whole answer,
+    /// then send the client the answer's head and only part of its body (part of the head
+    /// when the body's length is not framed) and close: the client sees a broken answer.
+    CutAnswer,
     /// Answer 500 or 503 without forwarding.
     ServerError,
     /// Forward normally.
@@ -108,6 +112,8 @@ pub struct FaultPlan {
     pub delay: f64,
     /// Probability of [`Fault::CutBody`].
     pub cut_body: f64,
+    /// Probability of [`Fault::CutAnswer`].
+    pub cut_answer: f64,
     /// Probability of [`Fault::ServerError`].
     pub server_error: f64,
     /// The longest delay a [`Fault::Delay`] waits.
@@ -124,6 +130,7 @@ impl FaultPlan {
             lose_answer: 0.0,
             delay: 0.0,
             cut_body: 0.0,
+            cut_answer: 0.0,
             server_error: 0.0,
             max_delay: Duration::ZERO,
         }
@@ -132,7 +139,7 @@ impl FaultPlan {
     /// The probability that a request is not simply passed through.
     #[must_use]
     pub fn fault_probability(&self) -> f64 {
-        self.drop + self.lose_answer + self.delay + self.cut_body + self.server_error
+        self.drop + self.lose_answer + self.delay + self.cut_body + self.cut_answer + self.server_error
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -141,6 +148,7 @@ impl FaultPlan {
             ("lose_answer", self.lose_answer),
             ("delay", self.delay),
             ("cut_body", self.cut_body),
+            ("cut_answer", self.cut_answer),
             ("server_error", self.server_error),
         ] {
             ensure!((0.0..=1.0).contains(&p), "probability {name} = {p} is outside [0, 1]");
@@ -162,6 +170,7 @@ impl FaultPlan {
             (self.lose_answer, Fault::LoseAnswer),
             (self.delay, Fault::Delay),
             (self.cut_body, Fault::CutBody),
+            (self.cut_answer, Fault::CutAnswer),
             (self.server_error, Fault::ServerError),
         ] {
             bound += p;
@@ -186,11 +195,13 @@ pub struct FaultCounts {
     pub delayed: u64,
     /// Requests whose body was cut half-way.
     pub cut_bodies: u64,
+    /// Requests the server processed whose answer reached the client cut short.
+    pub cut_answers: u64,
     /// Requests answered 500 or 503 by the proxy itself.
     pub server_errors: u64,
     /// Requests passed through untouched.
     pub passed: u64,
-    /// Forwarded requests (passed, delayed or to be lost) for which the server could not be
+    /// Forwarded requests (passed, delayed, or to be lost or cut) for which the server could not be
     /// reached or did not answer in full; the client's connection was then closed unanswered.
     pub upstream_failures: u64,
 }
@@ -199,13 +210,18 @@ impl FaultCounts {
     /// Requests that got any fault, delays included.
     #[must_use]
     pub fn faulted(&self) -> u64 {
-        self.dropped + self.lost_answers + self.delayed + self.cut_bodies + self.server_errors
+        self.dropped
+            + self.lost_answers
+            + self.delayed
+            + self.cut_bodies
+            + self.cut_answers
+            + self.server_errors
     }
 
     /// Requests whose client got no answer from the server: every fault except delays.
     #[must_use]
     pub fn failed(&self) -> u64 {
-        self.dropped + self.lost_answers + self.cut_bodies + self.server_errors
+        self.dropped + self.lost_answers + self.cut_bodies + self.cut_answers + self.server_errors
     }
 }
 
@@ -219,6 +235,7 @@ impl std::ops::Add for FaultCounts {
             lost_answers: self.lost_answers + other.lost_answers,
             delayed: self.delayed + other.delayed,
             cut_bodies: self.cut_bodies + other.cut_bodies,
+            cut_answers: self.cut_answers + other.cut_answers,
             server_errors: self.server_errors + other.server_errors,
             passed: self.passed + other.passed,
             upstream_failures: self.upstream_failures + other.upstream_failures,
@@ -233,6 +250,7 @@ struct Counters {
     lost_answers: AtomicU64,
     delayed: AtomicU64,
     cut_bodies: AtomicU64,
+    cut_answers: AtomicU64,
     server_errors: AtomicU64,
     passed: AtomicU64,
     upstream_failures: AtomicU64,
@@ -246,6 +264,7 @@ impl Counters {
             Fault::LoseAnswer => &self.lost_answers,
             Fault::Delay => &self.delayed,
             Fault::CutBody => &self.cut_bodies,
+            Fault::CutAnswer => &self.cut_answers,
             Fault::ServerError => &self.server_errors,
             Fault::Pass => &self.passed,
         };
@@ -259,6 +278,7 @@ impl Counters {
             lost_answers: self.lost_answers.load(Ordering::Relaxed),
             delayed: self.delayed.load(Ordering::Relaxed),
             cut_bodies: self.cut_bodies.load(Ordering::Relaxed),
+            cut_answers: self.cut_answers.load(Ordering::Relaxed),
             server_errors: self.server_errors.load(Ordering::Relaxed),
             passed: self.passed.load(Ordering::Relaxed),
             upstream_failures: self.upstream_failures.load(Ordering::Relaxed),
@@ -436,7 +456,7 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> anyhow::Result<()> {
             .context("writing the cut request timed out")??;
             Ok(())
         }
-        Fault::LoseAnswer | Fault::Delay | Fault::Pass => {
+        Fault::LoseAnswer | Fault::CutAnswer | Fault::Delay | Fault::Pass => {
             if fault == Fault::Delay {
                 let max_ms = u64::try_from(shared.plan.max_delay.as_millis()).unwrap_or(u64::MAX);
                 let wait = param % max_ms.saturating_add(1);
@@ -449,11 +469,13 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> anyhow::Result<()> {
                     return Err(e.context("forwarding"));
                 }
             };
-            if fault == Fault::LoseAnswer {
+            match fault {
                 // The server has done its work; the client never hears of it.
-                return Ok(());
+                Fault::LoseAnswer => Ok(()),
+                // The server has done its work; the client hears of it only in part.
+                Fault::CutAnswer => send_to_client(&mut client, &cut_answer(answer, param)).await,
+                _ => send_to_client(&mut client, &answer).await,
             }
-            send_to_client(&mut client, &answer).await
         }
     }
 }
@@ -573,6 +595,34 @@ fn close_after(answer: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The first part of a whole answer: its head and part of its body, never all of it, so
+/// that the client sees fewer bytes than the head announces. When the head frames no body
+/// (neither `content-length` nor chunked), a short body would look complete: the answer is
+/// then cut inside its head instead.
+fn cut_answer(mut answer: Vec<u8>, param: u64) -> Vec<u8> {
+    let Some(head_end) = find_head_end(&answer) else {
+        let keep = usize::try_from(param % as_u64(answer.len().max(1))).unwrap_or(0);
+        answer.truncate(keep);
+        return answer;
+    };
+    let body_start = head_end + 4;
+    let body_len = answer.len() - body_start;
+    let head = String::from_utf8_lossy(&answer[..head_end]).to_ascii_lowercase();
+    let framed = head.split("\r\n").any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            let name = name.trim();
+            name == "content-length" || (name == "transfer-encoding" && value.contains("chunked"))
+        })
+    });
+    let keep = if framed && body_len > 0 {
+        body_start + usize::try_from(param % as_u64(body_len)).unwrap_or(0)
+    } else {
+        usize::try_from(param % as_u64(head_end.max(1))).unwrap_or(0)
+    };
+    answer.truncate(keep);
+    answer
+}
+
 async fn send_to_client(client: &mut TcpStream, bytes: &[u8]) -> anyhow::Result<()> {
     timeout(CLIENT_WRITE_TIMEOUT, async {
         client.write_all(bytes).await?;
@@ -639,6 +689,7 @@ mod tests {
             Fault::LoseAnswer => plan.lose_answer = 1.0,
             Fault::Delay => plan.delay = 1.0,
             Fault::CutBody => plan.cut_body = 1.0,
+            Fault::CutAnswer => plan.cut_answer = 1.0,
             Fault::ServerError => plan.server_error = 1.0,
             Fault::Pass => {}
         }
@@ -647,9 +698,15 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_fault_does_to_the_request_what_it_says() {
-        for fault in
-            [Fault::Drop, Fault::LoseAnswer, Fault::Delay, Fault::CutBody, Fault::ServerError, Fault::Pass]
-        {
+        for fault in [
+            Fault::Drop,
+            Fault::LoseAnswer,
+            Fault::Delay,
+            Fault::CutBody,
+            Fault::CutAnswer,
+            Fault::ServerError,
+            Fault::Pass,
+        ] {
             let (url, seen, server) = fake_server().await;
             let proxy = FaultProxy::start(&url, only(fault)).await.expect("proxy");
             let answer = String::from_utf8(post(proxy.url()).await).expect("utf-8");
@@ -670,6 +727,15 @@ mod tests {
                 Fault::CutBody => {
                     assert!(answer.is_empty(), "{answer:?}");
                     assert!(matches!(&seen[..], [Err(e)] if e.contains("mid-body")), "{seen:?}");
+                }
+                Fault::CutAnswer => {
+                    // The server read the whole request; the client got the head announcing
+                    // two bytes of body, and fewer than two.
+                    assert_eq!(seen, [Ok(1000)]);
+                    let (head, body) = answer.split_once("\r\n\r\n").expect("the whole head");
+                    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+                    assert!(head.contains("content-length: 2"), "{answer:?}");
+                    assert!(body.len() < 2, "{answer:?}");
                 }
                 Fault::ServerError => {
                     assert!(
@@ -719,6 +785,7 @@ mod tests {
             lose_answer: 0.1,
             delay: 0.1,
             cut_body: 0.1,
+            cut_answer: 0.1,
             server_error: 0.1,
             max_delay: Duration::from_millis(10),
         };
@@ -730,7 +797,9 @@ mod tests {
         assert_eq!(first, run(7));
         assert_ne!(first, run(8));
         let passed = first.iter().filter(|f| **f == Fault::Pass).count();
-        assert!((4_700..5_300).contains(&passed), "{passed}");
+        assert!((3_700..4_300).contains(&passed), "{passed}");
+        let cut_answers = first.iter().filter(|f| **f == Fault::CutAnswer).count();
+        assert!((800..1_200).contains(&cut_answers), "{cut_answers}");
     }
 
     #[test]
@@ -740,6 +809,44 @@ mod tests {
         assert!(loopback_target("http://10.0.0.1:8080").is_err());
         assert!(loopback_target("https://127.0.0.1:8080").is_err());
         assert!(loopback_target("http://example.com:80").is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cut_answer_is_an_error_for_an_http_client_after_the_server_did_the_work() {
+        let (url, seen, server) = fake_server().await;
+        let proxy = FaultProxy::start(&url, only(Fault::CutAnswer)).await.expect("proxy");
+        // reqwest is built without a default TLS provider: plain http still needs one set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let outcome = async {
+            let response =
+                client.post(format!("{}/v1/sync", proxy.url())).body("x".repeat(1000)).send().await?;
+            response.bytes().await
+        }
+        .await;
+        assert!(outcome.is_err(), "a cut answer was read as whole: {outcome:?}");
+        assert_eq!(*seen.lock().expect("lock"), [Ok(1000)]);
+        assert_eq!(proxy.counts().cut_answers, 1);
+        server.abort();
+    }
+
+    #[test]
+    fn an_answer_is_cut_inside_its_body_when_framed_and_inside_its_head_when_not() {
+        let framed = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789".to_vec();
+        let head_len = framed.len() - 10;
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".to_vec();
+        let chunked_head_len = chunked.len() - 12;
+        let unframed = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n0123456789".to_vec();
+        let unframed_head = unframed.len() - 14;
+        for param in 0..200 {
+            let cut = cut_answer(framed.clone(), param);
+            assert!((head_len..framed.len()).contains(&cut.len()), "{param}: {}", cut.len());
+            let cut = cut_answer(chunked.clone(), param);
+            assert!((chunked_head_len..chunked.len()).contains(&cut.len()), "{param}: {}", cut.len());
+            let cut = cut_answer(unframed.clone(), param);
+            assert!(cut.len() < unframed_head, "{param}: {}", cut.len());
+        }
+        assert!(cut_answer(Vec::new(), 7).is_empty());
     }
 
     #[test]

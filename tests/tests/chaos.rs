@@ -1,19 +1,24 @@
 //! Chaos: real server, real SQLite, real engines, and between them a proxy that drops, delays,
-//! cuts and fails requests and loses answers the server already committed.
+//! cuts and fails requests and loses or cuts short answers the server already committed.
+//!
+//! The reps record facts (check-ins, check-outs) and edit shared documents (their visits'
+//! notes and SOP steps, at the visit and later; their tasks' notes): at the end the server
+//! holds every fact once and every visit document equal, by content, to its phone's.
 //!
 //! Each phone talks through its own [`FaultProxy`], seeded per phone: a phone's syncs run one
 //! at a time, so the n-th request of a phone gets the same fault in every run, while the
 //! three phones load the server concurrently. (What a request carries can differ slightly
 //! between runs: some check-ins land while a sync is in flight.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use fieldkit_domain::ids::{CustomerId, FactId, TaskId, UserId};
-use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, Task, WgsPoint};
+use fieldkit_domain::docs::{self, visit};
+use fieldkit_domain::ids::{CustomerId, FactId, TaskId, UserId, VisitId};
+use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, Task, Visit, WgsPoint};
 use fieldkit_domain::protocol::{Fact, RecordKind};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, open_phone};
 use fieldkit_e2e::proxy::{FaultCounts, FaultPlan, FaultProxy, SplitMix64};
@@ -33,11 +38,12 @@ const SEED: u64 = 0x00C0_FFEE_F1E1_D0C5;
 fn chaos_plan(seed: u64) -> FaultPlan {
     FaultPlan {
         seed,
-        drop: 0.07,
-        lose_answer: 0.08,
+        drop: 0.06,
+        lose_answer: 0.06,
         delay: 0.08,
-        cut_body: 0.07,
-        server_error: 0.07,
+        cut_body: 0.06,
+        cut_answer: 0.06,
+        server_error: 0.06,
         max_delay: Duration::from_millis(200),
     }
 }
@@ -65,8 +71,32 @@ struct PhoneRun {
     pushed: u32,
     already_stored: u32,
     pulled: u32,
+    /// The documents this phone edited, as it last left them.
+    edits: Edits,
+}
+
+/// The shared documents a phone edited, as it last left them.
+#[derive(Default)]
+struct Edits {
     /// Tasks this phone checked in against, with the last note it wrote on each (if any).
     worked: HashMap<TaskId, Option<String>>,
+    /// Every visit the phone opened, with the notes and steps it gave it.
+    visits: HashMap<VisitId, VisitEdits>,
+    /// The same visits in the order they were opened (to pick one by a seeded draw).
+    order: Vec<VisitId>,
+    /// Visit edits made: notes and steps at the visit.
+    visit_edits: u32,
+    /// Edits of closed visits, each refused as closed.
+    closed_refused: u32,
+    /// Task notes written.
+    task_edits: u32,
+}
+
+/// What a visit should hold: the phone's last notes and every step it completed.
+#[derive(Default)]
+struct VisitEdits {
+    notes: String,
+    steps: BTreeSet<u32>,
 }
 
 /// The tasks the manager promises never to move or delete: the ones reps may work on.
@@ -118,14 +148,16 @@ fn fix(phone: usize, n: usize) -> LocationFix {
 
 /// One check-in, written on the phone (blocking SQLite work, moved off the async workers).
 /// With `workable`, one check-in in three is at one of the phone's workable tasks, and
-/// one of those in four also writes the task's notes.
+/// one of those in four also writes the task's notes. Before the check-out, one visit in
+/// three gets notes and one without a task in four an SOP step; after it, one time in eight,
+/// an edit of an earlier (closed) visit is refused.
 fn check_in(
     phone: &ChaosPhone,
     index: usize,
     n: usize,
     rng: &mut SplitMix64,
     workable: Option<&Workable>,
-    worked: &mut HashMap<TaskId, Option<String>>,
+    edits: &mut Edits,
 ) -> anyhow::Result<CheckIn> {
     tokio::task::block_in_place(|| {
         let mut task_id = None;
@@ -140,11 +172,12 @@ fn check_in(
             if !mine.is_empty() {
                 let id = mine[usize::try_from(rng.below(u64::try_from(mine.len())?))?];
                 task_id = Some(id);
-                let note = worked.entry(id).or_default();
+                let note = edits.worked.entry(id).or_default();
                 if rng.below(4) == 0 {
                     let text = format!("{} note #{n}", phone.name);
                     phone.kit.update_task(id, None, Some(text.clone()))?;
                     *note = Some(text);
+                    edits.task_edits += 1;
                 }
             }
         }
@@ -154,9 +187,41 @@ fn check_in(
             fix: fix(index, n),
             note: n.is_multiple_of(3).then(|| format!("{} visit #{n}", phone.name)),
         };
-        // Each visit is closed at once: a rep checks out before the next check-in.
         let check_in = phone.kit.check_in(input)?;
-        phone.kit.check_out(check_in.visit_id, check_in.fix)?;
+        let visit_id = check_in.visit_id;
+        let mut expected = VisitEdits::default();
+        if rng.below(3) == 0 {
+            let notes = format!("{} at visit #{n}: 货架已检查", phone.name);
+            phone.kit.update_visit(visit_id, None, Some(notes.clone()))?;
+            expected.notes = notes;
+            edits.visit_edits += 1;
+        }
+        // A visit without a task follows no SOP: any step may be marked.
+        if task_id.is_none() && rng.below(4) == 0 {
+            let step = u32::try_from(rng.below(3))?;
+            phone.kit.update_visit(visit_id, Some(step), None)?;
+            expected.steps.insert(step);
+            edits.visit_edits += 1;
+        }
+        // Each visit is closed at once: a rep checks out before the next check-in.
+        phone.kit.check_out(visit_id, check_in.fix)?;
+        // A checked-out visit is closed: a later edit is refused and queues nothing.
+        if !edits.order.is_empty() && rng.below(8) == 0 {
+            let earlier = edits.order[usize::try_from(rng.below(u64::try_from(edits.order.len())?))?];
+            let waiting = phone.kit.sync_status()?.outbox.pending;
+            let refused = phone.kit.update_visit(earlier, None, Some(format!("later #{n}")));
+            anyhow::ensure!(
+                matches!(refused, Err(fieldkit_engine::Error::Closed(_))),
+                "an edit of closed visit {earlier} was not refused as closed: {refused:?}"
+            );
+            anyhow::ensure!(
+                phone.kit.sync_status()?.outbox.pending == waiting,
+                "a refused edit queued something"
+            );
+            edits.closed_refused += 1;
+        }
+        edits.visits.insert(visit_id, expected);
+        edits.order.push(visit_id);
         Ok(check_in)
     })
 }
@@ -204,7 +269,7 @@ async fn drive(
         };
         for _ in 0..group.min(check_ins - run.made.len()) {
             let n = run.made.len();
-            let made = check_in(&phone, index, n, &mut rng, workable.as_ref(), &mut run.worked)?;
+            let made = check_in(&phone, index, n, &mut rng, workable.as_ref(), &mut run.edits)?;
             run.made.push(made);
         }
         if rng.below(4) == 0 && run.made.len() < check_ins {
@@ -221,7 +286,7 @@ async fn drive(
                         base + k,
                         &mut rng,
                         workable.as_ref(),
-                        &mut run.worked,
+                        &mut run.edits,
                     )?);
                 }
                 anyhow::Ok(made)
@@ -295,7 +360,9 @@ async fn heal(phones: &[Arc<ChaosPhone>]) -> anyhow::Result<u32> {
 }
 
 /// The server holds every check-in the phones made exactly once, as its phone made it, and
-/// every phone knows each of its check-ins is synced, with nothing parked.
+/// every phone knows each of its check-ins is synced, with nothing parked. Every visit
+/// document on the server, read from its stored automerge state, projects to exactly the
+/// phone's visit, which holds the notes and steps the phone last gave it.
 async fn assert_every_check_in_stored_once(
     server: &TestServer,
     org: &TestOrg,
@@ -371,11 +438,30 @@ async fn assert_every_check_in_stored_once(
                 phone.name
             );
             let stored = server.storage.doc(org.org.id, RecordKind::Visit, visit).await?;
-            let audience = stored.map(|d| d.audience);
-            assert_eq!(audience, Some(Some(phone.rep)), "visit {visit} on the server");
+            let stored =
+                stored.with_context(|| format!("{}: visit {visit} is not on the server", phone.name))?;
+            assert_eq!(stored.audience, Some(phone.rep), "visit {visit} on the server");
+            let on_server = server_visit(&stored.state)?;
+            let on_phone = phone
+                .kit
+                .visit(check_in.visit_id)?
+                .with_context(|| format!("{}: visit {visit}", phone.name))?;
+            assert_eq!(on_phone, on_server, "{}: visit {visit} differs between phone and server", phone.name);
+            let expected = &run.edits.visits[&check_in.visit_id];
+            assert_eq!(on_phone.notes, expected.notes, "{}: notes of visit {visit}", phone.name);
+            let steps: BTreeSet<u32> = on_phone.completed_steps.iter().copied().collect();
+            assert_eq!(steps, expected.steps, "{}: steps of visit {visit}", phone.name);
+            assert!(on_phone.check_out_id.is_some(), "{}: visit {visit} is not closed", phone.name);
         }
+        assert_eq!(run.edits.visits.len(), per_phone, "{}: visits opened", phone.name);
     }
     Ok(())
+}
+
+/// The visit a stored automerge state holds, read as the server reads it.
+fn server_visit(state: &[u8]) -> anyhow::Result<Visit> {
+    let doc = docs::load(state, docs::actor(uuid::Uuid::nil()))?;
+    Ok(visit::project(&doc)?)
 }
 
 /// Each kind of fault happened, and about as often as planned.
@@ -384,6 +470,7 @@ fn assert_the_faults_happened(c: &FaultCounts, min_requests: u64) {
     assert!(c.lost_answers > 0, "{c:?}");
     assert!(c.delayed > 0, "{c:?}");
     assert!(c.cut_bodies > 0, "{c:?}");
+    assert!(c.cut_answers > 0, "{c:?}");
     assert!(c.server_errors > 0, "{c:?}");
     assert!(c.passed > 0, "{c:?}");
     assert_eq!(c.upstream_failures, 0, "the server itself failed requests: {c:?}");
@@ -413,12 +500,16 @@ async fn every_fact_reaches_the_server_exactly_once_through_a_network_that_drops
     let already_stored: u32 = runs.iter().map(|r| r.already_stored).sum();
     assert!(syncs_failed > 0 && syncs_ok > 0);
     assert!(already_stored > 0, "no lost answer was ever retried: {counts:?}");
+    let visit_edits: u32 = runs.iter().map(|r| r.edits.visit_edits).sum();
+    assert!(visit_edits > 0, "no visit document was edited");
+    let closed_refused: u32 = runs.iter().map(|r| r.edits.closed_refused).sum();
+    assert!(closed_refused > 0, "no edit of a closed visit was tried");
 
     eprintln!(
-        "chaos (facts): {} check-ins by {PHONES} phones, {} syncs ({syncs_ok} ok, {syncs_failed} failed) \
-         + {healing_syncs} after healing, {login_attempts} login attempts; items (facts and visits) \
-         pushed {pushed}, already stored {already_stored}; proxy: {counts:?}; {:.1}s of chaos, \
-         {:.1}s in all",
+        "chaos (facts): {} check-ins by {PHONES} phones, {visit_edits} visit edits ({closed_refused} edits of closed visits refused), {} syncs ({syncs_ok} ok, \
+         {syncs_failed} failed) + {healing_syncs} after healing, {login_attempts} login attempts; items \
+         (facts and visits) pushed {pushed}, already stored {already_stored}; proxy: {counts:?}; {:.1}s \
+         of chaos, {:.1}s in all",
         PHONES * CHECK_INS_PER_PHONE,
         syncs_ok + syncs_failed,
         chaos_time.as_secs_f64(),
@@ -568,7 +659,7 @@ async fn every_phone_ends_with_exactly_its_tasks_and_all_customers_when_the_feed
     }
     let mut worked_tasks = 0;
     for (phone, run) in phones.iter().zip(&runs) {
-        for (id, note) in &run.worked {
+        for (id, note) in &run.edits.worked {
             worked_tasks += 1;
             let task = &on_server[id];
             assert_eq!(task.assignee_id, Some(phone.rep), "{}: worked task {id}", phone.name);
@@ -599,10 +690,13 @@ async fn every_phone_ends_with_exactly_its_tasks_and_all_customers_when_the_feed
     let pulled: u32 = runs.iter().map(|r| r.pulled).sum();
     assert!(pulled > 0, "no feed entry was pulled during the chaos");
     assert!(worked_tasks > 0, "no rep worked on a task during the chaos");
+    let visit_edits: u32 = runs.iter().map(|r| r.edits.visit_edits).sum();
+    let task_edits: u32 = runs.iter().map(|r| r.edits.task_edits).sum();
+    assert!(task_edits > 0, "no rep wrote a task's notes during the chaos");
 
     eprintln!(
         "chaos (feed): {} check-ins, {} dispatch operations ({} customers, {} tasks live, {} deleted), \
-         {worked_tasks} tasks worked by reps, {pulled} feed entries pulled during the chaos, {healing_syncs} \
+         {worked_tasks} tasks worked by reps ({task_edits} task notes, {visit_edits} visit edits), {pulled} feed entries pulled during the chaos, {healing_syncs} \
          syncs after healing; proxy: {counts:?}; {:.1}s in all",
         PHONES * CHECK_INS_PER_PHONE,
         dispatched.operations,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use fieldkit_domain::ids::{CustomerId, TaskId, VisitId};
 use fieldkit_domain::model::{Task, TaskStatus};
-use fieldkit_e2e::harness::{Api, Phone, TestOrg, TestServer, visit_once};
+use fieldkit_e2e::harness::{Api, Phone, TestOrg, TestServer, check_in_at, fix_at};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -23,9 +23,10 @@ enum Op {
     ServerTitle { task: usize },
     /// The manager moves a task on the server (refused if it would go back).
     ServerStatus { task: usize, status: TaskStatus },
-    /// A rep checks in (a new visit).
+    /// A rep checks out of their open visit, if any, and checks in (a new open visit).
     CheckIn { rep: usize },
-    /// A phone appends to the notes of a visit it has.
+    /// A phone appends to the notes of a visit it holds open (a checked-out visit is closed
+    /// to edits on the phone that knows it was checked out).
     VisitNotes { phone: usize, pick: usize },
     /// A phone syncs.
     Sync { phone: usize },
@@ -159,10 +160,19 @@ impl World {
                 }
             }
             Op::CheckIn { rep } => {
-                visit_once(&self.phones[rep].kit, CustomerId::new())?;
+                let kit = &self.phones[rep].kit;
+                if let Some(open) = kit.open_visit()? {
+                    kit.check_out(open.id, fix_at(31.2304, 121.4737))?;
+                }
+                kit.check_in(check_in_at(CustomerId::new()))?;
             }
             Op::VisitNotes { phone, pick } => {
-                let visits = self.phones[phone].kit.visits()?;
+                let visits: Vec<_> = self.phones[phone]
+                    .kit
+                    .visits()?
+                    .into_iter()
+                    .filter(|v| v.check_out_id.is_none())
+                    .collect();
                 if !visits.is_empty() {
                     let visit = &visits[pick % visits.len()];
                     let token = self.token();

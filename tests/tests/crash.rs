@@ -1,6 +1,8 @@
 //! Crash safety: real processes killed with SIGKILL at random moments (seeded, so a failure
 //! can be replayed), then a check that nothing the app was told is saved got lost and
-//! nothing reached the server twice.
+//! nothing reached the server twice: neither facts (check-ins) nor edits of shared documents
+//! (visit notes; task notes and status), each of which appends a token unique to the run, so
+//! that an edit applied twice shows as its token twice.
 //!
 //! The phone runs as `phone_worker` and the server as `test_server`, child processes built
 //! from this package (`src/bin/`). Set `FIELDKIT_CRASH_SEED` to replay or vary the schedule;
@@ -16,9 +18,11 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fieldkit_domain::ids::{CustomerId, FactId, OrgId};
-use fieldkit_domain::model::{LocationFix, LocationProvider, Role, WgsPoint};
-use fieldkit_e2e::harness::{PASSWORD, TestServer, open_phone};
+use fieldkit_domain::docs::{self, task, visit};
+use fieldkit_domain::ids::{CustomerId, FactId, OrgId, TaskId, VisitId};
+use fieldkit_domain::model::{LocationFix, LocationProvider, Role, TaskStatus, WgsPoint};
+use fieldkit_domain::protocol::RecordKind;
+use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, open_phone};
 use fieldkit_engine::{CheckInInput, FieldKit};
 use fieldkit_server::config::database_path;
 use fieldkit_server::provision::{self, UserSpec};
@@ -214,6 +218,115 @@ async fn assert_exactly_once(kit: &FieldKit, storage: &dyn Storage, org: OrgId, 
     facts.len()
 }
 
+/// Shared-document edits the app was told are saved.
+#[derive(Default)]
+struct AckedEdits {
+    /// Tokens appended to visits' notes.
+    visit_notes: Vec<(VisitId, String)>,
+    /// Tokens appended to tasks' notes.
+    task_notes: Vec<(TaskId, String)>,
+    /// The furthest status each task was moved to.
+    task_status: HashMap<TaskId, TaskStatus>,
+    /// Moves of a task's status.
+    status_moves: usize,
+}
+
+impl AckedEdits {
+    /// Takes one line of `phone_worker`'s protocol, if it reports an edit.
+    fn take(&mut self, line: &str) {
+        let mut words = line.splitn(3, ' ');
+        let (Some(what), Some(id), Some(rest)) = (words.next(), words.next(), words.next()) else {
+            return;
+        };
+        match what {
+            "visit-note" => self.visit_notes.push((id.parse().expect("a visit id"), rest.to_owned())),
+            "task-note" => self.task_notes.push((id.parse().expect("a task id"), rest.to_owned())),
+            "task-status" => {
+                self.status_moves += 1;
+                let status: TaskStatus = serde_json::from_value(serde_json::Value::String(rest.to_owned()))
+                    .expect("a task status");
+                let furthest = self.task_status.entry(id.parse().expect("a task id")).or_insert(status);
+                if status.rank() > furthest.rank() {
+                    *furthest = status;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.visit_notes.len() + self.task_notes.len() + self.status_moves
+    }
+}
+
+/// The `[...]` tokens in some notes, in order.
+fn tokens(notes: &str) -> Vec<&str> {
+    notes.split_inclusive(']').filter_map(|piece| piece.find('[').map(|at| &piece[at..])).collect()
+}
+
+/// No token appears twice in `notes` (an edit applied twice would show so).
+fn assert_no_token_twice(what: &str, notes: &str) {
+    let mut seen = HashSet::new();
+    for token in tokens(notes) {
+        assert!(seen.insert(token), "{what}: the note {token} is there twice: {notes:?}");
+    }
+}
+
+/// Checks exactly-once for shared documents, after a final sync: every visit and task the
+/// phone holds is on the server and projects there to exactly the phone's record; every
+/// acknowledged note is in its document's notes once, on both; no note is there twice;
+/// every task is at least at the status it was acknowledged at. Returns the visits and
+/// tasks compared.
+async fn assert_documents_exactly_once(
+    kit: &FieldKit,
+    storage: &dyn Storage,
+    org: OrgId,
+    acked: &AckedEdits,
+) -> (usize, usize) {
+    let actor = docs::actor(uuid::Uuid::nil());
+    let stored = |kind: RecordKind, id: uuid::Uuid| async move {
+        let doc = storage.doc(org, kind, id).await.expect("server documents");
+        doc.unwrap_or_else(|| panic!("{} {id} is not on the server", kind.as_str())).state
+    };
+    let visits: HashMap<VisitId, _> = kit.visits().expect("visits").into_iter().map(|v| (v.id, v)).collect();
+    for (id, on_phone) in &visits {
+        let doc =
+            docs::load(&stored(RecordKind::Visit, id.0).await, actor.clone()).expect("a visit document");
+        let on_server = visit::project(&doc).expect("a visit");
+        assert_eq!(on_phone, &on_server, "visit {id} differs between phone and server");
+        assert_no_token_twice(&format!("visit {id}"), &on_phone.notes);
+    }
+    for (id, token) in &acked.visit_notes {
+        let visit = visits.get(id).unwrap_or_else(|| panic!("visit {id} of an acknowledged note is lost"));
+        assert_eq!(
+            visit.notes.matches(token.as_str()).count(),
+            1,
+            "visit {id}: {token} in {:?}",
+            visit.notes
+        );
+    }
+    let tasks: HashMap<TaskId, _> = kit.my_tasks().expect("tasks").into_iter().map(|t| (t.id, t)).collect();
+    for (id, on_phone) in &tasks {
+        let doc = docs::load(&stored(RecordKind::Task, id.0).await, actor.clone()).expect("a task document");
+        let on_server = task::project(&doc).expect("a task");
+        assert_eq!(on_phone, &on_server, "task {id} differs between phone and server");
+        assert_no_token_twice(&format!("task {id}"), &on_phone.notes);
+    }
+    for (id, token) in &acked.task_notes {
+        let task = tasks.get(id).unwrap_or_else(|| panic!("task {id} of an acknowledged note is lost"));
+        assert_eq!(task.notes.matches(token.as_str()).count(), 1, "task {id}: {token} in {:?}", task.notes);
+    }
+    for (id, status) in &acked.task_status {
+        let task = tasks.get(id).unwrap_or_else(|| panic!("task {id} of an acknowledged status is lost"));
+        assert!(
+            task.status.rank() >= status.rank(),
+            "task {id} is {:?} after it was moved to {status:?}",
+            task.status
+        );
+    }
+    (visits.len(), tasks.len())
+}
+
 /// How a phone round ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum KillAt {
@@ -231,6 +344,7 @@ enum KillAt {
 #[derive(Default)]
 struct PhoneRounds {
     acked: Vec<String>,
+    edits: AckedEdits,
     kills: HashMap<KillAt, u32>,
     killed_while_syncing: u32,
     killed_before_ready: u32,
@@ -256,7 +370,7 @@ fn run_phone_rounds(db: &Path, url: &str, rounds: u32, rng: &mut Rng) -> PhoneRo
                 .arg(db)
                 .args(["--url", url, "--org", "acme", "--user", "rep1"])
                 .args(["--writes", "2000", "--sync-every", &sync_every.to_string()])
-                .args(["--label", &format!("round {round}")]),
+                .args(["--label", &format!("r{round}"), "--seed", &rng.next().to_string()]),
         );
         let deadline = Instant::now() + Duration::from_secs(15);
         match kill_at {
@@ -297,6 +411,8 @@ fn run_phone_rounds(db: &Path, url: &str, rounds: u32, rng: &mut Rng) -> PhoneRo
                 syncing = false;
             } else if line.starts_with("fatal") {
                 out.fatal.push(format!("round {round}: {line}"));
+            } else {
+                out.edits.take(line);
             }
         }
         out.killed_while_syncing += u32::from(syncing);
@@ -314,6 +430,14 @@ async fn nothing_acknowledged_is_lost_or_duplicated_when_the_phone_is_killed_mid
     let org = server.org("acme", 1).await?;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("fieldkit.db");
+    // Tasks for the rep, whose notes and status the phone edits once a sync brought them.
+    let api = Api::new(&server.url);
+    for n in 1..=3 {
+        let body = serde_json::json!({ "kind": "customer_visit", "title": format!("Shop {n}"),
+                                       "assignee_id": org.reps[0].id });
+        let (status, answer) = api.send("POST", "/v1/tasks", Some(&org.manager_token), Some(&body)).await?;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+    }
 
     let mut rng = Rng::from_env(1);
     let (db_for_rounds, url) = (db.clone(), server.url.clone());
@@ -321,17 +445,23 @@ async fn nothing_acknowledged_is_lost_or_duplicated_when_the_phone_is_killed_mid
         tokio::task::spawn_blocking(move || run_phone_rounds(&db_for_rounds, &url, ROUNDS, &mut rng)).await?;
     assert!(rounds.fatal.is_empty(), "a phone process failed: {:?}", rounds.fatal);
     assert!(!rounds.acked.is_empty(), "no round got as far as a check-in");
+    assert!(!rounds.edits.visit_notes.is_empty(), "no round got as far as a visit note");
+    assert!(!rounds.edits.task_notes.is_empty(), "no round got as far as a task note");
 
     // The phone once more, in this process: it opens cleanly and sends what is left.
     let kit = open_phone(&db, &server.url, "acme")?;
     assert_eq!(kit.recovered_database(), None, "the phone database was damaged");
     let already_stored = sync_to_completion(&kit).await;
     let on_server = assert_exactly_once(&kit, server.storage.as_ref(), org.org.id, &rounds.acked).await;
+    let (visits, tasks) =
+        assert_documents_exactly_once(&kit, server.storage.as_ref(), org.org.id, &rounds.edits).await;
 
     println!(
         "{ROUNDS} rounds, kills {:?} ({} during a sync, {} before the engine was open and logged \
          in), {} syncs started, {} check-ins \
-         acknowledged, {} on the phone, {on_server} on the server, {} + {already_stored} (final \
+         acknowledged, {} on the phone, {on_server} on the server, {} document edits acknowledged \
+         ({} visit notes, {} task notes, {} task status moves) over {visits} visits and {tasks} tasks \
+         equal on both, {} + {already_stored} (final \
          sync) pushes answered already_stored (an answer lost to a kill), {:.1?}",
         rounds.kills,
         rounds.killed_while_syncing,
@@ -339,6 +469,10 @@ async fn nothing_acknowledged_is_lost_or_duplicated_when_the_phone_is_killed_mid
         rounds.syncs_seen,
         rounds.acked.len(),
         kit.check_ins()?.len(),
+        rounds.edits.count(),
+        rounds.edits.visit_notes.len(),
+        rounds.edits.task_notes.len(),
+        rounds.edits.status_moves,
         rounds.already_stored,
         started.elapsed()
     );
@@ -374,6 +508,7 @@ fn free_loopback_port(rng: &mut Rng) -> u16 {
 #[derive(Default)]
 struct PhoneLoop {
     acked: Mutex<Vec<String>>,
+    edits: Mutex<AckedEdits>,
     syncing: AtomicBool,
     stop: AtomicBool,
     syncs_ok: AtomicU32,
@@ -423,7 +558,21 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
                     CheckInInput { customer_id: CustomerId::new(), task_id: None, fix: fix(), note: None };
                 match kit.check_in(input) {
                     Ok(c) => {
-                        state.acked.lock().expect("lock").push(c.id.to_string());
+                        let n = {
+                            let mut acked = state.acked.lock().expect("lock");
+                            acked.push(c.id.to_string());
+                            acked.len()
+                        };
+                        // One visit in three gets a note before its check-out.
+                        if n % 3 == 0 {
+                            let token = format!("[s.{n}]");
+                            match kit.update_visit(c.visit_id, None, Some(token.clone())) {
+                                Ok(_) => {
+                                    state.edits.lock().expect("lock").visit_notes.push((c.visit_id, token))
+                                }
+                                Err(e) => state.unexpected.lock().expect("lock").push(format!("note: {e}")),
+                            }
+                        }
                         if let Err(e) = kit.check_out(c.visit_id, c.fix) {
                             state.unexpected.lock().expect("lock").push(format!("check-out: {e}"));
                         }
@@ -496,13 +645,17 @@ async fn the_server_killed_and_restarted_during_syncs_loses_and_duplicates_nothi
     let storage = SqliteStorage::open(&database_path(&data_dir))?;
     let acked = state.acked.lock().expect("lock").clone();
     let on_server = assert_exactly_once(&kit, &storage, org.id, &acked).await;
+    let edits = std::mem::take(&mut *state.edits.lock().expect("lock"));
+    assert!(!edits.visit_notes.is_empty(), "no visit note was written");
+    let (visits, _) = assert_documents_exactly_once(&kit, &storage, org.id, &edits).await;
 
     println!(
         "{} kills ({killed_mid_sync} with a sync in flight), {} check-ins acknowledged, \
-         {on_server} on the server, syncs {} ok / {} failed, {} answered already_stored \
+         {on_server} on the server, {} visit notes acknowledged over {visits} visits equal on both, syncs {} ok / {} failed, {} answered already_stored \
          (lost answers retried) + {final_already_stored} in the final sync, {:.1?}",
         KILLS + 1,
         acked.len(),
+        edits.visit_notes.len(),
         state.syncs_ok.load(Ordering::SeqCst),
         state.syncs_failed.load(Ordering::SeqCst),
         state.already_stored.load(Ordering::SeqCst),

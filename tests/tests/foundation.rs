@@ -3,8 +3,8 @@
 use fieldkit_domain::ids::{CustomerId, FactId};
 use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at, visit_once};
-use fieldkit_engine::Error;
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_engine::{CheckInInput, Error};
+use fieldkit_server::storage::{FactFilter, FeedReader, Storage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -216,10 +216,7 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     let org = server.org("acme", 1).await?;
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let before = server
-        .storage
-        .feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, None, 0, 1000)
-        .await?;
+    let before = server.storage.feed(org.org.id, FeedReader::Everything, None, 0, 1000).await?;
 
     // Wrong password, unknown user and unknown org answer alike.
     for (org_slug, user, password) in
@@ -290,9 +287,21 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&answer), ErrorCode::UnsupportedProtocol);
 
+    // A version older than the oldest the server still speaks, carrying a fact that would
+    // otherwise be stored: refused whole, naming the version, and the fact is not stored.
+    let old = fieldkit_domain::protocol::MIN_PROTOCOL_VERSION - 1;
+    let mut valid = request.clone();
+    valid["push"][0]["body"]["fix"]["point"]["lat"] = json!(31.0);
+    let mut outdated = valid.clone();
+    outdated["protocol"] = json!(old);
+    let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&outdated)).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(error_code(&answer), ErrorCode::UnsupportedProtocol);
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("protocol version {old} ")), "{answer}");
+
     // A fact that names another rep as its author is refused for good.
-    let mut forged = request.clone();
-    forged["push"][0]["body"]["fix"]["point"]["lat"] = json!(31.0);
+    let mut forged = valid.clone();
     forged["push"][0]["body"]["rep_id"] = json!(org.manager.id);
     let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&forged)).await?;
     assert_eq!(status, StatusCode::OK);
@@ -306,12 +315,15 @@ async fn bad_credentials_bad_tokens_and_malformed_bodies_get_a_clear_4xx_and_cha
     let (status, answer) = api.send("GET", "/v1/nope", Some(&token), None).await?;
     assert_eq!((status, error_code(&answer)), (StatusCode::NOT_FOUND, ErrorCode::NotFound));
 
-    let after = server
-        .storage
-        .feed(org.org.id, fieldkit_server::storage::FeedReader::Everything, None, 0, 1000)
-        .await?;
+    let after = server.storage.feed(org.org.id, FeedReader::Everything, None, 0, 1000).await?;
     assert_eq!(after.cursor, before.cursor, "no change was stored");
     assert!(server.storage.facts(org.org.id, FactFilter::default()).await?.is_empty());
+
+    // The fact the outdated request carried was refused for its version alone: in a request
+    // of the current version it is stored.
+    let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&valid)).await?;
+    assert_eq!((status, &answer["acks"][0]["outcome"]), (StatusCode::OK, &json!("stored")), "{answer}");
+    assert_eq!(server.storage.facts(org.org.id, FactFilter::default()).await?.len(), 1);
     Ok(())
 }
 
@@ -353,5 +365,71 @@ async fn a_phone_with_the_server_down_keeps_its_queue_and_syncs_when_it_is_back(
     let online = fieldkit_e2e::harness::open_phone(&db, &server.url, "acme")?;
     assert_eq!(online.sync_now().await?.pushed, 2, "the check-in and its visit");
     assert_eq!(count_check_ins(&server, org.org.id).await, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fact_id_already_used_in_another_org_is_stored_for_this_org_only_and_the_other_org_keeps_its_own()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let acme = server.org("acme", 1).await?;
+    let globex = server.org("globex", 1).await?;
+    let api = Api::new(&server.url);
+
+    // Globex's rep checks in; the fact is on the server under globex.
+    let globex_phone = server.phone("globex", "rep1").await?;
+    let theirs = globex_phone
+        .kit
+        .check_in(CheckInInput { note: Some("globex's own".into()), ..check_in_at(CustomerId::new()) })?;
+    globex_phone.kit.sync_now().await?;
+    let globex_before = server.storage.facts(globex.org.id, FactFilter::default()).await?;
+    assert_eq!(globex_before.len(), 1);
+    let globex_cursor =
+        server.storage.feed(globex.org.id, FeedReader::Everything, None, 0, 1000).await?.cursor;
+
+    // Acme's rep pushes a check-in of their own under the same fact (and visit) id, as a
+    // client that forged or guessed another tenant's id would.
+    let token = api.login("acme", "rep1", PASSWORD).await?;
+    let mut forged = serde_json::to_value(&theirs)?;
+    forged["rep_id"] = json!(acme.reps[0].id);
+    forged["note"] = json!("acme's");
+    let request = json!({
+        "protocol": 1, "device_id": "00000000-0000-7000-8000-000000000002", "cursor": 0,
+        "pull_limit": 10, "sent_at_ms": 0, "push": [{ "kind": "check_in", "body": forged }]
+    });
+    let (status, answer) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Facts are keyed per org: the id is free in acme, so acme's fact is stored there...
+    assert_eq!(answer["acks"][0]["outcome"], "stored", "{answer}");
+    let (_, again) = api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
+    assert_eq!(again["acks"][0]["outcome"], "already_stored", "{again}");
+    let acme_facts = server.storage.facts(acme.org.id, FactFilter::default()).await?;
+    assert_eq!(acme_facts.len(), 1);
+    assert_eq!((acme_facts[0].id, acme_facts[0].rep_id), (theirs.id, acme.reps[0].id));
+    assert!(acme_facts[0].body.contains("acme's") && !acme_facts[0].body.contains("globex"));
+
+    // ...and globex's is untouched: same body, same sequence, no new change in its feed.
+    let globex_after = server.storage.facts(globex.org.id, FactFilter::default()).await?;
+    assert_eq!(globex_after.len(), 1);
+    assert_eq!(
+        (&globex_after[0].body, globex_after[0].seq, globex_after[0].rep_id),
+        (&globex_before[0].body, globex_before[0].seq, globex.reps[0].id)
+    );
+    assert!(globex_after[0].body.contains("globex's own") && !globex_after[0].body.contains("acme"));
+    let feed = server.storage.feed(globex.org.id, FeedReader::Everything, None, 0, 1000).await?;
+    assert_eq!(feed.cursor, globex_cursor, "acme's push changed globex's feed");
+    assert_eq!(globex_phone.kit.sync_now().await?.pulled, 0);
+
+    // Each org's reader sees its own fact under that id, never the other's.
+    for (org, user, own, other) in
+        [("acme", "rep1", "acme's", "globex's"), ("globex", "rep1", "globex's", "acme's")]
+    {
+        let token = api.login(org, user, PASSWORD).await?;
+        let (status, facts) = api.send("GET", "/v1/facts", Some(&token), None).await?;
+        assert_eq!(status, StatusCode::OK);
+        let text = facts.to_string();
+        assert_eq!(facts.as_array().map(Vec::len), Some(1), "{org}: {facts}");
+        assert!(text.contains(own) && !text.contains(other), "{org}: {facts}");
+    }
     Ok(())
 }

@@ -63,7 +63,10 @@ async fn a_phone_offline_across_a_server_upgrade_uploads_its_queue_once() -> any
     assert_eq!(facts.len(), 2, "the check-in and the check-out, once each");
     let (_, on_server) =
         api.send("GET", &format!("/v1/tasks/{task}"), Some(&org.manager_token), None).await?;
-    assert_eq!((on_server["status"].as_str(), on_server["notes"].as_str()), (Some("done"), Some("restocked")));
+    assert_eq!(
+        (on_server["status"].as_str(), on_server["notes"].as_str()),
+        (Some("done"), Some("restocked"))
+    );
     let visit = server.storage.doc(org.org.id, RecordKind::Visit, check_in.visit_id.0).await?;
     assert!(visit.is_some(), "the visit document reached the upgraded server");
     let conn = rusqlite::Connection::open(&db)?;

@@ -1,6 +1,7 @@
 //! Photo capture: the pipeline's font and settings, and photos taken from the camera's
 //! JPEG (stamped, hashed, signed) or attached as they are.
 
+use fieldkit_engine::QueuedBlob;
 use fieldkit_engine::photo::{PhotoInput, PipelineConfig};
 
 use super::{FieldKit, parse_opt_id};
@@ -9,7 +10,7 @@ use fieldkit_domain::model::LocationFix;
 use fieldkit_domain::signing::Sha256Hash;
 
 use crate::records::geo::checked_fix;
-use crate::records::photos::{Photo, PhotoSettings, QueuedBlob};
+use crate::records::photos::{Photo, PhotoSettings};
 use crate::runtime::guard;
 
 #[uniffi::export]
@@ -100,21 +101,6 @@ impl FieldKit {
     ///
     /// Fails with `Storage` when the local database cannot be read.
     pub fn blob_queue(&self) -> Result<Vec<QueuedBlob>, FieldKitError> {
-        guard(|| {
-            Ok(self
-                .inner
-                .blob_queue()?
-                .into_iter()
-                .map(|b| QueuedBlob {
-                    sha256: b.sha256,
-                    size: b.size,
-                    server_received: b.server_received,
-                    attempts: b.attempts,
-                    parked: b.parked,
-                    reason: b.reason,
-                    next_attempt_ms: b.next_attempt_ms,
-                })
-                .collect())
-        })
+        guard(|| Ok(self.inner.blob_queue()?))
     }
 }

@@ -57,29 +57,3 @@ impl From<PhotoRecord> for Photo {
         }
     }
 }
-
-/// A photo's or voice note's bytes not yet on the server, for an "uploads" screen: how far
-/// the upload got, and why it stopped.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct QueuedBlob {
-    /// SHA-256 of the bytes, lower-case hex (the `sha256` of the photo's record).
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Bytes the server said it holds at its last answer since FieldKit was opened;
-    /// `null`/`nil` before any answer.
-    pub server_received: Option<u64>,
-    /// Failed attempts in a row (progress starts the count again).
-    pub attempts: u32,
-    /// Whether the server refused the bytes for good: they are not retried (show the
-    /// reason to the rep or support).
-    pub parked: bool,
-    /// Why the last attempt failed, or why the server refused the bytes: lower-case,
-    /// starting with the server's error code for a refusal (e.g. `payload_too_large: …`)
-    /// or with `server unreachable:` for a failure that is retried; `null`/`nil` if
-    /// nothing failed yet.
-    pub reason: Option<String>,
-    /// Device time the next attempt is due, Unix milliseconds; `null`/`nil` when it goes
-    /// at the next sync (and for parked bytes).
-    pub next_attempt_ms: Option<i64>,
-}

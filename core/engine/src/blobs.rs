@@ -43,6 +43,7 @@ pub struct BlobReport {
 /// A blob not yet on the server, as the app may show it: what waits, how far its upload
 /// got, and why it stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueuedBlob {
     /// SHA-256 of the bytes, lower-case hex (the photo record's `sha256`).
     pub sha256: String,

@@ -49,7 +49,11 @@ pub(crate) fn edit<T>(
 ) -> Result<T> {
     let Some(doc) = session.get(tx, kind, id)? else {
         let what = format!("{} {id}", kind.as_str());
-        return Err(if doc_rows::is_closed(tx, kind, id)? { Error::Closed(what) } else { Error::NotFound(what) });
+        return Err(if doc_rows::is_closed(tx, kind, id)? {
+            Error::Closed(what)
+        } else {
+            Error::NotFound(what)
+        });
     };
     let before = doc.get_heads();
     let out = change(doc)?;
@@ -217,11 +221,13 @@ mod tests {
                 edit(tx, docs, RecordKind::Visit, id, 2, |d| visit::apply(d, &check_out))
             })
             .expect("check in and out");
-        let server_copy = store.read(|c| doc_rows::state(c, RecordKind::Visit, id)).expect("read").expect("doc");
+        let server_copy =
+            store.read(|c| doc_rows::state(c, RecordKind::Visit, id)).expect("read").expect("doc");
 
         // Still queued: nothing is compacted.
-        let compacted =
-            store.write_docs(&actor, |tx, docs| compact_if_closed(tx, docs, RecordKind::Visit, id)).expect("try");
+        let compacted = store
+            .write_docs(&actor, |tx, docs| compact_if_closed(tx, docs, RecordKind::Visit, id))
+            .expect("try");
         assert!(!compacted);
         // Acknowledged (the sync removes the outbox entry in the same transaction).
         let compacted = store
@@ -237,9 +243,13 @@ mod tests {
         assert!(kept.check_out_id.is_some());
 
         let patch = VisitPatch { notes: Some("too late".into()), ..VisitPatch::default() };
-        let refused = store
-            .write_docs(&actor, |tx, docs| edit(tx, docs, RecordKind::Visit, id, 3, |d| visit::apply(d, &patch)));
-        assert!(matches!(refused, Err(Error::Closed(ref what)) if what.contains(&id.to_string())), "{refused:?}");
+        let refused = store.write_docs(&actor, |tx, docs| {
+            edit(tx, docs, RecordKind::Visit, id, 3, |d| visit::apply(d, &patch))
+        });
+        assert!(
+            matches!(refused, Err(Error::Closed(ref what)) if what.contains(&id.to_string())),
+            "{refused:?}"
+        );
         assert_eq!(notes_of(&store, v.id), "");
 
         // A manager's note on the server comes down as the whole state: the visit opens from

@@ -22,7 +22,7 @@ pub mod store;
 pub mod sync;
 mod time;
 
-pub use blobs::BlobReport;
+pub use blobs::{BlobReport, QueuedBlob};
 pub use error::{Error, Result};
 pub use fieldkit::{
     ApprovalRefusal, CheckInInput, CheckedOut, Config, Customer360, FieldKit, MyApproval, MyDay,
@@ -32,8 +32,8 @@ pub use fieldkit::{
 pub use signer::SharedSigner;
 pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
-pub use sync::SyncReport;
 pub use sync::scheduler::{ScheduleConfig, ScheduleHandle, SyncObserver, SyncState};
+pub use sync::{SyncProgress, SyncReport};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

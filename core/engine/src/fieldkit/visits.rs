@@ -400,6 +400,9 @@ impl FieldKit {
     ) -> Result<Visit> {
         let patch = VisitPatch { complete_step, notes, ..VisitPatch::default() };
         self.write_local(|tx, docs| {
+            if visits::is_closed(tx, RecordKind::Visit, id.0)? {
+                return Err(Error::Closed(format!("visit {id}")));
+            }
             if let Some(step) = complete_step
                 && let Some(visit) = visits::get(tx, id)?
                 && let Some(template) = sop::sop_of(tx, &visit)?

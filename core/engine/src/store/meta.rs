@@ -12,11 +12,15 @@ pub(crate) const SESSION: &str = "session";
 pub(crate) const FEED_CURSOR: &str = "feed_cursor";
 /// The last HLC stamp issued (JSON).
 pub(crate) const HLC: &str = "hlc";
-/// Server time minus device time, as measured at the last sync, in milliseconds.
+/// Server time minus device time, in milliseconds, from the best recent sync (see
+/// [`crate::time::prefer_new`]).
 pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
-/// Round-trip time of the sync that measured the offset, in milliseconds: the offset is
-/// good to within half of it.
+/// Round-trip time of the sync that measured the offset in use, in milliseconds: the
+/// offset is good to within half of it.
 pub(crate) const CLOCK_RTT_MS: &str = "clock_rtt_ms";
+/// Device time when the offset in use was measured, Unix milliseconds (an old sample is
+/// replaced by the next one, whatever its round trip).
+pub(crate) const CLOCK_MEASURED_MS: &str = "clock_measured_ms";
 /// Device time of the last successful sync, Unix milliseconds.
 pub(crate) const LAST_SYNC_MS: &str = "last_sync_ms";
 /// The software photo-signing key's 32 secret bytes, hex (absent when the app supplies a

@@ -48,10 +48,15 @@ pub struct OutboxStats {
 }
 
 /// Queues an item. A document already queued stays queued once: its entry stands for
-/// every change not yet acknowledged.
+/// every change not yet acknowledged. A new edit to a document whose entry is parked puts
+/// the entry back in the queue, due now with its attempts reset (the edit may be what makes
+/// the server accept it); a parked fact stays parked, since a fact never changes.
 pub(crate) fn append(tx: &Transaction<'_>, kind: &str, item_id: &str, now_ms: i64) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO outbox (item_kind, item_id, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT (item_id) DO NOTHING",
+        "INSERT INTO outbox (item_kind, item_id, created_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (item_id) DO UPDATE SET
+             parked_code = NULL, parked_reason = NULL, last_error = NULL, attempts = 0, next_attempt_ms = 0
+         WHERE outbox.parked_code IS NOT NULL AND outbox.item_kind <> 'fact'",
     )?
     .execute(params![kind, item_id, now_ms])?;
     Ok(())
@@ -159,4 +164,67 @@ pub(crate) fn parked(conn: &Connection) -> Result<Vec<ParkedItem>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_edit_to_a_parked_document_puts_it_back_in_the_queue_due_now() {
+        let (_dir, store) = store();
+        store
+            .write(|tx| {
+                append(tx, "task", "t1", 1)?;
+                record_failure(tx, &["t1".to_owned()], "offline", 9_999)?;
+                park(tx, "t1", "not_allowed", "the task is not assigned to you")
+            })
+            .expect("queue and park");
+        assert_eq!(store.read(|c| due(c, 10_000, 10)).expect("due").len(), 0, "parked, not due");
+
+        store.write(|tx| append(tx, "task", "t1", 2)).expect("edit again");
+        let pending = store.read(|c| due(c, 0, 10)).expect("due");
+        assert_eq!(pending.len(), 1, "due at once, whatever its earlier retry time");
+        assert!(store.read(parked).expect("parked").is_empty());
+        assert_eq!(store.read(max_attempts).expect("attempts"), 0);
+        let stats = store.read(stats).expect("stats");
+        assert_eq!((stats.pending, stats.parked, stats.oldest_pending_ms), (1, 0, Some(1)));
+    }
+
+    #[test]
+    fn a_parked_fact_stays_parked_when_appended_again() {
+        let (_dir, store) = store();
+        store
+            .write(|tx| {
+                append(tx, KIND_FACT, "f1", 1)?;
+                park(tx, "f1", "invalid", "bad")?;
+                append(tx, KIND_FACT, "f1", 2)
+            })
+            .expect("queue, park, append again");
+        let parked = store.read(parked).expect("parked");
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].code, "invalid");
+        assert!(store.read(|c| due(c, i64::MAX, 10)).expect("due").is_empty());
+    }
+
+    #[test]
+    fn a_new_edit_to_a_waiting_document_keeps_its_retry_time() {
+        let (_dir, store) = store();
+        store
+            .write(|tx| {
+                append(tx, "visit", "v1", 1)?;
+                record_failure(tx, &["v1".to_owned()], "offline", 5_000)?;
+                append(tx, "visit", "v1", 2)
+            })
+            .expect("queue, fail, edit again");
+        assert!(store.read(|c| due(c, 4_999, 10)).expect("due").is_empty(), "still backing off");
+        assert_eq!(store.read(max_attempts).expect("attempts"), 1);
+    }
 }

@@ -5,7 +5,9 @@
 //! outbox, refused ones are parked, feed entries update documents and projections, the
 //! cursor moves), so a crash between round trips loses nothing and repeats nothing the
 //! server has not already made idempotent. A failed round trip schedules the entries it
-//! carried for a retry with backoff.
+//! carried for a retry with backoff. After each round trip the caller hears the progress so
+//! far ([`SyncProgress`]), and the server-time offset it measured is kept only if it bounds
+//! server time better than the stored one (see `time::prefer_new`).
 
 pub mod backoff;
 mod http;
@@ -28,7 +30,7 @@ use crate::session::Session;
 use crate::store::docs::{DocSession, mark_synced, unsynced_changes};
 use crate::store::outbox::Pending;
 use crate::store::{Store, facts, meta, outbox, records};
-use crate::time::{ServerClock, now_ms};
+use crate::time::{ClockSample, ServerClock, now_ms, prefer_new};
 
 /// The most items (facts and documents) pushed in one round trip.
 pub const MAX_BATCH_ITEMS: usize = 200;
@@ -59,6 +61,48 @@ pub struct SyncReport {
     pub cursor: u64,
     /// What the blob uploads after the data sync did.
     pub blobs: crate::blobs::BlobReport,
+    /// Blob uploads were running beside this sync (started by an earlier sync, or left
+    /// running in the background by this one): `blobs` does not count them, and they pick
+    /// up the blobs this sync queued.
+    pub blobs_running: bool,
+}
+
+/// How far a running sync has come: its counts so far, after each round trip. The last
+/// progress of a sync equals its report's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncProgress {
+    /// HTTP round trips made so far.
+    pub round_trips: u32,
+    /// Facts and document changes the server stored so far.
+    pub pushed: u32,
+    /// Items the server already had.
+    pub already_stored: u32,
+    /// Items the server refused for good (parked).
+    pub rejected: u32,
+    /// Feed entries applied so far.
+    pub pulled: u32,
+    /// Request bytes sent so far.
+    pub bytes_sent: u64,
+    /// Response bytes received so far.
+    pub bytes_received: u64,
+    /// Queued items still waiting to be pushed (not parked).
+    pub waiting: u64,
+}
+
+impl SyncProgress {
+    fn of(report: &SyncReport, waiting: u64) -> Self {
+        Self {
+            round_trips: report.round_trips,
+            pushed: report.pushed,
+            already_stored: report.already_stored,
+            rejected: report.rejected,
+            pulled: report.pulled,
+            bytes_sent: report.bytes_sent,
+            bytes_received: report.bytes_received,
+            waiting,
+        }
+    }
 }
 
 /// Which queued entries a cycle pushes.
@@ -78,7 +122,8 @@ struct Batch {
     doc_heads: Vec<Vec<ChangeHash>>,
 }
 
-/// Runs one sync cycle. The caller guarantees no other cycle runs at the same time.
+/// Runs one sync cycle, telling `on_progress` after each round trip applied. The caller
+/// guarantees no other cycle runs at the same time.
 pub(crate) async fn run(
     store: &Store,
     client: &HttpClient,
@@ -86,6 +131,7 @@ pub(crate) async fn run(
     device_id: DeviceId,
     due: Due,
     server_clock: &ServerClock,
+    on_progress: &(dyn Fn(SyncProgress) + Send + Sync),
 ) -> Result<SyncReport> {
     let actor = fieldkit_domain::docs::actor(device_id.as_uuid());
     if due == Due::All {
@@ -123,21 +169,41 @@ pub(crate) async fn run(
         report.bytes_received += sizes.1;
         check_answer(&request, &response)?;
         server_clock.observe(response.server_time_ms, received_at - sent_at, received_instant);
-        let more_to_push = store.write_docs(&actor, |tx, docs| {
+        let (more_to_push, waiting) = store.write_docs(&actor, |tx, docs| {
             apply(tx, docs, &batch, &response, &mut report)?;
             // NTP-style: the answer was made mid-flight, give or take half the round trip.
-            let offset = response.server_time_ms - (sent_at + received_at) / 2;
-            meta::set(tx, meta::CLOCK_OFFSET_MS, &offset.to_string())?;
-            meta::set(tx, meta::CLOCK_RTT_MS, &(received_at - sent_at).to_string())?;
+            let sample = ClockSample {
+                value_ms: response.server_time_ms - (sent_at + received_at) / 2,
+                rtt_ms: received_at - sent_at,
+            };
+            keep_better_offset(tx, sample, received_at)?;
             meta::set(tx, meta::LAST_SYNC_MS, &received_at.to_string())?;
-            Ok(!outbox::due(tx, now_ms(), 1)?.is_empty())
+            Ok((!outbox::due(tx, now_ms(), 1)?.is_empty(), outbox::stats(tx)?.pending))
         })?;
         report.cursor = response.cursor;
+        on_progress(SyncProgress::of(&report, waiting));
         if !response.has_more && !more_to_push {
             tracing::info!(?report, "sync done");
             return Ok(report);
         }
     }
+}
+
+/// Stores the server-time offset `sample`, measured at device time `now`, if it is better
+/// than the stored one (see [`prefer_new`]).
+fn keep_better_offset(tx: &Transaction<'_>, sample: ClockSample, now: i64) -> Result<()> {
+    let stored = match (meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?, meta::get_i64(tx, meta::CLOCK_RTT_MS)?) {
+        (Some(value_ms), Some(rtt_ms)) => Some(ClockSample { value_ms, rtt_ms }),
+        _ => None,
+    };
+    // A sample stored before its time was kept counts as old.
+    let age = meta::get_i64(tx, meta::CLOCK_MEASURED_MS)?.map_or(i64::MAX, |at| now.saturating_sub(at));
+    if stored.is_none_or(|stored| prefer_new(stored, sample, age)) {
+        meta::set(tx, meta::CLOCK_OFFSET_MS, &sample.value_ms.to_string())?;
+        meta::set(tx, meta::CLOCK_RTT_MS, &sample.rtt_ms.to_string())?;
+        meta::set(tx, meta::CLOCK_MEASURED_MS, &now.to_string())?;
+    }
+    Ok(())
 }
 
 /// Reads the bodies of the due entries, up to [`MAX_BATCH_BYTES`] of payload.
@@ -253,6 +319,7 @@ fn apply(
                 }
                 if mark_synced(tx, ack.kind, ack.id, heads)? {
                     outbox::remove(tx, &id)?;
+                    documents::compact_if_closed(tx, docs, ack.kind, ack.id)?;
                 }
             }
             PushOutcome::ResendWhole => {
@@ -297,5 +364,109 @@ fn apply_entry(tx: &Transaction<'_>, docs: &mut DocSession<'_>, entry: &FeedEntr
         FeedChange::Upsert { record } => records::upsert(tx, record),
         FeedChange::Remove { kind, id } if kind.is_document() => documents::remove(tx, docs, *kind, *id),
         FeedChange::Remove { kind, id } => records::remove(tx, *kind, *id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::clock::{EventTime, HlcClock};
+    use fieldkit_domain::ids::{CustomerId, UserId, VisitId};
+    use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, WgsPoint};
+
+    use super::*;
+
+    /// A check-in whose note makes its body about `note_bytes` long.
+    fn check_in(note_bytes: usize) -> Fact {
+        Fact::CheckIn(CheckIn {
+            id: FactId::new(),
+            visit_id: VisitId::new(),
+            customer_id: CustomerId::new(),
+            task_id: None,
+            rep_id: UserId::new(),
+            fix: LocationFix {
+                point: WgsPoint::new(31.23, 121.47).expect("on the globe"),
+                accuracy_m: 10.0,
+                fix_time_ms: 1,
+                provider: LocationProvider::Gnss,
+                is_mock: false,
+            },
+            at: EventTime { device_ms: 1, hlc: HlcClock::new(7).tick(1), server_estimate_ms: None },
+            note: Some("n".repeat(note_bytes)),
+            assessment: None,
+        })
+    }
+
+    /// A store with these facts queued, in order.
+    fn queued(facts: &[Fact]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
+        store
+            .write(|tx| {
+                for fact in facts {
+                    facts::insert(tx, fact, None, 1)?;
+                    outbox::append(tx, outbox::KIND_FACT, &fact.id().to_string(), 1)?;
+                }
+                Ok(())
+            })
+            .expect("queue");
+        (dir, store)
+    }
+
+    fn next_batch(store: &Store) -> Batch {
+        store
+            .read(|conn| {
+                let pending = outbox::due(conn, now_ms(), MAX_BATCH_ITEMS)?;
+                build_batch(conn, &pending)
+            })
+            .expect("batch")
+    }
+
+    #[test]
+    fn a_batch_is_cut_by_the_byte_cap_before_the_count_cap() {
+        // Five check-ins of ~300 KB: three fit in 1 MiB, the fourth would cross it.
+        let facts: Vec<Fact> = (0..5).map(|_| check_in(300_000)).collect();
+        let (_dir, store) = queued(&facts);
+        let batch = next_batch(&store);
+        let ids: Vec<FactId> = batch.facts.iter().map(Fact::id).collect();
+        let first_three: Vec<FactId> = facts[..3].iter().map(Fact::id).collect();
+        assert_eq!(ids, first_three, "cut at the byte cap, in queue order");
+        let bytes: usize = batch.facts.iter().map(|f| serde_json::to_vec(f).expect("json").len()).sum();
+        assert!(bytes <= MAX_BATCH_BYTES, "{bytes}");
+        assert!(batch.docs.is_empty());
+    }
+
+    #[test]
+    fn an_item_larger_than_the_byte_cap_goes_alone() {
+        let facts = vec![check_in(2 * MAX_BATCH_BYTES), check_in(10)];
+        let (_dir, store) = queued(&facts);
+        let batch = next_batch(&store);
+        assert_eq!(batch.facts.iter().map(Fact::id).collect::<Vec<_>>(), vec![facts[0].id()]);
+    }
+
+    #[test]
+    fn the_stored_offset_changes_only_for_a_tighter_or_disjoint_or_newer_sample() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
+        let offer = |value_ms: i64, rtt_ms: i64, at: i64| {
+            store.write(|tx| keep_better_offset(tx, ClockSample { value_ms, rtt_ms }, at)).expect("write");
+            store
+                .read(|c| {
+                    Ok((meta::get_i64(c, meta::CLOCK_OFFSET_MS)?, meta::get_i64(c, meta::CLOCK_RTT_MS)?))
+                })
+                .expect("read")
+        };
+        assert_eq!(offer(100, 10, 1_000), (Some(100), Some(10)), "the first sample");
+        assert_eq!(offer(150, 200, 2_000), (Some(100), Some(10)), "slower and overlapping: kept");
+        assert_eq!(offer(98, 6, 3_000), (Some(98), Some(6)), "tighter: taken");
+        assert_eq!(offer(60_000, 200, 4_000), (Some(60_000), Some(200)), "the device clock moved: taken");
+        let hour_later = 4_000 + crate::time::SAMPLE_MAX_AGE_MS + 1;
+        assert_eq!(offer(60_050, 300, hour_later), (Some(60_050), Some(300)), "an old sample is refreshed");
+    }
+
+    #[test]
+    fn small_items_are_cut_by_the_count_cap() {
+        let facts: Vec<Fact> = (0..MAX_BATCH_ITEMS + 20).map(|_| check_in(10)).collect();
+        let (_dir, store) = queued(&facts);
+        assert_eq!(next_batch(&store).facts.len(), MAX_BATCH_ITEMS);
     }
 }

@@ -1,15 +1,16 @@
 //! When to sync without being asked: shortly after local writes (debounced), periodically,
 //! when the app says the network is back, and when the next queued retry falls due. One
-//! task per engine runs the schedule; it reports to an observer and stops when its handle
-//! is dropped.
+//! task per engine runs the schedule; it stops when its handle is dropped. While it runs,
+//! its observer hears every sync of the engine, scheduled or asked for (`sync_now`):
+//! states, progress after each round trip, and reports.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{Due, SyncReport};
+use super::{Due, SyncProgress, SyncReport};
 use crate::fieldkit::FieldKit;
 use crate::store::outbox;
 use crate::time::now_ms;
@@ -48,12 +49,17 @@ pub enum SyncState {
     },
 }
 
-/// What the app hears about sync. Called on the scheduler's task: return quickly.
+/// What the app hears about sync. Called on the task that runs the sync (the scheduler's,
+/// or the caller of `sync_now`): return quickly.
 pub trait SyncObserver: Send + Sync {
     /// The state changed.
     fn on_state(&self, state: SyncState);
     /// A sync finished with this report.
     fn on_report(&self, report: SyncReport);
+    /// A round trip of the running sync was applied; `progress` counts the sync so far.
+    fn on_progress(&self, progress: SyncProgress) {
+        let _ = progress;
+    }
 }
 
 /// Signals from the app to the scheduler.
@@ -63,55 +69,56 @@ pub(crate) struct Triggers {
     pub(crate) network_back: Notify,
 }
 
-/// The running schedule; dropping it stops the task.
+/// The running schedule; dropping it stops the task and its observer hears no more.
 pub struct ScheduleHandle {
     task: JoinHandle<()>,
+    kit: Weak<FieldKit>,
+    /// The engine's ticket for the observer, if one was given.
+    observer: Option<u64>,
 }
 
 impl Drop for ScheduleHandle {
     fn drop(&mut self) {
         self.task.abort();
+        if let (Some(kit), Some(ticket)) = (self.kit.upgrade(), self.observer) {
+            kit.forget_observer(ticket);
+        }
     }
 }
 
-/// Starts the schedule for `kit` on the current tokio runtime.
+/// Starts the schedule for `kit` on the current tokio runtime; `observer` hears every sync
+/// of `kit` until the handle is dropped.
 pub fn start(
     kit: Arc<FieldKit>,
     config: ScheduleConfig,
     observer: Option<Arc<dyn SyncObserver>>,
 ) -> ScheduleHandle {
-    ScheduleHandle { task: tokio::spawn(run(kit, config, observer)) }
+    let ticket = observer.map(|o| kit.observe(o));
+    ScheduleHandle { kit: Arc::downgrade(&kit), observer: ticket, task: tokio::spawn(run(kit, config)) }
 }
 
-async fn run(kit: Arc<FieldKit>, config: ScheduleConfig, observer: Option<Arc<dyn SyncObserver>>) {
-    let notify = |state: SyncState| {
-        if let Some(o) = &observer {
-            o.on_state(state);
-        }
-    };
+async fn run(kit: Arc<FieldKit>, config: ScheduleConfig) {
     loop {
         let until_retry = next_retry_in(&kit);
         let due = tokio::select! {
             () = kit.triggers.local_write.notified() => {
-                // Let a burst of writes settle, then send them together.
-                tokio::time::sleep(config.debounce).await;
-                Due::Scheduled
+                // Let a burst of writes settle, then send them together; the network coming
+                // back meanwhile sends them (and everything waiting) at once.
+                tokio::select! {
+                    () = tokio::time::sleep(config.debounce) => Due::Scheduled,
+                    () = kit.triggers.network_back.notified() => Due::All,
+                }
             }
             () = kit.triggers.network_back.notified() => Due::All,
             () = tokio::time::sleep(until_retry.unwrap_or(config.period).min(config.period)) => Due::Scheduled,
         };
-        notify(SyncState::Syncing);
-        match kit.sync(due).await {
-            Ok(report) => {
-                if let Some(o) = &observer {
-                    o.on_report(report);
-                }
-                notify(SyncState::Idle);
-            }
-            Err(e) if e.is_retryable() => notify(SyncState::Offline { reason: e.to_string() }),
+        // The observer hears the states and the report from the sync itself; blob uploads
+        // go on in the background, so that a long one never holds back the next data sync.
+        match kit.sync_with(due, Some(&kit)).await {
+            Ok(_) => {}
+            Err(e) if e.is_retryable() => {}
             Err(e) => {
                 tracing::warn!(error = %e, "scheduled sync failed");
-                notify(SyncState::Failed { reason: e.to_string() });
                 // Do not spin on a refusal: wait for a signal or the period.
                 tokio::select! {
                     () = kit.triggers.local_write.notified() => {}
