@@ -407,6 +407,32 @@ async fn events_whose_device_clock_disagrees_with_server_time_are_flagged() -> a
     };
     assert_eq!(flag(honest.id), Some(json!(false)));
     assert_eq!(flag(skewed.id), Some(json!(true)));
+
+    // A phone that never measured server time: an event from its future is flagged, an old
+    // one (made offline days ago) is not.
+    let now_ms =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())?;
+    let unmeasured = |device_ms: i64| {
+        let mut fact = honest.clone();
+        fact.id = FactId::new();
+        fact.at.device_ms = device_ms;
+        fact.at.server_estimate_ms = None;
+        fact
+    };
+    let ahead = unmeasured(now_ms + 60 * 60 * 1000);
+    let old = unmeasured(now_ms - 3 * 24 * 60 * 60 * 1000);
+    let facts_pushed = vec![Fact::CheckIn(ahead.clone()), Fact::CheckIn(old.clone())];
+    let request = serde_json::to_value(sync_request(DeviceId::new(), facts_pushed, vec![]))?;
+    api.send("POST", "/v1/sync", Some(&token), Some(&request)).await?;
+    let (_, facts) = api.send("GET", "/v1/facts?kind=check_in", Some(&org.manager_token), None).await?;
+    let flag = |id: FactId| {
+        facts
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["fact"]["body"]["id"] == json!(id)))
+            .map(|f| f["clock_flagged"].clone())
+    };
+    assert_eq!(flag(ahead.id), Some(json!(true)), "{facts}");
+    assert_eq!(flag(old.id), Some(json!(false)), "{facts}");
     Ok(())
 }
 

@@ -185,7 +185,11 @@ async fn receive(
             Some(kept) => serde_json::to_string(&kept).expect("facts always serialize"),
             None => pushed_body,
         };
-        let clock_skew_ms = fact.at().and_then(|at| at.server_estimate_ms.map(|est| at.device_ms - est));
+        let clock_skew_ms = fact.at().and_then(|at| match at.server_estimate_ms {
+            Some(estimate) => Some(at.device_ms.saturating_sub(estimate)),
+            // Never synced before: only a device time later than now proves a clock ahead.
+            None => (at.device_ms > now_ms).then(|| at.device_ms.saturating_sub(now_ms)),
+        });
         let server_assessment = judge.judge(fact).await?;
         let photo = photos.judge(fact).await?;
         let received_fact = ReceivedFact {

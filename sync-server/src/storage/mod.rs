@@ -124,7 +124,10 @@ pub struct NewFact {
     /// SHA-256 of the fact as pushed, lower-case hex: it identifies the fact, so the same
     /// fact pushed again matches even when the stored body lost points past retention.
     pub body_sha256: String,
-    /// Device clock minus the device's server-time estimate at the event, if known.
+    /// Device clock minus the device's server-time estimate at the event. For an event made
+    /// before the device ever measured server time: how far its device time is ahead of the
+    /// server's receipt, a lower bound of the skew (`None` when it is not ahead: an old event
+    /// from a phone that was offline says nothing about its clock).
     pub clock_skew_ms: Option<i64>,
 }
 
