@@ -12,31 +12,37 @@ use fieldkit_domain::docs::{self, DocError, form_response, task, visit};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use fieldkit_domain::approval::StepId;
 use fieldkit_domain::forms::validate_response;
-use fieldkit_domain::ids::{DeviceId, UserId};
-use fieldkit_domain::model::{FormTemplate, Role, User};
+use fieldkit_domain::ids::{DeviceId, TaskId, UserId};
+use fieldkit_domain::model::{FormTemplate, Role, TaskStatus, User};
 use fieldkit_domain::protocol::{PushOutcome, RecordKind, RejectCode};
 
+use crate::approvals::task_steps;
 use crate::storage::{DocDecision, DocMerge};
 
 fn refuse(code: RejectCode, reason: String) -> DocDecision {
     DocDecision::Refuse(PushOutcome::Rejected { code, reason })
 }
 
-/// Form templates by record id ([`FormTemplate::record_id`]): every version of each.
-pub(crate) type Templates = Arc<HashMap<uuid::Uuid, FormTemplate>>;
+/// What every document of one push is checked against, read once per push.
+#[derive(Clone)]
+pub(crate) struct PushContext {
+    /// Who pushes.
+    pub caller: User,
+    /// From which installation.
+    pub device: DeviceId,
+    /// The server's automerge actor.
+    pub actor: ActorId,
+    /// Form templates by record id ([`FormTemplate::record_id`]): every version of each.
+    pub templates: Arc<HashMap<uuid::Uuid, FormTemplate>>,
+    /// For pushed tasks whose flow is not finished: the step it waits for.
+    pub unfinished: Arc<HashMap<TaskId, StepId>>,
+}
 
-/// The decision for changes `changes` pushed by `caller` from `device` to document
-/// `kind`/`id`.
-pub(crate) fn merge_push(
-    caller: User,
-    device: DeviceId,
-    kind: RecordKind,
-    id: uuid::Uuid,
-    changes: Vec<u8>,
-    actor: ActorId,
-    templates: Templates,
-) -> DocMerge {
+/// The decision for changes `changes` pushed to document `kind`/`id`.
+pub(crate) fn merge_push(ctx: PushContext, kind: RecordKind, id: uuid::Uuid, changes: Vec<u8>) -> DocMerge {
+    let PushContext { caller, device, actor, templates, unfinished } = ctx;
     Box::new(move |stored: Option<&[u8]>| {
         let label = format!("{} {id}", kind.as_str());
         let mut doc = match stored {
@@ -73,6 +79,13 @@ pub(crate) fn merge_push(
         if let Err(reason) = allowed(&caller, before.as_ref(), &after) {
             tracing::warn!(doc = %label, user = %caller.id, "document change refused: {reason}");
             return refuse(RejectCode::NotAllowed, format!("{label}: {reason}"));
+        }
+        if let (Some(Projection::Task(b)), Projection::Task(a)) = (before.as_ref(), &after)
+            && a.status == TaskStatus::Done
+            && b.status != TaskStatus::Done
+            && let Some(step) = unfinished.get(&a.id)
+        {
+            return refuse(RejectCode::Invalid, task_steps::not_finished_reason(a.id, step));
         }
         if let Projection::FormResponse(r) = &after
             && r.submitted

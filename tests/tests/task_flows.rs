@@ -1,17 +1,21 @@
 //! Task flows on the real server (issue #10 part 3): an admin defines a repair's ordered
 //! steps (diagnose → quote → customer approval by the rep's manager → repair → sign-off); the
 //! rep's phone does them in order, offline, asking for the approval step, which the manager
-//! decides over HTTP; the task is finished only once every step is done; the server refuses a
-//! step pushed out of order, and an invalid flow definition naming the step.
+//! decides over HTTP; the task is finished only once every step is done, on the phone and on
+//! the server (a manager's edit or a forged push marking it done early is refused naming the
+//! step due); the server refuses a step pushed out of order, and an invalid flow definition
+//! naming the step.
 
 use fieldkit_domain::approval::{ApprovalStatus, NextTaskStep, StepId, TaskFlowError, TaskStepDone};
 use fieldkit_domain::clock::{EventTime, Hlc};
-use fieldkit_domain::ids::{FactId, TaskId, UserId};
+use fieldkit_domain::docs::{self, task::TaskPatch};
+use fieldkit_domain::ids::{DeviceId, FactId, TaskId, UserId};
 use fieldkit_domain::model::TaskStatus;
-use fieldkit_domain::protocol::Fact;
+use fieldkit_domain::protocol::{DocPush, Fact, PROTOCOL_VERSION, RecordKind, SyncRequest};
 use fieldkit_e2e::api_org::{ApiOrg, Person, call};
 use fieldkit_e2e::harness::{Api, TestServer};
 use fieldkit_engine::{Error, TaskStepRefusal};
+use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -239,5 +243,85 @@ async fn a_repair_goes_through_its_steps_in_order_with_the_managers_approval_and
     // In order, the second task's first step is stored; someone else's task is not theirs.
     o.api.push_facts(&o.rep.token, vec![forged(second, "diagnose", o.rep.id)], &["stored"]).await?;
     o.api.push_facts(&o.admin.token, vec![forged(second, "quote", o.admin.id)], &["rejected"]).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_server_refuses_a_task_marked_done_before_its_flow_is_finished_from_a_phone_or_a_manager()
+-> anyhow::Result<()> {
+    let o = org().await?;
+    let (status, answer) = call(
+        &o.api,
+        "PUT",
+        &o.admin,
+        "/v1/task-flows/repair",
+        Some(json!({ "steps": repair_steps("task_step") })),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, task) = call(
+        &o.api,
+        "POST",
+        &o.manager,
+        "/v1/tasks",
+        Some(json!({ "kind": "repair", "title": "fix the fridge", "assignee_id": o.rep.id })),
+    )
+    .await?;
+    let task_id: TaskId = serde_json::from_value(task["id"].clone())?;
+    let phone = o.server.phone("acme", "r-service").await?;
+    phone.kit.sync_now().await?;
+    phone.kit.complete_task_step(task_id, step("diagnose"))?;
+    phone.kit.sync_now().await?;
+
+    // The manager, over HTTP: 409 naming the step due, the task unchanged.
+    let path = format!("/v1/tasks/{task_id}");
+    let (status, answer) =
+        call(&o.api, "PATCH", &o.manager, &path, Some(json!({ "status": "done" }))).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(message(&answer).contains("quote"), "{answer}");
+    let (_, on_server) = call(&o.api, "GET", &o.manager, &path, None).await?;
+    assert_eq!(on_server["status"], "open", "{on_server}");
+
+    // A phone that skips its own check (a forged document change): refused naming the step,
+    // the stored task unchanged.
+    let org_id = o.server.storage.org_by_slug("acme").await?.expect("the org exists").id;
+    let before = o.server.storage.doc(org_id, RecordKind::Task, task_id.0).await?.expect("stored");
+    let mut doc = docs::load(&before.state, docs::actor(uuid::Uuid::now_v7()))?;
+    docs::task::apply(&mut doc, &TaskPatch { status: Some(TaskStatus::Done), ..TaskPatch::default() })?;
+    let push = DocPush { kind: RecordKind::Task, id: task_id.0, changes: doc.save() };
+    let request = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        device_id: DeviceId::new(),
+        cursor: 0,
+        pull_limit: 10,
+        sent_at_ms: 0,
+        push: vec![],
+        docs: vec![push],
+    };
+    let (status, answer) =
+        call(&o.api, "POST", &o.rep, "/v1/sync", Some(serde_json::to_value(request)?)).await?;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["doc_acks"][0]["outcome"], "rejected", "{answer}");
+    let reason = answer["doc_acks"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("quote") && reason.contains("flow"), "{answer}");
+    let after = o.server.storage.doc(org_id, RecordKind::Task, task_id.0).await?.expect("stored");
+    assert_eq!(after.state, before.state);
+
+    // Once every step is done, the same change is accepted.
+    phone.kit.complete_task_step(task_id, step("quote"))?;
+    let asked =
+        phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, String::new())?;
+    phone.kit.sync_now().await?;
+    let decisions = format!("/v1/approvals/{}/decisions", asked.id);
+    let (status, _) =
+        call(&o.api, "POST", &o.manager, &decisions, Some(json!({ "verdict": "approve" }))).await?;
+    assert_eq!(status, StatusCode::CREATED);
+    phone.kit.sync_now().await?;
+    phone.kit.complete_task_step(task_id, step("repair"))?;
+    phone.kit.complete_task_step(task_id, step("sign_off"))?;
+    phone.kit.sync_now().await?;
+    let (status, answer) =
+        call(&o.api, "PATCH", &o.manager, &path, Some(json!({ "status": "done" }))).await?;
+    assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("done")), "{answer}");
     Ok(())
 }

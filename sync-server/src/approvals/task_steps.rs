@@ -3,7 +3,9 @@
 //! of a [`TaskStepDone`] pushed by a phone: by the task's assignee, for a task that exists,
 //! and only for the step its kind's flow says is due.
 
-use fieldkit_domain::approval::{TaskFlow, TaskProgress, TaskStepDone};
+use std::collections::HashMap;
+
+use fieldkit_domain::approval::{NextTaskStep, StepId, TaskFlow, TaskProgress, TaskStepDone};
 use fieldkit_domain::docs::{self, task as task_doc};
 use fieldkit_domain::ids::{OrgId, TaskId};
 use fieldkit_domain::model::{Task, TaskKind, User};
@@ -119,4 +121,45 @@ pub async fn check(
         .complete(&progress, &done.step)
         .map(|_| ())
         .map_err(|e| rejected(RejectCode::Invalid, format!("task step done {}: {e}", done.id))))
+}
+
+/// The step task `task`'s flow still waits for; `None` when its kind has no flow or the flow
+/// is finished. A task is not done before: neither a phone's push nor a manager's edit may
+/// mark it so.
+pub async fn unfinished_step(state: &AppState, org_id: OrgId, task: &Task) -> StorageResult<Option<StepId>> {
+    let Some(flow) = flow_of(state, org_id, task.kind).await? else { return Ok(None) };
+    let done = steps_done(state, org_id, task.id).await?;
+    let progress = progress(state, org_id, task.id, &done).await?;
+    Ok(match flow.next(&progress) {
+        NextTaskStep::Finished => None,
+        NextTaskStep::Action { step }
+        | NextTaskStep::AwaitingApproval { step }
+        | NextTaskStep::Rejected { step } => Some(step),
+    })
+}
+
+/// For one push of task documents: the step each pushed task's flow still waits for, for
+/// the tasks whose kind has a flow. An org without task flows costs one read.
+pub async fn unfinished_steps(
+    state: &AppState,
+    org_id: OrgId,
+    task_ids: &[TaskId],
+) -> StorageResult<HashMap<TaskId, StepId>> {
+    let mut unfinished = HashMap::new();
+    if task_ids.is_empty() || state.storage.records(org_id, RecordKind::TaskFlow).await?.is_empty() {
+        return Ok(unfinished);
+    }
+    for &id in task_ids {
+        if let Some(task) = task(state, org_id, id).await?
+            && let Some(step) = unfinished_step(state, org_id, &task).await?
+        {
+            unfinished.insert(id, step);
+        }
+    }
+    Ok(unfinished)
+}
+
+/// Why a task may not be marked done yet (the phone says the same).
+pub fn not_finished_reason(task: TaskId, step: &StepId) -> String {
+    format!("task {task} cannot be done before its flow is finished: step {step} is due")
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use fieldkit_domain::ids::{DeviceId, UserId};
+use fieldkit_domain::ids::{DeviceId, TaskId, UserId};
 use fieldkit_domain::model::{FormTemplate, User};
 use fieldkit_domain::protocol::{
     DocAck, DocPush, ErrorCode, Fact, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
@@ -25,7 +25,8 @@ use sha2::{Digest, Sha256};
 
 use super::settings::settings;
 use crate::approvals;
-use crate::doc_merge::merge_push;
+use crate::approvals::task_steps;
+use crate::doc_merge::{PushContext, merge_push};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::location;
@@ -249,21 +250,21 @@ async fn push_docs(
             }
         }
     }
-    let templates = Arc::new(templates);
+    let tasks: Vec<TaskId> =
+        docs.iter().filter(|d| d.kind == RecordKind::Task).map(|d| TaskId::from(d.id)).collect();
+    let ctx = PushContext {
+        caller: user.clone(),
+        device,
+        actor: state.actor.clone(),
+        templates: Arc::new(templates),
+        unfinished: Arc::new(task_steps::unfinished_steps(state, user.org_id, &tasks).await?),
+    };
     let updates = docs
         .iter()
         .map(|d| DocUpdate {
             kind: d.kind,
             id: d.id,
-            merge: merge_push(
-                user.clone(),
-                device,
-                d.kind,
-                d.id,
-                d.changes.clone(),
-                state.actor.clone(),
-                templates.clone(),
-            ),
+            merge: merge_push(ctx.clone(), d.kind, d.id, d.changes.clone()),
         })
         .collect();
     let results = state.storage.update_docs(user.org_id, updates).await?;

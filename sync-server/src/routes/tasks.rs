@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::double_option;
 
+use crate::approvals::task_steps;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
@@ -182,7 +183,13 @@ pub(super) async fn patch(
     ApiJson(changes): ApiJson<TaskChanges>,
 ) -> ApiResult<Json<Task>> {
     require_dispatcher(&caller)?;
-    load(&state, &caller, id).await?;
+    let task = load(&state, &caller, id).await?;
+    if changes.status == Some(TaskStatus::Done)
+        && task.status != TaskStatus::Done
+        && let Some(step) = task_steps::unfinished_step(&state, caller.org_id, &task).await?
+    {
+        return Err(ApiError::new(ErrorCode::Conflict, task_steps::not_finished_reason(id, &step)));
+    }
     if changes.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(ApiError::invalid("task title must not be empty"));
     }
