@@ -325,3 +325,66 @@ async fn the_server_refuses_a_task_marked_done_before_its_flow_is_finished_from_
     assert_eq!((status, answer["status"].as_str()), (StatusCode::OK, Some("done")), "{answer}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_task_step_waiting_for_a_decision_is_not_asked_for_twice_on_the_phone_or_the_server()
+-> anyhow::Result<()> {
+    let o = org().await?;
+    let (status, answer) = call(
+        &o.api,
+        "PUT",
+        &o.admin,
+        "/v1/task-flows/repair",
+        Some(json!({ "steps": repair_steps("task_step") })),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, task) = call(
+        &o.api,
+        "POST",
+        &o.manager,
+        "/v1/tasks",
+        Some(json!({ "kind": "repair", "title": "fix the fridge", "assignee_id": o.rep.id })),
+    )
+    .await?;
+    let task_id: TaskId = serde_json::from_value(task["id"].clone())?;
+    let phone = o.server.phone("acme", "r-service").await?;
+    phone.kit.sync_now().await?;
+    phone.kit.complete_task_step(task_id, step("diagnose"))?;
+    phone.kit.complete_task_step(task_id, step("quote"))?;
+    let asked =
+        phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, String::new())?;
+
+    // Offline, not synced yet: the phone refuses a second request and queues nothing.
+    let waiting = phone.kit.sync_status()?.outbox.pending;
+    let again = phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, String::new());
+    assert!(
+        matches!(again, Err(Error::TaskStep(TaskStepRefusal::Flow(TaskFlowError::AlreadyRequested { ref step })))
+            if *step == self::step("customer_approval")),
+        "{again:?}"
+    );
+    assert_eq!(phone.kit.sync_status()?.outbox.pending, waiting);
+    // The steps and the request go up in one push and are all accepted.
+    let report = phone.kit.sync_now().await?;
+    assert_eq!(report.rejected, 0, "{:?}", phone.kit.parked_items()?);
+
+    // A forged second request while the first waits: refused by the server naming the step.
+    let mut second = asked.clone();
+    second.id = FactId::new();
+    let answer = o.api.push_facts(&o.rep.token, vec![Fact::ApprovalRequest(second)], &["rejected"]).await?;
+    let reason = answer["acks"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("customer_approval") && reason.contains("waiting"), "{answer}");
+    // The first one retried is no error.
+    o.api.push_facts(&o.rep.token, vec![Fact::ApprovalRequest(asked.clone())], &["already_stored"]).await?;
+
+    // Rejected, it may be asked for again.
+    let decisions = format!("/v1/approvals/{}/decisions", asked.id);
+    let (status, _) =
+        call(&o.api, "POST", &o.manager, &decisions, Some(json!({ "verdict": "reject" }))).await?;
+    assert_eq!(status, StatusCode::CREATED);
+    phone.kit.sync_now().await?;
+    phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, "lower quote".into())?;
+    let report = phone.kit.sync_now().await?;
+    assert_eq!(report.rejected, 0, "{:?}", phone.kit.parked_items()?);
+    Ok(())
+}

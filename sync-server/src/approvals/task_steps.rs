@@ -1,11 +1,15 @@
 //! Task flows on the server (issue #10 part 3): the progress of a task (its stored
-//! [`TaskStepDone`] facts and the views of its task step approval requests) and the check
-//! of a [`TaskStepDone`] pushed by a phone: by the task's assignee, for a task that exists,
-//! and only for the step its kind's flow says is due.
+//! [`TaskStepDone`] facts and the views of its task step approval requests); the check of
+//! a [`TaskStepDone`] or a task step approval request pushed by a phone (by the task's
+//! assignee, for a task that exists, only for the step its kind's flow says is due, and a
+//! request only once while it waits for a decision); and the step a task still waits for,
+//! which keeps it from being marked done.
 
 use std::collections::HashMap;
 
-use fieldkit_domain::approval::{NextTaskStep, StepId, TaskFlow, TaskProgress, TaskStepDone};
+use fieldkit_domain::approval::{
+    ApprovalRequest, NextTaskStep, RequestSubject, StepId, TaskFlow, TaskProgress, TaskStepDone,
+};
 use fieldkit_domain::docs::{self, task as task_doc};
 use fieldkit_domain::ids::{OrgId, TaskId};
 use fieldkit_domain::model::{Task, TaskKind, User};
@@ -59,12 +63,14 @@ async fn steps_done(state: &AppState, org_id: OrgId, task_id: TaskId) -> Storage
     Ok(done)
 }
 
-/// The progress of task `task_id` as stored, plus the `earlier` facts of the same push.
+/// The progress of task `task_id`: its steps `done`, and its requests as stored (with their
+/// views) plus `raised`, requests of the same push not stored yet.
 async fn progress(
     state: &AppState,
     org_id: OrgId,
     task_id: TaskId,
     done: &[TaskStepDone],
+    raised: &[ApprovalRequest],
 ) -> StorageResult<TaskProgress> {
     let views: Vec<_> = state
         .storage
@@ -76,20 +82,51 @@ async fn progress(
             _ => None,
         })
         .collect();
-    Ok(TaskProgress::of(task_id, done, views.iter().map(|v| (&v.request, Some(&v.status)))))
+    let stored = views.iter().map(|v| (&v.request, Some(&v.status)));
+    Ok(TaskProgress::of(task_id, done, stored.chain(raised.iter().map(|r| (r, None)))))
 }
 
-/// Refuses, for good, a [`TaskStepDone`] `user` may not push now: not the task's assignee,
-/// an unknown task, a task kind without a flow, or a step that is not due (the reason
-/// names it). `earlier` are the facts of the same push accepted before this one. Other facts
-/// pass.
+/// The facts of one push accepted before the one being checked, by kind.
+fn earlier_of(earlier: &[&Fact], task_id: TaskId) -> (Vec<TaskStepDone>, Vec<ApprovalRequest>) {
+    let mut done = Vec::new();
+    let mut raised = Vec::new();
+    for fact in earlier {
+        match fact {
+            Fact::TaskStepDone(d) if d.task_id == task_id => done.push(d.clone()),
+            Fact::ApprovalRequest(r) if matches!(&r.subject, RequestSubject::TaskStep { task_id: t, .. } if *t == task_id) =>
+            {
+                raised.push(r.clone());
+            }
+            _ => {}
+        }
+    }
+    (done, raised)
+}
+
+/// Refuses, for good, a [`TaskStepDone`] or a task step approval request `user` may not push
+/// now (see [`check_step_done`] and [`check_request`]). `earlier` are the facts of the same
+/// push accepted before this one. Other facts pass.
 pub async fn check(
     state: &AppState,
     user: &User,
     fact: &Fact,
     earlier: &[&Fact],
 ) -> ApiResult<Result<(), PushOutcome>> {
-    let Fact::TaskStepDone(done) = fact else { return Ok(Ok(())) };
+    match fact {
+        Fact::TaskStepDone(done) => check_step_done(state, user, done, earlier).await,
+        Fact::ApprovalRequest(request) => check_request(state, user, request, earlier).await,
+        _ => Ok(Ok(())),
+    }
+}
+
+/// Refuses a [`TaskStepDone`] not by the task's assignee, for an unknown task or a task kind
+/// without a flow, or for a step that is not due (the reason names it).
+async fn check_step_done(
+    state: &AppState,
+    user: &User,
+    done: &TaskStepDone,
+    earlier: &[&Fact],
+) -> ApiResult<Result<(), PushOutcome>> {
     let Some(task) = task(state, user.org_id, done.task_id).await? else {
         return Ok(Err(rejected(
             RejectCode::Invalid,
@@ -112,11 +149,9 @@ pub async fn check(
     if all.iter().any(|d| d.id == done.id) {
         return Ok(Ok(())); // a retry: storage answers "already stored"
     }
-    all.extend(earlier.iter().filter_map(|f| match f {
-        Fact::TaskStepDone(d) if d.task_id == task.id => Some(d.clone()),
-        _ => None,
-    }));
-    let progress = progress(state, user.org_id, task.id, &all).await?;
+    let (done_before, raised) = earlier_of(earlier, task.id);
+    all.extend(done_before);
+    let progress = progress(state, user.org_id, task.id, &all, &raised).await?;
     Ok(flow
         .complete(&progress, &done.step)
         .map(|_| ())
@@ -129,7 +164,7 @@ pub async fn check(
 pub async fn unfinished_step(state: &AppState, org_id: OrgId, task: &Task) -> StorageResult<Option<StepId>> {
     let Some(flow) = flow_of(state, org_id, task.kind).await? else { return Ok(None) };
     let done = steps_done(state, org_id, task.id).await?;
-    let progress = progress(state, org_id, task.id, &done).await?;
+    let progress = progress(state, org_id, task.id, &done, &[]).await?;
     Ok(match flow.next(&progress) {
         NextTaskStep::Finished => None,
         NextTaskStep::Action { step }
@@ -162,4 +197,43 @@ pub async fn unfinished_steps(
 /// Why a task may not be marked done yet (the phone says the same).
 pub fn not_finished_reason(task: TaskId, step: &StepId) -> String {
     format!("task {task} cannot be done before its flow is finished: step {step} is due")
+}
+
+/// Refuses a task step approval request `user` may not raise now: a task that does not
+/// exist or is not theirs, a kind without a flow, a step that is not due or not an approval
+/// step, or one whose earlier request still waits for a decision. A retry of a stored
+/// request passes (storage answers "already stored"); requests of other kinds pass.
+async fn check_request(
+    state: &AppState,
+    user: &User,
+    request: &ApprovalRequest,
+    earlier: &[&Fact],
+) -> ApiResult<Result<(), PushOutcome>> {
+    let RequestSubject::TaskStep { task_id, step, .. } = &request.subject else { return Ok(Ok(())) };
+    let refuse =
+        |code, why: String| Ok(Err(rejected(code, format!("approval request {}: {why}", request.id))));
+    let Some(task) = task(state, user.org_id, *task_id).await? else {
+        return refuse(RejectCode::Invalid, format!("task {task_id} does not exist"));
+    };
+    if task.assignee_id != Some(user.id) {
+        return refuse(RejectCode::NotAllowed, format!("task {task_id} is not assigned to its requester"));
+    }
+    let Some(flow) = flow_of(state, user.org_id, task.kind).await? else {
+        return refuse(
+            RejectCode::Invalid,
+            format!("there is no task flow for {} tasks", kind_name(task.kind)),
+        );
+    };
+    let stored = state.storage.record(user.org_id, RecordKind::Approval, request.id.0).await?;
+    if stored.is_some() {
+        return Ok(Ok(()));
+    }
+    let mut done = steps_done(state, user.org_id, task.id).await?;
+    let (done_before, raised) = earlier_of(earlier, task.id);
+    done.extend(done_before);
+    let progress = progress(state, user.org_id, task.id, &done, &raised).await?;
+    match flow.check_approval_due(&progress, step) {
+        Ok(()) => Ok(Ok(())),
+        Err(e) => refuse(RejectCode::Invalid, e.to_string()),
+    }
 }

@@ -65,6 +65,10 @@ pub struct TaskProgress {
     pub done: BTreeSet<StepId>,
     /// The status of each approval step's request.
     pub approvals: BTreeMap<StepId, ApprovalStatus>,
+    /// Approval steps whose latest request was raised and is not known to be decided (a
+    /// phone's request not synced yet).
+    #[serde(default)]
+    pub asked: BTreeSet<StepId>,
 }
 
 /// What the task waits for.
@@ -121,6 +125,7 @@ impl TaskProgress {
         let mut progress = TaskProgress {
             done: done.into_iter().filter(|d| d.task_id == task_id).map(|d| d.step.clone()).collect(),
             approvals: BTreeMap::new(),
+            asked: BTreeSet::new(),
         };
         let mut asked: Vec<(&ApprovalRequest, Option<&ApprovalStatus>)> = requests
             .into_iter()
@@ -132,11 +137,17 @@ impl TaskProgress {
         for (request, status) in asked {
             let RequestSubject::TaskStep { step, .. } = &request.subject else { continue };
             match status {
-                Some(status) => progress.approvals.insert(step.clone(), status.clone()),
+                Some(status) => {
+                    progress.asked.remove(step);
+                    progress.approvals.insert(step.clone(), status.clone());
+                }
                 // Raised, not decided yet as far as this side knows: a later request
                 // replaces an earlier decision.
-                None => progress.approvals.remove(step),
-            };
+                None => {
+                    progress.approvals.remove(step);
+                    progress.asked.insert(step.clone());
+                }
+            }
         }
         progress
     }
@@ -179,6 +190,13 @@ pub enum TaskFlowError {
     /// A step already done.
     #[error("task step {step} is already done")]
     AlreadyDone {
+        /// The step.
+        step: StepId,
+    },
+    /// An approval step whose request is still waiting for a decision: a second request
+    /// would only duplicate it.
+    #[error("task step {step} already has a request waiting for a decision")]
+    AlreadyRequested {
         /// The step.
         step: StepId,
     },
@@ -318,12 +336,19 @@ impl TaskFlow {
     }
 
     /// Checks that approval step `step` is due: its request may be raised now (again, after
-    /// a rejection).
+    /// a rejection; not while a request of it waits for a decision).
     ///
     /// # Errors
-    /// An unknown or action step, a step already approved, or a step that is not due yet.
+    /// An unknown or action step, a step already approved, a step that is not due yet, or
+    /// one whose request is still waiting.
     pub fn check_approval_due(&self, progress: &TaskProgress, step: &StepId) -> Result<(), TaskFlowError> {
-        self.check_due(progress, step, true)
+        self.check_due(progress, step, true)?;
+        if progress.asked.contains(step)
+            || matches!(progress.approvals.get(step), Some(ApprovalStatus::Pending { .. }))
+        {
+            return Err(TaskFlowError::AlreadyRequested { step: step.clone() });
+        }
+        Ok(())
     }
 
     /// The progress after approval step `step`'s request reached `status` (computed by
@@ -457,6 +482,36 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_step_is_asked_for_once_until_its_request_is_decided() {
+        let org = Org::new();
+        let repair = repair_flow();
+        let mut progress = TaskProgress::default();
+        for s in ["diagnose", "quote"] {
+            progress = repair.complete(&progress, &id(s)).expect("due");
+        }
+        let step = id("customer_approval");
+        assert_eq!(repair.check_approval_due(&progress, &step), Ok(()));
+        let mut asked = progress.clone();
+        asked.asked.insert(step.clone());
+        let again = Err(TaskFlowError::AlreadyRequested { step: step.clone() });
+        assert_eq!(repair.check_approval_due(&asked, &step), again, "raised offline, not synced");
+        let pending = ApprovalStatus::Pending {
+            step: id("admin"),
+            standing_in_for: None,
+            rule: StepRule::AnyOf,
+            approvers: BTreeSet::from([org.admin]),
+            approved_by: BTreeSet::new(),
+            since_ms: 1,
+            deadline_ms: None,
+        };
+        let waiting = repair.record_approval(&progress, &step, pending).expect("due");
+        assert_eq!(repair.check_approval_due(&waiting, &step), again, "waiting for a decision");
+        let rejected = ApprovalStatus::Rejected { at_ms: 10, step: id("admin"), by: org.admin };
+        let refused = repair.record_approval(&progress, &step, rejected).expect("due");
+        assert_eq!(repair.check_approval_due(&refused, &step), Ok(()), "asked again after a rejection");
+    }
+
+    #[test]
     fn a_task_flow_with_an_approval_flow_for_another_kind_is_refused() {
         let mut repair = repair_flow();
         repair.steps[2].kind = TaskStepKind::Approval {
@@ -506,6 +561,7 @@ mod tests {
         assert_eq!(progress.approvals, BTreeMap::from([(id("customer_approval"), approved)]));
         let undecided = TaskProgress::of(task, &facts, [(&first, Some(&rejected)), (&second, None)]);
         assert!(undecided.approvals.is_empty(), "a newer request not decided yet replaces the rejection");
+        assert_eq!(undecided.asked, BTreeSet::from([id("customer_approval")]));
         assert_ne!(TaskFlow::record_id(TaskKind::Repair), TaskFlow::record_id(TaskKind::Promotion));
     }
 }
