@@ -557,3 +557,73 @@ async fn a_check_in_flagged_as_too_far_asks_the_manager_to_approve_the_distance(
     assert!(matches!(view.status, fieldkit_domain::approval::ApprovalStatus::Approved { .. }));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_new_customer_proposed_offline_is_created_once_its_approval_flow_approves_it() -> anyhow::Result<()>
+{
+    let o = org().await?;
+    define(
+        &o,
+        "new_customer",
+        json!([
+            { "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }], "rule": "any_of" },
+            { "id": "admin", "title": "Admin", "approvers": [{ "type": "role", "role": "admin" }], "rule": "any_of" }
+        ]),
+    )
+    .await?;
+    let phone = o.server.phone("acme", "r-shanghai").await?;
+    phone.kit.sync_now().await?;
+    let place = |lat: f64| fieldkit_domain::model::Place {
+        point: fieldkit_domain::model::WgsPoint::new(lat, 121.4737).expect("a point"),
+        address: "南京东路 1 号".into(),
+    };
+    let grade = fieldkit_domain::model::Grade::B;
+    // Offline: the proposal and its request are queued together.
+    let kept = phone.kit.propose_customer("鲜果铺", place(31.2304), grade, vec!["fruit".into()], None)?;
+    let dropped = phone.kit.propose_customer("Gone shop", place(31.2404), grade, vec![], None)?;
+    let asked = phone.kit.approvals()?;
+    assert_eq!(asked.len(), 2, "one request per proposal");
+    let request_of = |proposal: FactId| {
+        asked
+            .iter()
+            .find(|a| matches!(a.request.subject, RequestSubject::NewCustomer { proposal_id } if proposal_id == proposal))
+            .map(|a| a.request.id)
+            .expect("a request names the proposal")
+    };
+    let (kept_request, dropped_request) = (request_of(kept.id), request_of(dropped.id));
+    let report = phone.kit.sync_now().await?;
+    assert_eq!(report.rejected, 0, "{:?}", phone.kit.parked_items()?);
+
+    // The proposals routes leave it to the flow.
+    let (status, answer) =
+        call(&o.api, "POST", &o.shanghai_head, &format!("/v1/proposals/{}/approve", kept.id), None).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    // Approved by the manager: not a customer yet; then by the admin: created, owned by the rep.
+    assert_eq!(
+        decide(&o, &o.shanghai_head, kept_request, "approve", "good spot").await?.0,
+        StatusCode::CREATED
+    );
+    let (_, customers) = call(&o.api, "GET", &o.admin, "/v1/customers", None).await?;
+    assert!(!customers.to_string().contains("鲜果铺"), "created before the last step: {customers}");
+    assert_eq!(decide(&o, &o.admin, kept_request, "approve", "").await?.0, StatusCode::CREATED);
+    assert_eq!(
+        decide(&o, &o.shanghai_head, dropped_request, "reject", "already a customer").await?.0,
+        StatusCode::CREATED
+    );
+
+    let (_, proposals) = call(&o.api, "GET", &o.admin, "/v1/proposals", None).await?;
+    let status_of = |id: FactId| {
+        proposals
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["fact_id"] == json!(id)))
+            .map(|p| (p["status"].clone(), p["reason"].clone()))
+    };
+    assert_eq!(status_of(kept.id).map(|s| s.0), Some(json!("approved")), "{proposals}");
+    assert_eq!(status_of(dropped.id), Some((json!("rejected"), json!("already a customer"))), "{proposals}");
+    phone.kit.sync_now().await?;
+    let mine: Vec<_> = phone.kit.customers()?.into_iter().filter(|c| c.name == "鲜果铺").collect();
+    assert_eq!(mine.len(), 1, "the customer reached the rep's phone once");
+    assert_eq!(mine[0].owner_id, Some(o.rep.id));
+    assert_eq!(mine[0].tags, vec!["fruit".to_owned()]);
+    Ok(())
+}

@@ -1,12 +1,14 @@
 //! Configurable approval flows on the server (issue #10): who approves
 //! ([`directory::OrgDirectory`]), requests and decisions as facts and the requester's view
 //! ([`service`]), checks of approval facts pushed by phones ([`push`]) and the periodic
-//! pass that lets time-outs escalate ([`run`]), and task flows' steps pushed by phones
+//! pass that lets time-outs escalate ([`run`]), what a decided request does ([`subjects`]:
+//! a new customer created from its proposal), and task flows' steps pushed by phones
 //! ([`task_steps`]). The rules themselves are the domain's (`fieldkit_domain::approval`).
 
 pub mod directory;
 pub mod push;
 pub mod service;
+pub mod subjects;
 pub mod task_steps;
 
 use std::time::Duration;

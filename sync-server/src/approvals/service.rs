@@ -104,7 +104,8 @@ pub async fn load_all(storage: &dyn Storage, org_id: OrgId) -> StorageResult<Vec
     Ok(all)
 }
 
-/// Puts `view` in its requester's feed unless the feed already holds exactly it.
+/// Puts `view` in its requester's feed unless the feed already holds exactly it, and carries
+/// out what a newly decided request does ([`super::subjects::settle`]).
 pub async fn publish(storage: &dyn Storage, org_id: OrgId, view: &ApprovalView) -> StorageResult<bool> {
     let current = storage.record(org_id, RecordKind::Approval, view.record_id()).await?;
     if matches!(current, Some(ref stored) if matches!(&stored.record, Record::Approval(held) if **held == *view))
@@ -114,6 +115,7 @@ pub async fn publish(storage: &dyn Storage, org_id: OrgId, view: &ApprovalView) 
     storage
         .put_record(org_id, Record::Approval(Box::new(view.clone())), Some(view.request.requester_id))
         .await?;
+    super::subjects::settle(storage, org_id, view).await?;
     Ok(true)
 }
 

@@ -9,7 +9,9 @@
 //!   geofence_radius_m?}` to correct the proposal: 201 `{proposal, customer}`.
 //! - `POST /v1/proposals/{fact_id}/reject`, body `{reason}`: 200 with the proposal.
 //!
-//! Deciding is for the manager of the proposing rep's team or an admin. A proposal is
+//! Deciding is for the manager of the proposing rep's team or an admin, unless the org has a
+//! new-customer approval flow and the phone raised its request with the proposal: then the
+//! flow's approvers decide it (`approvals::subjects`) and these routes answer 409. A proposal is
 //! decided once: the decision is stored in `proposal_decisions` (migration 008) in the same
 //! transaction as the approved customer, and a second decision answers 409.
 //!
@@ -23,10 +25,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use fieldkit_domain::approval::RequestSubject;
 use fieldkit_domain::geo::haversine_m;
 use fieldkit_domain::ids::{CustomerId, FactId, UserId};
 use fieldkit_domain::model::{Customer, CustomerProposal, Grade, Place, User};
-use fieldkit_domain::protocol::{ErrorCode, Fact};
+use fieldkit_domain::protocol::{ErrorCode, Fact, Record, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use super::facts::authors;
@@ -267,6 +270,18 @@ async fn decidable(state: &AppState, caller: &User, id: FactId) -> ApiResult<(Ve
     let scope = authors(state, caller).await?;
     if scope.is_some_and(|reps| !reps.contains(&all[index].proposal.rep_id)) {
         return Err(ApiError::forbidden(format!("proposal {id} is by a rep outside your team")));
+    }
+    // A proposal raised with a new-customer approval request is decided by that request's
+    // approvers, in the Approvals view.
+    for stored in state.storage.records(caller.org_id, RecordKind::Approval).await? {
+        if let Record::Approval(view) = stored.record
+            && matches!(view.request.subject, RequestSubject::NewCustomer { proposal_id } if proposal_id == id)
+        {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("proposal {id} is decided through approval request {}", view.request.id),
+            ));
+        }
     }
     Ok((all, index))
 }

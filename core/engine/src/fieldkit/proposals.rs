@@ -1,8 +1,11 @@
 //! New customers a rep finds in the field: proposed from the phone (name, the fix at the
 //! door, address, grade, an optional storefront photo already taken), queued as a fact; the
-//! manager approves or rejects it on the server, and an approved customer arrives by sync.
+//! manager approves or rejects it on the server (or, where the org has a new-customer
+//! approval flow, the flow's approvers do: the request is raised with the proposal), and an
+//! approved customer arrives by sync.
 
 use fieldkit_domain::DomainError;
+use fieldkit_domain::approval::{ApprovalKind, RequestSubject};
 use fieldkit_domain::ids::FactId;
 use fieldkit_domain::model::{CustomerProposal, Grade, Place};
 use fieldkit_domain::protocol::Fact;
@@ -16,7 +19,8 @@ use crate::time::now_ms;
 impl FieldKit {
     /// Proposes a new customer at `place`. An empty name is refused; `photo_sha256` names a
     /// photo taken with [`FieldKit::take_photo`] or attached, whose bytes upload as a blob.
-    /// Offline.
+    /// When the org has a new-customer approval flow, its request is queued with the
+    /// proposal (see [`FieldKit::approvals`]). Offline.
     pub fn propose_customer(
         &self,
         name: &str,
@@ -29,12 +33,12 @@ impl FieldKit {
         if name.is_empty() {
             return Err(DomainError::Empty("customer name").into());
         }
-        let rep = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user.id;
+        let user = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user;
         let now = now_ms();
         self.write_local(|tx, _| {
             let proposal = CustomerProposal {
                 id: FactId::new(),
-                rep_id: rep,
+                rep_id: user.id,
                 name: name.to_owned(),
                 place,
                 grade,
@@ -44,6 +48,12 @@ impl FieldKit {
             };
             facts::insert(tx, &Fact::CustomerProposal(proposal.clone()), None, now)?;
             outbox::append(tx, outbox::KIND_FACT, &proposal.id.to_string(), now)?;
+            // Where the org routes new customers through an approval flow, the request for
+            // this one goes with it, in the same transaction.
+            if let Some(flow) = super::approvals::flow_of(tx, ApprovalKind::NewCustomer)? {
+                let subject = RequestSubject::NewCustomer { proposal_id: proposal.id };
+                self.queue_request(tx, &user, &flow, subject, String::new(), now)?;
+            }
             Ok(proposal)
         })
     }
