@@ -424,13 +424,11 @@ fn create_mix(kit: &FieldKit, week: WeekArgs, tasks: &[TaskId]) -> anyhow::Resul
     ensure!(week.visit_edits <= week.check_ins, "each visit edit needs a visit");
     ensure!(week.task_edits == 0 || !tasks.is_empty(), "task edits need tasks");
     let steps = week.check_ins.max(week.visit_edits).max(week.task_edits);
-    let mut visits: Vec<VisitId> = Vec::with_capacity(week.check_ins);
     for i in 0..steps {
         if i < week.check_ins {
-            visits.push(visit(kit, i)?);
-        }
-        if i < week.visit_edits {
-            kit.update_visit(visits[i], None, Some(format!("shelf checked, stock ok #{i}")))?;
+            // The visit's notes are written while it is open: a checked-out visit is closed.
+            let notes = (i < week.visit_edits).then(|| format!("shelf checked, stock ok #{i}"));
+            visit_with_notes(kit, i, notes)?;
         }
         if i < week.task_edits {
             let task = tasks[i % tasks.len()];
@@ -1040,13 +1038,13 @@ async fn phone_child(url: &str, db: &Path, phase: &str, user: &str, n: usize) ->
         }
         "reopen" => {
             stage("engine opened", 0.0, String::new())?;
-            let visit: VisitId = std::fs::read_to_string(visit_id_file(db))?.trim().parse()?;
+            let oldest: VisitId = std::fs::read_to_string(visit_id_file(db))?.trim().parse()?;
             let started = Instant::now();
-            kit.check_in(check_in_input(0))?;
-            kit.update_visit(visit, None, Some("follow-up: samples left".to_owned()))?;
+            ensure!(kit.visit(oldest)?.is_some(), "the oldest visit is still listed");
+            visit_with_notes(&kit, 0, Some("follow-up: samples left".to_owned()))?;
             let report = kit.sync_now().await?;
             stage(
-                "check_in + update_visit(oldest) + sync_now()",
+                "read the oldest visit + check_in, update_visit, check_out + sync_now()",
                 started.elapsed().as_secs_f64(),
                 format!("{} pushed", report.pushed),
             )?;
@@ -1099,7 +1097,15 @@ fn fix(i: usize) -> LocationFix {
 
 /// A visit to customer `i`, checked in and out (a rep checks out before the next check-in).
 fn visit(kit: &FieldKit, i: usize) -> anyhow::Result<VisitId> {
+    visit_with_notes(kit, i, None)
+}
+
+/// A visit to customer `i` with `notes` written while it is open, then checked out.
+fn visit_with_notes(kit: &FieldKit, i: usize, notes: Option<String>) -> anyhow::Result<VisitId> {
     let check_in = kit.check_in(check_in_input(i))?;
+    if notes.is_some() {
+        kit.update_visit(check_in.visit_id, None, notes)?;
+    }
     kit.check_out(check_in.visit_id, check_in.fix)?;
     Ok(check_in.visit_id)
 }
