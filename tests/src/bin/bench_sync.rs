@@ -308,7 +308,7 @@ async fn week_offline(
     if let Some((entries, bytes)) = wired.second_phone {
         println!(
             "   a second phone of the same rep then pulls {entries} entries in {bytes} B ({:.0} B/entry): \
-             the feed entries the first phone also received back for its own documents",
+             the documents the first phone pushed, which its own feed skips (no echo)",
             bytes as f64 / entries.max(1) as f64
         );
     }
@@ -404,7 +404,8 @@ async fn week_run(week: WeekArgs, through_proxy: bool) -> anyhow::Result<WeekRun
         status.outbox.parked
     );
     let server_facts = server.storage.facts(org.org.id, FactFilter::default()).await?.len();
-    ensure!(server_facts == week.check_ins, "the server holds {server_facts} facts");
+    // Each visit is a check-in and a check-out fact.
+    ensure!(server_facts == 2 * week.check_ins, "the server holds {server_facts} facts");
     let second_phone = if through_proxy {
         let other = server.phone(ORG, REP).await?;
         let pulled = other.kit.sync_now().await?;
