@@ -627,3 +627,67 @@ async fn a_new_customer_proposed_offline_is_created_once_its_approval_flow_appro
     assert_eq!(mine[0].tags, vec!["fruit".to_owned()]);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_approver_decides_on_their_own_phone_offline_and_the_requester_sees_it_after_sync()
+-> anyhow::Result<()> {
+    let o = org().await?;
+    define(
+        &o,
+        "leave",
+        json!([{ "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }], "rule": "any_of" }]),
+    )
+    .await?;
+    let rep = o.server.phone("acme", "r-shanghai").await?;
+    let head = o.server.phone("acme", "m-shanghai").await?;
+    let deputy = o.server.phone("acme", "m-deputy").await?;
+    let west = o.server.phone("acme", "m-west").await?;
+    rep.kit.sync_now().await?;
+    let day = 24 * 3_600_000;
+    let start_ms = fieldkit_server::now_ms() + day;
+    let leave = RequestSubject::Leave { range: TimeRange { start_ms, end_ms: start_ms + day } };
+    let asked = rep.kit.request_approval(leave, "family matters".into())?;
+    rep.kit.sync_now().await?;
+    for phone in [&head, &deputy, &west] {
+        phone.kit.sync_now().await?;
+    }
+
+    // Only the rep's manager has it to decide; the deputy holds it but is not its approver,
+    // the other department's manager does not hold it at all.
+    let inbox = head.kit.approvals_to_decide()?;
+    assert_eq!(inbox.iter().map(|v| v.request.id).collect::<Vec<_>>(), vec![asked.id]);
+    assert!(deputy.kit.approvals_to_decide()?.is_empty());
+    assert!(west.kit.approvals_to_decide()?.is_empty());
+    let not_theirs = deputy.kit.decide_approval(asked.id, Verdict::Approve, String::new());
+    assert!(
+        matches!(
+            not_theirs,
+            Err(fieldkit_engine::Error::Approval(fieldkit_engine::ApprovalRefusal::NotYours { .. }))
+        ),
+        "{not_theirs:?}"
+    );
+    let not_here = west.kit.decide_approval(asked.id, Verdict::Approve, String::new());
+    assert!(
+        matches!(
+            not_here,
+            Err(fieldkit_engine::Error::Approval(fieldkit_engine::ApprovalRefusal::NotHere(_)))
+        ),
+        "{not_here:?}"
+    );
+
+    // Decided offline on the manager's phone: out of the inbox at once, not twice.
+    let decision = head.kit.decide_approval(asked.id, Verdict::Approve, "enjoy".into())?;
+    assert!(head.kit.approvals_to_decide()?.is_empty());
+    assert!(head.kit.decide_approval(asked.id, Verdict::Reject, "no".into()).is_err(), "decided once");
+    let report = head.kit.sync_now().await?;
+    assert_eq!(report.rejected, 0, "{:?}", head.kit.parked_items()?);
+    rep.kit.sync_now().await?;
+    let view = rep.kit.approvals()?.remove(0).view.expect("the decision reached the requester");
+    assert!(matches!(view.status, fieldkit_domain::approval::ApprovalStatus::Approved { .. }), "{view:?}");
+    assert_eq!(view.decisions.len(), 1);
+    assert_eq!(
+        (view.decisions[0].approver_id, view.decisions[0].comment.as_str()),
+        (decision.approver_id, "enjoy")
+    );
+    Ok(())
+}

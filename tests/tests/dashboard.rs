@@ -187,7 +187,14 @@ async fn seed(server: &TestServer) -> anyhow::Result<Value> {
     let outsider = server.user(&org.org, OUTSIDER, Role::Rep, TeamId::new()).await?;
     let teams = departments(server, &org, outsider.id).await?;
 
-    let settings = get(&api, &manager, "/v1/org/settings").await?;
+    // Every day a working day, all day long: today's positions are inside working hours
+    // whatever the day and hour the test runs at (the live view shows no others).
+    let mut settings = get(&api, &manager, "/v1/org/settings").await?;
+    settings["working_hours"]["days"] = json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+    settings["working_hours"]["windows"] = json!([{ "start_min": 0, "end_min": 1440 }]);
+    let admin = api.login("acme", "admin", PASSWORD).await?;
+    let (status, answer) = api.send("PUT", "/v1/org/settings", Some(&admin), Some(&settings)).await?;
+    anyhow::ensure!(status == StatusCode::OK, "{status} {answer}");
     let offset_ms = settings["working_hours"]["offset"].as_i64().unwrap_or(480) * MINUTE_MS;
     let now = fieldkit_server::now_ms();
     let today = (now + offset_ms).div_euclid(DAY_MS);

@@ -9,12 +9,12 @@
 use fieldkit_domain::approval::{ApprovalStatus, NextTaskStep, StepId, TaskFlowError, TaskStepDone};
 use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::docs::{self, task::TaskPatch};
-use fieldkit_domain::ids::{DeviceId, FactId, TaskId, UserId};
+use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TaskId, UserId};
 use fieldkit_domain::model::TaskStatus;
 use fieldkit_domain::protocol::{DocPush, Fact, PROTOCOL_VERSION, RecordKind, SyncRequest};
 use fieldkit_e2e::api_org::{ApiOrg, Person, call};
-use fieldkit_e2e::harness::{Api, TestServer};
-use fieldkit_engine::{Error, TaskStepRefusal};
+use fieldkit_e2e::harness::{Api, TestServer, check_in_at};
+use fieldkit_engine::{CheckInInput, Error, TaskStepRefusal};
 use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -57,6 +57,17 @@ fn repair_steps(approval_kind: &str) -> Value {
 
 fn step(s: &str) -> StepId {
     StepId::from(s)
+}
+
+/// The quote step's evidence: a visit checked in for the task with a photo in it, then the
+/// step marked done and the visit checked out.
+fn quote_with_photo(kit: &fieldkit_engine::FieldKit, task_id: TaskId) -> anyhow::Result<()> {
+    let input = CheckInInput { task_id: Some(task_id), ..check_in_at(CustomerId::new()) };
+    let visit = kit.check_in(input)?;
+    kit.record_photo(Some(visit.visit_id), b"the quote, photographed", None)?;
+    kit.complete_task_step(task_id, step("quote"))?;
+    kit.check_out(visit.visit_id, visit.fix)?;
+    Ok(())
 }
 
 fn message(answer: &Value) -> &str {
@@ -150,7 +161,13 @@ async fn a_repair_goes_through_its_steps_in_order_with_the_managers_approval_and
         "{early:?}"
     );
     let diagnosed = phone.kit.complete_task_step(task_id, step("diagnose"))?;
-    phone.kit.complete_task_step(task_id, step("quote"))?;
+    // The quote asks for a photo in a visit for the task.
+    let no_photo = phone.kit.complete_task_step(task_id, step("quote"));
+    assert!(
+        matches!(no_photo, Err(Error::TaskStep(TaskStepRefusal::EvidenceMissing { needs: "photo", .. }))),
+        "{no_photo:?}"
+    );
+    quote_with_photo(&phone.kit, task_id)?;
     let early_approval = phone.kit.request_task_step_approval(task_id, step("repair"), None, String::new());
     assert!(matches!(early_approval, Err(Error::TaskStep(_))), "{early_approval:?}");
     let unfinished = phone.kit.update_task(task_id, Some(TaskStatus::Done), None);
@@ -240,8 +257,13 @@ async fn a_repair_goes_through_its_steps_in_order_with_the_managers_approval_and
         .collect();
     assert!(reasons[0].contains("repair") && reasons[0].contains("diagnose"), "{answer}");
     assert!(reasons[1].contains("sign_off"), "{answer}");
-    // In order, the second task's first step is stored; someone else's task is not theirs.
+    // In order, the second task's first step is stored; its quote without a photo in a
+    // visit for it is not; someone else's task is not theirs.
     o.api.push_facts(&o.rep.token, vec![forged(second, "diagnose", o.rep.id)], &["stored"]).await?;
+    let answer =
+        o.api.push_facts(&o.rep.token, vec![forged(second, "quote", o.rep.id)], &["rejected"]).await?;
+    let reason = answer["acks"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("quote") && reason.contains("photo"), "{answer}");
     o.api.push_facts(&o.admin.token, vec![forged(second, "quote", o.admin.id)], &["rejected"]).await?;
     Ok(())
 }
@@ -308,7 +330,7 @@ async fn the_server_refuses_a_task_marked_done_before_its_flow_is_finished_from_
     assert_eq!(after.state, before.state);
 
     // Once every step is done, the same change is accepted.
-    phone.kit.complete_task_step(task_id, step("quote"))?;
+    quote_with_photo(&phone.kit, task_id)?;
     let asked =
         phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, String::new())?;
     phone.kit.sync_now().await?;
@@ -351,7 +373,7 @@ async fn a_task_step_waiting_for_a_decision_is_not_asked_for_twice_on_the_phone_
     let phone = o.server.phone("acme", "r-service").await?;
     phone.kit.sync_now().await?;
     phone.kit.complete_task_step(task_id, step("diagnose"))?;
-    phone.kit.complete_task_step(task_id, step("quote"))?;
+    quote_with_photo(&phone.kit, task_id)?;
     let asked =
         phone.kit.request_task_step_approval(task_id, step("customer_approval"), None, String::new())?;
 

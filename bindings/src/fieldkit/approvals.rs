@@ -1,9 +1,9 @@
 //! Approvals: the org's approval flows, asking for an approval (leave, a business trip, a
-//! discount, a new customer…) and the user's requests with where each stands. Where a
-//! request stands comes from the server (its view reaches the phone with the next sync);
-//! deciding on the phone is not offered yet.
+//! discount, a new customer…), the user's requests with where each stands, and, for
+//! approvers, the requests waiting for their decision and deciding them. Where a request
+//! stands comes from the server (its view reaches the phone with the next sync).
 
-use fieldkit_domain::approval::{ApprovalFlow, ApprovalRequest};
+use fieldkit_domain::approval::{ApprovalFlow, ApprovalRequest, ApprovalView, Decision, Verdict};
 use fieldkit_engine::MyApproval;
 
 use super::FieldKit;
@@ -43,5 +43,32 @@ impl FieldKit {
     /// yet, and the server's reason if it refused it for good. Works offline.
     pub fn approvals(&self) -> Result<Vec<MyApproval>, FieldKitError> {
         guard(|| Ok(self.inner.approvals()?))
+    }
+
+    /// The requests on this phone waiting for the user's decision, oldest first (an
+    /// approver's inbox). A request reaches the phones of its requester's manager and the
+    /// org's admins; an approver outside the requester's department decides in the
+    /// dashboard. Works offline.
+    pub fn approvals_to_decide(&self) -> Result<Vec<ApprovalView>, FieldKitError> {
+        guard(|| Ok(self.inner.approvals_to_decide()?))
+    }
+
+    /// Approves or rejects request `request_id` at the step it waits at, with `comment`
+    /// (why, for a rejection). Stored and queued; the server checks it at the next sync and
+    /// the request's new standing reaches everyone's phone. Works offline.
+    ///
+    /// Fails with `Refused` when the request is not on this phone or not waiting for this
+    /// user's decision (the reason says why), `InvalidInput` naming a malformed id,
+    /// `Unauthorized` without a login. Nothing is stored then.
+    pub fn decide_approval(
+        &self,
+        request_id: String,
+        verdict: Verdict,
+        comment: String,
+    ) -> Result<Decision, FieldKitError> {
+        guard(|| {
+            let id = crate::fieldkit::parse_id("request_id", &request_id)?;
+            Ok(self.inner.decide_approval(id, verdict, comment)?)
+        })
     }
 }

@@ -9,10 +9,11 @@ use std::collections::HashMap;
 
 use fieldkit_domain::approval::{
     ApprovalRequest, NextTaskStep, RequestSubject, StepId, TaskFlow, TaskProgress, TaskStepDone,
+    missing_evidence,
 };
 use fieldkit_domain::docs::{self, task as task_doc};
 use fieldkit_domain::ids::{OrgId, TaskId};
-use fieldkit_domain::model::{Task, TaskKind, User};
+use fieldkit_domain::model::{SopStepKind, Task, TaskKind, User};
 use fieldkit_domain::protocol::{Fact, PushOutcome, Record, RecordKind, RejectCode};
 
 use crate::error::ApiResult;
@@ -152,10 +153,46 @@ async fn check_step_done(
     let (done_before, raised) = earlier_of(earlier, task.id);
     all.extend(done_before);
     let progress = progress(state, user.org_id, task.id, &all, &raised).await?;
-    Ok(flow
-        .complete(&progress, &done.step)
-        .map(|_| ())
-        .map_err(|e| rejected(RejectCode::Invalid, format!("task step done {}: {e}", done.id))))
+    if let Err(e) = flow.complete(&progress, &done.step) {
+        return Ok(Err(rejected(RejectCode::Invalid, format!("task step done {}: {e}", done.id))));
+    }
+    if let Some(evidence) = flow.evidence(&done.step)
+        && let Some(evidence_kind) = evidence_fact_kind(evidence)
+    {
+        let mut held = Vec::new();
+        for kind in ["check_in", evidence_kind] {
+            let filter = FactFilter { kind: Some(kind.to_owned()), rep_ids: Some(vec![user.id]) };
+            for stored in state.storage.facts(user.org_id, filter).await? {
+                held.push(
+                    serde_json::from_str::<Fact>(&stored.body)
+                        .map_err(|source| StorageError::Corrupt { what: "fact", source })?,
+                );
+            }
+        }
+        let facts: Vec<&Fact> = held.iter().chain(earlier.iter().copied()).collect();
+        if let Some(needs) = missing_evidence(evidence, task.id, &facts, &[]) {
+            return Ok(Err(rejected(
+                RejectCode::Invalid,
+                format!(
+                    "task step done {}: step {} needs a {needs} in a visit for the task first",
+                    done.id, done.step
+                ),
+            )));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// The kind of fact that carries `evidence`. A submitted form is a document, merged after
+/// the facts of the same push, so the server cannot see it yet: for a form step the
+/// phone's own check stands (`None`).
+fn evidence_fact_kind(evidence: &SopStepKind) -> Option<&'static str> {
+    match evidence {
+        SopStepKind::Photo => Some("photo"),
+        SopStepKind::Order => Some("order"),
+        SopStepKind::StockCount => Some("stock_count"),
+        SopStepKind::Form { .. } => None,
+    }
 }
 
 /// The step task `task`'s flow still waits for; `None` when its kind has no flow or the flow

@@ -271,18 +271,30 @@ pub fn authorize(
     if state.request_id != request.id {
         return Err(AuthorizeError::OtherRequest);
     }
-    match &state.status {
-        ApprovalStatus::Pending { step, approvers, approved_by, .. } => {
-            if approved_by.contains(&user) {
-                Err(AuthorizeError::AlreadyDecided { step: step.clone() })
-            } else if !approvers.contains(&user) {
-                Err(AuthorizeError::NotAnApprover { step: step.clone() })
-            } else {
-                Ok(step.clone())
+    state.status.decidable_by(user)
+}
+
+impl ApprovalStatus {
+    /// The step `user` may decide now: the request is pending at a step of which the user
+    /// is an approver and has not approved yet.
+    ///
+    /// # Errors
+    /// The request is final, the user already decided the current step, or is not one of its
+    /// approvers.
+    pub fn decidable_by(&self, user: UserId) -> Result<StepId, AuthorizeError> {
+        match self {
+            ApprovalStatus::Pending { step, approvers, approved_by, .. } => {
+                if approved_by.contains(&user) {
+                    Err(AuthorizeError::AlreadyDecided { step: step.clone() })
+                } else if !approvers.contains(&user) {
+                    Err(AuthorizeError::NotAnApprover { step: step.clone() })
+                } else {
+                    Ok(step.clone())
+                }
             }
-        }
-        ApprovalStatus::Approved { .. } | ApprovalStatus::Rejected { .. } => {
-            Err(AuthorizeError::RequestFinal)
+            ApprovalStatus::Approved { .. } | ApprovalStatus::Rejected { .. } => {
+                Err(AuthorizeError::RequestFinal)
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ mod discount;
 mod flow;
 mod leave;
 mod request;
+mod task_evidence;
 mod task_flow;
 mod view;
 
@@ -42,6 +43,7 @@ pub use request::{
     ApprovalKind, ApprovalRequest, Decision, MS_PER_DAY, Quantity, RequestError, RequestSubject, StepId,
     TimeRange, Verdict,
 };
+pub use task_evidence::missing_evidence;
 pub use task_flow::{
     NextTaskStep, TaskFlow, TaskFlowError, TaskFlowStep, TaskProgress, TaskStepDone, TaskStepKind,
 };

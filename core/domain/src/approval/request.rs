@@ -325,6 +325,7 @@ pub enum Verdict {
 /// One approver's decision on one step of a request: an immutable fact, synced from the
 /// approver's phone (so it may arrive late, twice, or concurrently with another's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Decision {
     /// The fact id; with the time, it orders concurrent decisions.
     pub id: FactId,

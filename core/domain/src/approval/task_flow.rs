@@ -275,6 +275,15 @@ impl TaskFlow {
         })
     }
 
+    /// The evidence action step `step` asks for, if any.
+    #[must_use]
+    pub fn evidence(&self, step: &StepId) -> Option<&SopStepKind> {
+        self.steps.iter().find(|s| &s.id == step).and_then(|s| match &s.kind {
+            TaskStepKind::Action { evidence } => evidence.as_ref(),
+            TaskStepKind::Approval { .. } => None,
+        })
+    }
+
     /// The step the task waits for, given its progress.
     #[must_use]
     pub fn next(&self, progress: &TaskProgress) -> NextTaskStep {

@@ -1,6 +1,7 @@
-//! Approvals on the requester's phone (issue #10): the org's approval flows as last synced,
-//! asking for an approval (leave, a business trip, a discount…) as a fact queued offline, and
-//! the user's requests with where each stands as the server last reported it.
+//! Approvals on the phone (issue #10): the org's approval flows as last synced, asking for an
+//! approval (leave, a business trip, a discount…) as a fact queued offline, the user's
+//! requests with where each stands as the server last reported it, and, for approvers, the
+//! requests waiting for their decision and deciding them offline.
 //!
 //! The phone never decides where a request stands: the server replays the decisions
 //! against the flow and sends the requester an `Approval` record (an [`ApprovalView`])
@@ -10,14 +11,18 @@
 //! An approved leave or business trip pauses tracking inside its range: the tracking gate
 //! takes its pauses from these records ([`tracking_pauses_of`]).
 //!
-//! Deciding on the phone is not offered yet: a decision must name the step it decides, and
-//! only the requester's phone receives a request's view, so an approver's phone does not
-//! know a request's current step.
+//! A request's view reaches its requester's phone and the phones of the users whose data
+//! scope covers the requester (their department's manager, an admin). An approver among
+//! them decides on the phone: the decision names the step the view shows, is queued as an
+//! immutable fact, and the server checks it on arrival (refusing it if the step moved on
+//! meanwhile or the user is not its approver). An approver outside that scope (a named user
+//! of another department) decides in the dashboard.
 
 use std::collections::BTreeMap;
 
 use fieldkit_domain::approval::{
-    ApprovalFlow, ApprovalKind, ApprovalRequest, ApprovalView, RequestSubject, tracking_pauses,
+    ApprovalFlow, ApprovalKind, ApprovalRequest, ApprovalView, AuthorizeError, Decision, RequestSubject,
+    Verdict, tracking_pauses,
 };
 use fieldkit_domain::geo::Pause;
 use fieldkit_domain::ids::{FactId, UserId};
@@ -59,6 +64,40 @@ pub enum ApprovalRefusal {
         /// The order that used it.
         order: FactId,
     },
+    /// The request is not waiting for this user's decision (final, another step's
+    /// approvers, or already decided by them, here or as the server last said).
+    #[error("approval request {request} cannot be decided by you now: {reason}")]
+    NotYours {
+        /// The approval request.
+        request: FactId,
+        /// Why.
+        reason: AuthorizeError,
+    },
+}
+
+/// The stored kind of a decision fact (`Fact::kind` of `Fact::ApprovalDecision`).
+const DECISION_FACT: &str = "approval_decision";
+
+/// The decisions queued or made on this phone.
+fn decisions_here(conn: &Connection) -> Result<Vec<Decision>> {
+    Ok(facts::recorded_between(conn, DECISION_FACT, i64::MIN, i64::MAX)?
+        .into_iter()
+        .filter_map(|f| if let Fact::ApprovalDecision(d) = f { Some(d) } else { None })
+        .collect())
+}
+
+/// The step of `view` that `user` may decide now, counting decisions made on this phone
+/// that the server's view does not show yet.
+fn decidable(
+    view: &ApprovalView,
+    user: UserId,
+    here: &[Decision],
+) -> Result<fieldkit_domain::approval::StepId, AuthorizeError> {
+    let step = view.status.decidable_by(user)?;
+    if here.iter().any(|d| d.request_id == view.request.id && d.approver_id == user && d.step == step) {
+        return Err(AuthorizeError::AlreadyDecided { step });
+    }
+    Ok(step)
 }
 
 /// The discount the approved request `id` allows `order` on this phone, or why none.
@@ -134,6 +173,55 @@ impl FieldKit {
             let kind = subject.kind();
             let flow = flow_of(tx, kind)?.ok_or(ApprovalRefusal::NoFlow { kind })?;
             self.queue_request(tx, &user, &flow, subject, reason, now)
+        })
+    }
+
+    /// The requests this phone holds that wait for the logged-in user's decision, oldest
+    /// first: pending at a step of which the user is an approver, not decided by them yet
+    /// (here or on the server). See the module documentation for which requests reach an
+    /// approver's phone. Offline.
+    pub fn approvals_to_decide(&self) -> Result<Vec<ApprovalView>> {
+        let me = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user.id;
+        self.store.read(|conn| {
+            let here = decisions_here(conn)?;
+            let mut views: Vec<ApprovalView> = records::all(conn, RecordKind::Approval)?
+                .into_iter()
+                .filter_map(|record| match record {
+                    Record::Approval(view) if decidable(&view, me, &here).is_ok() => Some(*view),
+                    _ => None,
+                })
+                .collect();
+            views.sort_by_key(|v| (v.request.submitted_ms, v.request.id));
+            Ok(views)
+        })
+    }
+
+    /// Decides request `request_id` at the step it waits at, as the logged-in user:
+    /// approve, or reject with `comment` saying why. Queued as an immutable decision fact,
+    /// stamped with the server-time estimate; the server checks it at sync and sends
+    /// everyone the request's new standing. Offline.
+    ///
+    /// # Errors
+    /// [`Error::NotLoggedIn`]; [`Error::Approval`] when the request is not on this phone
+    /// ([`ApprovalRefusal::NotHere`]) or not waiting for this user's decision
+    /// ([`ApprovalRefusal::NotYours`]); nothing is stored then.
+    pub fn decide_approval(&self, request_id: FactId, verdict: Verdict, comment: String) -> Result<Decision> {
+        let me = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user.id;
+        let now = now_ms();
+        self.write_local(|tx, _| {
+            let Some(Record::Approval(view)) = records::get(tx, RecordKind::Approval, request_id.0)? else {
+                return Err(ApprovalRefusal::NotHere(request_id).into());
+            };
+            let step = decidable(&view, me, &decisions_here(tx)?)
+                .map_err(|reason| ApprovalRefusal::NotYours { request: request_id, reason })?;
+            let offset = meta::get_i64(tx, meta::CLOCK_OFFSET_MS)?;
+            let at_ms = self.server_clock.estimate(offset.map(|o| now.saturating_add(o))).unwrap_or(now);
+            let decision =
+                Decision { id: FactId::new(), request_id, step, approver_id: me, at_ms, verdict, comment };
+            facts::insert(tx, &Fact::ApprovalDecision(decision.clone()), None, now)?;
+            outbox::append(tx, outbox::KIND_FACT, &decision.id.to_string(), now)?;
+            tracing::debug!(step = %decision.step, "approval decided on the phone");
+            Ok(decision)
         })
     }
 

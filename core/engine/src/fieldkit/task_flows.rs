@@ -8,22 +8,22 @@
 //! Steps are done strictly in order, here and again on the server; a task with a flow cannot
 //! be marked done before the flow is finished.
 //!
-//! Evidence is not enforced yet: an action step that asks for evidence (a photo, a form…)
-//! can be marked done without it.
+//! An action step that asks for evidence (a photo, an order, a stock count, a submitted
+//! form) is done only once a visit checked in for the task holds it.
 
 use fieldkit_domain::approval::{
     ApprovalRequest, ApprovalStatus, NextTaskStep, RequestSubject, StepId, TaskFlow, TaskFlowError,
-    TaskProgress, TaskStepDone, TaskStepKind,
+    TaskProgress, TaskStepDone, TaskStepKind, missing_evidence,
 };
 use fieldkit_domain::ids::{FactId, TaskId};
-use fieldkit_domain::model::{Task, TaskKind};
+use fieldkit_domain::model::{FormResponse, Task, TaskKind};
 use fieldkit_domain::protocol::{Fact, Record, RecordKind};
 use rusqlite::Connection;
 
 use super::FieldKit;
 use crate::error::{Error, Result};
 use crate::session;
-use crate::store::{facts, outbox, records, tasks};
+use crate::store::{facts, outbox, records, tasks, visits};
 use crate::time::now_ms;
 
 /// The stored kind of a step-done fact (`Fact::kind` of `Fact::TaskStepDone`).
@@ -44,6 +44,15 @@ pub enum TaskStepRefusal {
     /// The flow refuses the step: out of order, already done, not of that kind…
     #[error(transparent)]
     Flow(#[from] TaskFlowError),
+    /// The step asks for evidence (a photo, an order, a stock count, a submitted form) that
+    /// no visit checked in for the task holds yet.
+    #[error("task step {step} needs a {needs} in a visit for the task first")]
+    EvidenceMissing {
+        /// The step.
+        step: StepId,
+        /// What it needs.
+        needs: &'static str,
+    },
     /// The task cannot be finished: this step of its flow is still due.
     #[error("task {task} cannot be done before its flow is finished: step {step} is due")]
     Unfinished {
@@ -157,7 +166,8 @@ impl FieldKit {
     /// # Errors
     /// [`Error::NotLoggedIn`]; [`Error::NotFound`] for a task not on this phone;
     /// [`Error::TaskStep`] when its kind has no flow here, or the step is unknown, an
-    /// approval step, already done or not due (naming the step due). Nothing is stored then.
+    /// approval step, already done or not due (naming the step due), or lacks the evidence
+    /// it asks for in the task's visits. Nothing is stored then.
     pub fn complete_task_step(&self, task_id: TaskId, step: StepId) -> Result<TaskStepDone> {
         let user = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?.user;
         let now = now_ms();
@@ -166,6 +176,18 @@ impl FieldKit {
             let (flow, progress) = flow_and_progress(tx, &task)?
                 .ok_or_else(|| TaskStepRefusal::NoFlow { kind: kind_name(task.kind) })?;
             flow.complete(&progress, &step).map_err(TaskStepRefusal::from)?;
+            if let Some(evidence) = flow.evidence(&step) {
+                let mut held = Vec::new();
+                for kind in ["check_in", "photo", "order", "stock_count"] {
+                    held.extend(facts::recorded_between(tx, kind, i64::MIN, i64::MAX)?);
+                }
+                let responses = visits::responses(tx)?;
+                let facts: Vec<&Fact> = held.iter().collect();
+                let responses: Vec<&FormResponse> = responses.iter().collect();
+                if let Some(needs) = missing_evidence(evidence, task_id, &facts, &responses) {
+                    return Err(TaskStepRefusal::EvidenceMissing { step, needs }.into());
+                }
+            }
             let done = TaskStepDone {
                 id: FactId::new(),
                 task_id,
