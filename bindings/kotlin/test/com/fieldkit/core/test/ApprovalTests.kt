@@ -1,6 +1,6 @@
 // Approvals through the bindings: a leave asked for on the phone (offline), approved on the
 // server by an admin, seen on the phone after sync; typed exceptions for a kind without a
-// flow and for malformed ids.
+// flow and for malformed ids; and an approver deciding on their own phone.
 package com.fieldkit.core.test
 
 import com.fieldkit.core.FieldKit
@@ -8,6 +8,7 @@ import com.fieldkit.core.FieldKitException
 import com.fieldkit.core.RequestSubjectInput
 import com.fieldkit.core.model.ApprovalKind
 import com.fieldkit.core.model.ApprovalStatus
+import com.fieldkit.core.model.DecisionVerdict
 import com.fieldkit.core.model.TimeRange
 import kotlinx.coroutines.runBlocking
 import java.nio.file.Files
@@ -48,6 +49,34 @@ fun approvalTests(): List<TestCase> = listOf(
             }
             assertEquals("subject", backwards.field, "field of a leave that ends before it starts")
             assertEquals(1, kit.approvals().size, "requests stored by the refused calls")
+        }
+    },
+    TestCase("an approver decides a request on their own phone, offline, and the requester sees it after sync") {
+        val admin = ServerApi.login(TestEnv.serverUrl, TestEnv.org, TestEnv.admin, TestEnv.password)
+        admin.defineAdminApprovedFlow("leave")
+        val repDb = Files.createTempDirectory(TestEnv.phonesDir, "phone-").resolve("fieldkit.db")
+        val adminDb = Files.createTempDirectory(TestEnv.phonesDir, "phone-").resolve("fieldkit.db")
+        FieldKit.open(repDb.toString(), TestEnv.serverUrl, TestEnv.org).use { rep ->
+            FieldKit.open(adminDb.toString(), TestEnv.serverUrl, TestEnv.org).use { approver ->
+                runBlocking { rep.login(TestEnv.rep, TestEnv.password); rep.syncNow() }
+                val now = System.currentTimeMillis()
+                val asked = rep.requestApproval(RequestSubjectInput.Leave(TimeRange(now + 5 * DAY_MS, now + 6 * DAY_MS)), "体检")
+                runBlocking { rep.syncNow(); approver.login(TestEnv.admin, TestEnv.password); approver.syncNow() }
+
+                check(approver.approvalsToDecide().any { it.request.id == asked.id }) { "not in the approver's inbox" }
+                check(rep.approvalsToDecide().none { it.request.id == asked.id }) { "in the requester's own inbox" }
+                val decision = approver.decideApproval(asked.id, DecisionVerdict.APPROVE, "好的")
+                assertEquals(asked.id, decision.requestId, "the decision's request")
+                check(approver.approvalsToDecide().none { it.request.id == asked.id }) { "still in the inbox after deciding" }
+                val twice = assertThrows<FieldKitException.Refused> { approver.decideApproval(asked.id, DecisionVerdict.REJECT, "") }
+                check(twice.reason.contains(asked.id)) { "reason ${twice.reason}" }
+                assertThrows<FieldKitException.InvalidInput> { approver.decideApproval("not-an-id", DecisionVerdict.APPROVE, "") }
+
+                runBlocking { approver.syncNow(); rep.syncNow() }
+                val view = rep.approvals().single { it.request.id == asked.id }.view ?: error("no view after sync")
+                check(view.status is ApprovalStatus.Approved) { "status ${view.status}" }
+                assertEquals("好的", view.decisions.single().comment, "the approver's comment")
+            }
         }
     },
 )
