@@ -59,6 +59,22 @@ fn step(s: &str) -> StepId {
     StepId::from(s)
 }
 
+/// The org with the repair flow defined, a repair dispatched to the rep, and the rep's phone
+/// synced (it holds the task and the flow).
+async fn repair_on_a_phone() -> anyhow::Result<(Org, TaskId, fieldkit_e2e::harness::Phone)> {
+    let o = org().await?;
+    let steps = Some(json!({ "steps": repair_steps("task_step") }));
+    let (status, answer) = call(&o.api, "PUT", &o.admin, "/v1/task-flows/repair", steps).await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "{status} {answer}");
+    let task = json!({ "kind": "repair", "title": "fix the fridge", "assignee_id": o.rep.id });
+    let (status, task) = call(&o.api, "POST", &o.manager, "/v1/tasks", Some(task)).await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "{status} {task}");
+    let task_id: TaskId = serde_json::from_value(task["id"].clone())?;
+    let phone = o.server.phone("acme", "r-service").await?;
+    phone.kit.sync_now().await?;
+    Ok((o, task_id, phone))
+}
+
 /// The quote step's evidence: a visit checked in for the task with a photo in it, then the
 /// step marked done and the visit checked out.
 fn quote_with_photo(kit: &fieldkit_engine::FieldKit, task_id: TaskId) -> anyhow::Result<()> {
@@ -271,27 +287,7 @@ async fn a_repair_goes_through_its_steps_in_order_with_the_managers_approval_and
 #[tokio::test]
 async fn the_server_refuses_a_task_marked_done_before_its_flow_is_finished_from_a_phone_or_a_manager()
 -> anyhow::Result<()> {
-    let o = org().await?;
-    let (status, answer) = call(
-        &o.api,
-        "PUT",
-        &o.admin,
-        "/v1/task-flows/repair",
-        Some(json!({ "steps": repair_steps("task_step") })),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let (_, task) = call(
-        &o.api,
-        "POST",
-        &o.manager,
-        "/v1/tasks",
-        Some(json!({ "kind": "repair", "title": "fix the fridge", "assignee_id": o.rep.id })),
-    )
-    .await?;
-    let task_id: TaskId = serde_json::from_value(task["id"].clone())?;
-    let phone = o.server.phone("acme", "r-service").await?;
-    phone.kit.sync_now().await?;
+    let (o, task_id, phone) = repair_on_a_phone().await?;
     phone.kit.complete_task_step(task_id, step("diagnose"))?;
     phone.kit.sync_now().await?;
 
@@ -351,27 +347,7 @@ async fn the_server_refuses_a_task_marked_done_before_its_flow_is_finished_from_
 #[tokio::test]
 async fn a_task_step_waiting_for_a_decision_is_not_asked_for_twice_on_the_phone_or_the_server()
 -> anyhow::Result<()> {
-    let o = org().await?;
-    let (status, answer) = call(
-        &o.api,
-        "PUT",
-        &o.admin,
-        "/v1/task-flows/repair",
-        Some(json!({ "steps": repair_steps("task_step") })),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let (_, task) = call(
-        &o.api,
-        "POST",
-        &o.manager,
-        "/v1/tasks",
-        Some(json!({ "kind": "repair", "title": "fix the fridge", "assignee_id": o.rep.id })),
-    )
-    .await?;
-    let task_id: TaskId = serde_json::from_value(task["id"].clone())?;
-    let phone = o.server.phone("acme", "r-service").await?;
-    phone.kit.sync_now().await?;
+    let (o, task_id, phone) = repair_on_a_phone().await?;
     phone.kit.complete_task_step(task_id, step("diagnose"))?;
     quote_with_photo(&phone.kit, task_id)?;
     let asked =

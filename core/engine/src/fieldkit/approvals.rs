@@ -327,41 +327,15 @@ mod tests {
         ApprovalStatus, Approvers, FlowStep, NoApproverPolicy, RequestError, StepId, StepRule, TimeRange,
     };
     use fieldkit_domain::geo::{UtcOffset, Weekday, WorkWindow, WorkingHours};
-    use fieldkit_domain::ids::{OrgId, TeamId};
-    use fieldkit_domain::model::{LocationFix, LocationProvider, OrgSettings, Role, User, WgsPoint};
+    use fieldkit_domain::ids::TeamId;
+    use fieldkit_domain::model::{LocationFix, LocationProvider, OrgSettings, WgsPoint};
     use tempfile::TempDir;
 
     use super::*;
-    use crate::fieldkit::{Config, TrackIntake};
-    use crate::session::Session;
+    use crate::fieldkit::TrackIntake;
+    use crate::fieldkit::testkit::{log_in, open};
 
     const MINUTE: i64 = 60_000;
-
-    fn open(dir: &TempDir) -> FieldKit {
-        FieldKit::open(Config {
-            db_path: dir.path().join("phone.db"),
-            server_url: "http://127.0.0.1:9".into(),
-            org: "acme".into(),
-        })
-        .expect("the engine opens")
-    }
-
-    /// Saves a session as a login would.
-    fn log_in(kit: &FieldKit, team_id: Option<TeamId>) -> User {
-        let user = User {
-            id: UserId::new(),
-            org_id: OrgId::new(),
-            username: "rep".into(),
-            display_name: "Rep".into(),
-            role: Role::Rep,
-            team_id,
-            data_scope: None,
-            department_path: Vec::new(),
-        };
-        let session = Session { token: "token".into(), expires_at_ms: i64::MAX, user: user.clone() };
-        kit.store.write(|tx| session::save(tx, &session)).expect("session saved");
-        user
-    }
 
     /// Stores a reference record as the pull does.
     fn receive(kit: &FieldKit, record: Record) {

@@ -15,6 +15,8 @@ mod sop;
 mod stock;
 mod task_flows;
 mod tasks;
+#[cfg(test)]
+mod testkit;
 mod tracking;
 mod visits;
 mod voice;

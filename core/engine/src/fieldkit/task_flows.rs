@@ -241,39 +241,12 @@ mod tests {
         ApprovalFlow, ApprovalKind, Approvers, FlowStep, NoApproverPolicy, StepRule, TaskFlowStep,
     };
     use fieldkit_domain::docs::task;
-    use fieldkit_domain::ids::{OrgId, UserId};
-    use fieldkit_domain::model::{Role, TaskStatus, User};
+    use fieldkit_domain::model::{TaskStatus, User};
     use tempfile::TempDir;
 
     use super::*;
     use crate::documents;
-    use crate::fieldkit::Config;
-    use crate::session::Session;
-
-    fn open(dir: &TempDir) -> FieldKit {
-        FieldKit::open(Config {
-            db_path: dir.path().join("phone.db"),
-            server_url: "http://127.0.0.1:9".into(),
-            org: "acme".into(),
-        })
-        .expect("the engine opens")
-    }
-
-    fn log_in(kit: &FieldKit) -> User {
-        let user = User {
-            id: UserId::new(),
-            org_id: OrgId::new(),
-            username: "rep".into(),
-            display_name: "Rep".into(),
-            role: Role::Rep,
-            team_id: None,
-            data_scope: None,
-            department_path: Vec::new(),
-        };
-        let session = Session { token: "token".into(), expires_at_ms: i64::MAX, user: user.clone() };
-        kit.store.write(|tx| session::save(tx, &session)).expect("session saved");
-        user
-    }
+    use crate::fieldkit::testkit::{log_in, open};
 
     fn step(s: &str) -> StepId {
         StepId::from(s)
@@ -342,7 +315,7 @@ mod tests {
     fn steps_are_done_in_order_and_a_step_out_of_order_is_refused_naming_the_step_due() {
         let dir = TempDir::new().expect("temp dir");
         let kit = open(&dir);
-        let user = log_in(&kit);
+        let user = log_in(&kit, None);
         let id = repair_task(&kit, &user);
         assert_eq!(kit.task_steps(id).expect("steps"), None, "no flow on the phone yet");
         let no_flow = kit.complete_task_step(id, step("diagnose")).expect_err("no flow");
@@ -395,7 +368,7 @@ mod tests {
     fn a_task_is_not_finished_before_its_flow_is() {
         let dir = TempDir::new().expect("temp dir");
         let kit = open(&dir);
-        let user = log_in(&kit);
+        let user = log_in(&kit, None);
         kit.store.write(|tx| records::upsert(tx, &Record::TaskFlow(repair_flow()))).expect("flow synced");
         let id = repair_task(&kit, &user);
         let refused = kit.update_task(id, Some(TaskStatus::Done), None).expect_err("unfinished");

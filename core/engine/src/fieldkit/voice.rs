@@ -98,40 +98,13 @@ impl FieldKit {
 #[cfg(test)]
 mod tests {
     use fieldkit_domain::docs::visit;
-    use fieldkit_domain::ids::{OrgId, UserId};
-    use fieldkit_domain::model::{MAX_VOICE_NOTE_MS, Role, User, Visit, VoiceNoteError};
+    use fieldkit_domain::model::{MAX_VOICE_NOTE_MS, User, Visit, VoiceNoteError};
     use fieldkit_domain::protocol::RecordKind;
     use tempfile::TempDir;
 
     use super::*;
     use crate::documents;
-    use crate::fieldkit::Config;
-    use crate::session::Session;
-
-    fn open(dir: &TempDir) -> FieldKit {
-        FieldKit::open(Config {
-            db_path: dir.path().join("phone.db"),
-            server_url: "http://127.0.0.1:9".into(),
-            org: "acme".into(),
-        })
-        .expect("the engine opens")
-    }
-
-    fn log_in(kit: &FieldKit) -> User {
-        let user = User {
-            id: UserId::new(),
-            org_id: OrgId::new(),
-            username: "rep".into(),
-            display_name: "Rep".into(),
-            role: Role::Rep,
-            team_id: None,
-            data_scope: None,
-            department_path: Vec::new(),
-        };
-        let session = Session { token: "token".into(), expires_at_ms: i64::MAX, user: user.clone() };
-        kit.store.write(|tx| session::save(tx, &session)).expect("session saved");
-        user
-    }
+    use crate::fieldkit::testkit::{log_in, open};
 
     /// A visit at a new customer, stored as a check-in would store it.
     fn a_visit(kit: &FieldKit, user: &User) -> Visit {
@@ -163,7 +136,7 @@ mod tests {
     fn a_voice_note_in_a_visit_stores_its_audio_and_queues_fact_and_blob() {
         let dir = TempDir::new().expect("temp dir");
         let kit = open(&dir);
-        let user = log_in(&kit);
+        let user = log_in(&kit, None);
         let visit = a_visit(&kit, &user);
         let before = queued(&kit);
         let audio = b"not really aac, but bytes".to_vec();
@@ -187,7 +160,7 @@ mod tests {
     fn a_voice_note_about_a_customer_needs_no_visit_and_a_blank_transcript_is_left_out() {
         let dir = TempDir::new().expect("temp dir");
         let kit = open(&dir);
-        log_in(&kit);
+        log_in(&kit, None);
         let customer = CustomerId::new();
         let note = kit
             .record_voice_note(None, Some(customer), b"ogg", "audio/ogg", 1, Some(" \n".into()))
@@ -199,7 +172,7 @@ mod tests {
     fn a_bad_voice_note_is_refused_with_a_typed_error_and_nothing_is_stored() {
         let dir = TempDir::new().expect("temp dir");
         let kit = open(&dir);
-        let user = log_in(&kit);
+        let user = log_in(&kit, None);
         let visit = a_visit(&kit, &user);
         let before = queued(&kit);
         let audio = b"some audio".to_vec();
