@@ -5,7 +5,9 @@
 //! notes, and only while it is assigned to them; visits and form responses belong to the
 //! rep who made them, and their identity fields never change. A submitted form response is
 //! validated against the template version it was filled in (the domain's validator, the one
-//! the phone ran). A refused push stores nothing.
+//! the phone ran); a task whose flow is not finished is not marked done. A refused push
+//! stores nothing. A merge that leaves the pusher holding the whole document says so, so
+//! that the pusher's feed does not echo it back.
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use fieldkit_domain::docs::{self, DocError, form_response, task, visit};

@@ -14,7 +14,7 @@ use crate::storage::{
     DecisionOutcome, DecisionStatus, FactFilter, ProposalDecision, Storage, StorageError, StorageResult,
 };
 
-/// The stored proposal `id` by `rep`, if there is one.
+/// The stored proposal `id` made by the request's requester, if there is one.
 async fn proposal(
     storage: &dyn Storage,
     org_id: OrgId,
