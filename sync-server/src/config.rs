@@ -106,6 +106,10 @@ pub struct ServeArgs {
     /// `summarize` can then run from cron).
     #[arg(long, env = "FIELDKIT_SUMMARIES_EVERY_MINUTES", default_value_t = 15)]
     pub summaries_every_minutes: u64,
+    /// The bearer token a Prometheus scraper presents for `GET /metrics` (the operator's;
+    /// without it the endpoint answers 404).
+    #[arg(long, env = "FIELDKIT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Arguments of `verify-photo`.
@@ -133,6 +137,7 @@ impl Default for ServeArgs {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 4 * 1024 * 1024,
             summaries_every_minutes: 15,
+            metrics_token: None,
         }
     }
 }

@@ -16,6 +16,7 @@ mod doc_merge;
 pub mod error;
 mod extract;
 mod location;
+pub mod metrics;
 mod orders;
 mod periodic;
 pub mod photos;

@@ -78,9 +78,12 @@ async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> 
             let blobs =
                 Arc::new(BlobStore::open(&blob_dir(data_dir)).context("cannot open the blob folder")?);
             let server_key = ServerKey::load_or_create(&server_key_path(data_dir))?;
-            let state = AppState::new(storage, blobs, limits)
+            let mut state = AppState::new(storage, blobs, limits)
                 .map_err(anyhow::Error::msg)?
                 .with_server_key(server_key);
+            if let Some(token) = args.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+                state = state.with_metrics_token(token);
+            }
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.bind))?;

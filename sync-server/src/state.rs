@@ -6,6 +6,7 @@ use std::time::Duration;
 use fieldkit_domain::ids::OrgId;
 
 use crate::blobs::BlobStore;
+use crate::metrics::Metrics;
 use crate::server_key::ServerKey;
 use crate::storage::Storage;
 
@@ -53,6 +54,11 @@ pub struct AppState {
     pub(crate) actor: automerge::ActorId,
     /// The key that countersigns verified photo receipts.
     pub server_key: Arc<ServerKey>,
+    /// This server's own Prometheus metrics (not a process-wide recorder: see
+    /// `crate::metrics`).
+    pub metrics: Arc<Metrics>,
+    /// SHA-256 of the operator's token for `GET /metrics`; `None`: the endpoint is off.
+    pub(crate) metrics_token_sha256: Option<[u8; 32]>,
     /// Pushes carrying photos of one org are checked and stored one at a time: each reads
     /// the devices' chain heads and the receipts seen before it decides, and stores its
     /// decisions in its own transaction, so two concurrent pushes of one device must not
@@ -97,6 +103,8 @@ impl AppState {
             decoy_hash,
             actor,
             server_key,
+            metrics: Arc::new(Metrics::new()),
+            metrics_token_sha256: None,
             photo_locks: OrgLocks::new(),
             approval_locks: OrgLocks::new(),
             publish_locks: OrgLocks::new(),
@@ -107,6 +115,14 @@ impl AppState {
     #[must_use]
     pub fn with_server_key(self, key: ServerKey) -> Self {
         Self { server_key: Arc::new(key), ..self }
+    }
+
+    /// The same state, serving `GET /metrics` to a scraper that presents `token` (the
+    /// operator's, not any org's: the metrics are the whole process's).
+    #[must_use]
+    pub fn with_metrics_token(self, token: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        Self { metrics_token_sha256: Some(Sha256::digest(token.as_bytes()).into()), ..self }
     }
 
     /// Exclusive right to check and store the photos of a push to `org`.

@@ -20,6 +20,9 @@ use tokio::task::JoinHandle;
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The operator's token for `GET /metrics` on every test server.
+pub const METRICS_TOKEN: &str = "operator metrics token";
+
 /// The server, running in this process on a loopback port.
 pub struct TestServer {
     /// Base URL, `http://127.0.0.1:PORT`.
@@ -50,7 +53,9 @@ impl TestServer {
         std::fs::create_dir_all(data_dir)?;
         let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(data_dir))?);
         let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(data_dir))?);
-        let state = AppState::new(storage.clone(), blobs, limits).map_err(anyhow::Error::msg)?;
+        let state = AppState::new(storage.clone(), blobs, limits)
+            .map_err(anyhow::Error::msg)?
+            .with_metrics_token(METRICS_TOKEN);
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (tx, rx) = oneshot::channel::<()>();

@@ -510,8 +510,10 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
 
 /// GET endpoints that hold no one's field data: public, static, the org's reference data
 /// (the same for every member), content-addressed blobs (the SHA-256 is the key, and hashes
-/// are listed only within scope) and the check of a photo the asker already holds.
-const NOT_PER_USER: [&str; 17] = [
+/// are listed only within scope), the check of a photo the asker already holds, and the
+/// operator's metrics (counts without ids, behind a token no org's user holds).
+const NOT_PER_USER: [&str; 18] = [
+    "/metrics",
     "/v1/photos/verify",
     "/healthz",
     "/v1/openapi.json",

@@ -15,6 +15,7 @@ mod health;
 mod kb;
 mod live;
 mod login;
+mod metrics;
 mod openapi;
 mod period;
 mod photos;
@@ -130,10 +131,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/server-key", get(photos::server_key))
         .route("/v1/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::render))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         // After every route: it applies to the routes registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        // Sees axum's `MatchedPath`: requests are counted by route template, never raw path.
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

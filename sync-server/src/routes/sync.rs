@@ -123,6 +123,7 @@ pub(super) async fn sync(
         );
         return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
     }
+    state.metrics.facts_stored(stored.iter().filter(|s| matches!(s, FactInsert::Stored(_))).count());
     let mut stored = stored.into_iter();
     let acks = req
         .push
@@ -149,6 +150,7 @@ pub(super) async fn sync(
     let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let page = state.storage.feed(user.org_id, reader, Some(req.device_id), req.cursor, limit).await?;
     tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");
+    state.metrics.feed_served(page.entries.len());
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         acks,
@@ -272,6 +274,7 @@ async fn push_docs(
         tracing::error!("storage answered the wrong number of documents");
         return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
     }
+    state.metrics.documents_merged(results.iter().filter(|r| matches!(r, DocResult::Written(_))).count());
     Ok(docs
         .iter()
         .zip(results)
