@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use fieldkit_domain::ids::DeviceId;
 use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -144,27 +145,61 @@ fn path_error(rejection: &PathRejection) -> ApiError {
     }
 }
 
-/// The authenticated caller, from the `Authorization: Bearer …` header.
+/// The authenticated caller, from the `Authorization: Bearer …` header. A token issued to a
+/// revoked device is refused here: it may only upload, through `/v1/sync` ([`SyncCaller`]),
+/// what its device made before the revocation.
 pub struct Caller(pub User);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "missing bearer token"))?;
-        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-            ApiError::new(ErrorCode::Unauthenticated, "authorization header is not a bearer token")
-        })?;
-        let user =
-            state.storage.user_by_token(&auth::token_digest(token), crate::now_ms()).await?.ok_or_else(
-                || ApiError::new(ErrorCode::Unauthenticated, "unknown or expired token; log in again"),
-            )?;
+        let SyncCaller { user, device } = SyncCaller::from_request_parts(parts, state).await?;
+        if let Some(device) = device
+            && state.storage.device_revocation(user.org_id, device).await?.is_some()
+        {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                format!("device {device} was revoked; its token only uploads what it made before"),
+            ));
+        }
         Ok(Self(user))
     }
+}
+
+/// The caller of `/v1/sync`, with the device their token was issued to (at login; `None` for
+/// a token issued before devices were recorded). Unlike [`Caller`] it lets a revoked
+/// device's token in: the sync route stores what that device made before the revocation
+/// and refuses the rest.
+pub struct SyncCaller {
+    /// The user.
+    pub user: User,
+    /// The token's device.
+    pub device: Option<DeviceId>,
+}
+
+impl FromRequestParts<AppState> for SyncCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let digest = auth::token_digest(bearer(parts)?);
+        let user = state.storage.user_by_token(&digest, crate::now_ms()).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthenticated, "unknown or expired token; log in again")
+        })?;
+        Ok(Self { user, device: state.storage.token_device(&digest).await? })
+    }
+}
+
+/// The bearer token of the `Authorization` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "missing bearer token"))?;
+    header.strip_prefix("Bearer ").ok_or_else(|| {
+        ApiError::new(ErrorCode::Unauthenticated, "authorization header is not a bearer token")
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod photos;
 pub mod provision;
 pub mod report_kit;
 pub mod retention;
+mod revocation;
 mod routes;
 pub mod server_key;
 mod sop_check;

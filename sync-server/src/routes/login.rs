@@ -1,5 +1,6 @@
 //! `POST /v1/login`: password in, bearer token out. A login that carries the installation's
 //! photo-signing key registers it for the device (a different key replaces the old one).
+//! A revoked device (see `super::devices`) cannot be bound again: its login answers 403.
 
 use axum::Json;
 use axum::extract::State;
@@ -31,6 +32,13 @@ pub(super) async fn login(
             ));
         }
     };
+    if let Some(revoked_ms) = state.storage.device_revocation(user.org_id, req.device_id).await? {
+        tracing::info!(device = %req.device_id, "login refused: device revoked");
+        return Err(ApiError::forbidden(format!(
+            "device {} was revoked at {revoked_ms}; log in from another device",
+            req.device_id
+        )));
+    }
     let token = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e))?;
     let now = crate::now_ms();
     if let Some(key) = req.device_key {

@@ -8,6 +8,7 @@ mod customer_import;
 mod customers;
 mod dashboard;
 mod departments;
+mod devices;
 mod dispatch;
 mod facts;
 mod form_design;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/departments/{id}", patch(departments::patch))
         .route("/v1/users", get(users::list).post(users::create))
         .route("/v1/users/{id}", patch(users::patch))
+        .route("/v1/devices/{device_id}/revoke", post(devices::revoke))
         .route("/v1/live", get(live::live))
         .route("/v1/org/settings", get(settings::get).put(settings::put))
         .route("/v1/reports/day", get(reports::day))

@@ -9,6 +9,9 @@
 //! verdicts are stored beside the facts and never decide whether a fact is stored. Voice
 //! notes are checked with the domain's rules (`VoiceNote::validate`) and refused for good
 //! when they break one.
+//!
+//! A revoked device may still push the facts it made at or before its revocation
+//! (`crate::revocation`); its feed stays empty (same cursor).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,16 +31,19 @@ use crate::approvals;
 use crate::approvals::task_steps;
 use crate::doc_merge::{PushContext, merge_push};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, SyncCaller};
 use crate::location;
 use crate::orders;
 use crate::photos::PhotoJudge;
+use crate::revocation::{self, check_not_after, refuse_docs};
 use crate::state::AppState;
-use crate::storage::{DocResult, DocUpdate, FactInsert, FeedReader, LocationPoint, NewFact, ReceivedFact};
+use crate::storage::{
+    DocResult, DocUpdate, FactInsert, FeedPage, FeedReader, LocationPoint, NewFact, ReceivedFact,
+};
 
 pub(super) async fn sync(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    SyncCaller { user, device: token_device }: SyncCaller,
     ApiJson(req): ApiJson<SyncRequest>,
 ) -> ApiResult<Json<SyncResponse>> {
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.protocol) {
@@ -59,6 +65,7 @@ pub(super) async fn sync(
         return Err(ApiError::invalid(format!("{} is not a shared document kind", bad.kind.as_str())));
     }
 
+    let revoked = revocation::of(&state, user.org_id, token_device, req.device_id).await?;
     // Facts refused here get their answer now (`Some`); the others go to storage together.
     let mut verdicts: Vec<Option<PushOutcome>> = Vec::with_capacity(req.push.len());
     let mut accepted = Vec::new();
@@ -77,6 +84,11 @@ pub(super) async fn sync(
     };
     for fact in &req.push {
         let mut verdict = check(fact, user.id);
+        if verdict.is_ok()
+            && let Some(revoked) = revoked
+        {
+            verdict = check_not_after(fact, revoked);
+        }
         if verdict.is_ok() {
             verdict = approvals::push::check(&state, &user, fact, now_ms).await?;
         }
@@ -144,11 +156,19 @@ pub(super) async fn sync(
             PushAck { id: fact.id(), outcome }
         })
         .collect();
-    let doc_acks = push_docs(&state, &user, req.device_id, &req.docs).await?;
+    let doc_acks = match revoked {
+        Some(revoked) => refuse_docs(&req.docs, revoked),
+        None => push_docs(&state, &user, req.device_id, &req.docs).await?,
+    };
 
-    let reader = FeedReader::for_user(&user, &state.storage.users(user.org_id).await?);
-    let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
-    let page = state.storage.feed(user.org_id, reader, Some(req.device_id), req.cursor, limit).await?;
+    let page = if revoked.is_some() {
+        // A lost phone gets nothing new: an empty page that leaves its cursor where it is.
+        FeedPage { entries: Vec::new(), cursor: req.cursor, has_more: false, reset: false }
+    } else {
+        let reader = FeedReader::for_user(&user, &state.storage.users(user.org_id).await?);
+        let limit = req.pull_limit.clamp(1, MAX_PULL_LIMIT);
+        state.storage.feed(user.org_id, reader, Some(req.device_id), req.cursor, limit).await?
+    };
     tracing::debug!(pushed = req.push.len(), pulled = page.entries.len(), "sync");
     state.metrics.feed_served(page.entries.len());
     Ok(Json(SyncResponse {

@@ -644,6 +644,20 @@ pub trait Storage: Send + Sync + 'static {
     async fn store_token(&self, token: NewToken) -> StorageResult<()>;
     /// The user a token belongs to, if it is known and not expired at `now_ms`.
     async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>>;
+    /// The device a token was issued to, if the token is known.
+    async fn token_device(&self, token_sha256: &str) -> StorageResult<Option<DeviceId>>;
+    /// Revokes the org's device at `revoked_ms` (by `revoked_by`) unless it was revoked
+    /// before; answers the revocation time kept (the first), or `None` when no token of the
+    /// org's users and no key registered in the org names the device.
+    async fn revoke_device(
+        &self,
+        org_id: OrgId,
+        device_id: DeviceId,
+        revoked_ms: i64,
+        revoked_by: UserId,
+    ) -> StorageResult<Option<i64>>;
+    /// When the org's device was revoked, if it was.
+    async fn device_revocation(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<i64>>;
     /// Adds facts to the org's grow-only set in one transaction, in order; a fact stored now
     /// is stored with its verdict, its location points and its photo check (which moves the
     /// device's chain head when verified, and checks the bytes if the blob already arrived).

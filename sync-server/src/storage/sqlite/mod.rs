@@ -9,6 +9,7 @@ mod assign;
 mod blobs;
 mod customer_codes;
 mod departments;
+mod devices;
 mod facts;
 mod feed;
 mod orgs;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/011_departments.sql")),
     M::up(include_str!("../../../migrations/012_approval_flows.sql")),
     M::up(include_str!("../../../migrations/013_doc_echoes.sql")),
+    M::up(include_str!("../../../migrations/014_device_revocations.sql")),
 ];
 const READERS: usize = 4;
 
@@ -195,6 +197,25 @@ impl Storage for SqliteStorage {
     async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>> {
         let hash = token_sha256.to_owned();
         self.read(move |tx| orgs::user_by_token(tx, &hash, now_ms)).await
+    }
+
+    async fn token_device(&self, token_sha256: &str) -> StorageResult<Option<DeviceId>> {
+        let hash = token_sha256.to_owned();
+        self.read(move |tx| devices::token_device(tx, &hash)).await
+    }
+
+    async fn revoke_device(
+        &self,
+        org_id: OrgId,
+        device_id: DeviceId,
+        revoked_ms: i64,
+        revoked_by: UserId,
+    ) -> StorageResult<Option<i64>> {
+        self.write(move |tx| devices::revoke(tx, org_id, device_id, revoked_ms, revoked_by)).await
+    }
+
+    async fn device_revocation(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<i64>> {
+        self.read(move |tx| devices::revocation(tx, org_id, device_id)).await
     }
 
     async fn store_facts(
