@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod approvals;
 mod assign;
+pub mod audit;
 mod auth;
 pub mod blobs;
 pub mod config;

@@ -12,10 +12,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// The schema the current release's server migrations end at.
-const CURRENT_SERVER_SCHEMA: i64 = 14;
+const CURRENT_SERVER_SCHEMA: i64 = 15;
 
 /// Takes the server database back to the previous release's schema by undoing the newest
-/// migration (`014_device_revocations.sql`), exactly as that release left its files.
+/// migration (`015_audit_log.sql`), exactly as that release left its files.
 fn as_previous_release(db: &std::path::Path) -> anyhow::Result<()> {
     let conn = rusqlite::Connection::open(db)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -23,7 +23,7 @@ fn as_previous_release(db: &std::path::Path) -> anyhow::Result<()> {
         version == CURRENT_SERVER_SCHEMA,
         "the server schema is at {version}: a migration was added, so undo it here as well"
     );
-    conn.execute_batch("DROP TABLE device_revocations; PRAGMA user_version = 13;")?;
+    conn.execute_batch("DROP TABLE audit_log; PRAGMA user_version = 14;")?;
     Ok(())
 }
 

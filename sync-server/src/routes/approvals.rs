@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::approvals::directory::OrgDirectory;
 use crate::approvals::service::{self, Loaded};
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
@@ -158,6 +159,8 @@ pub(super) async fn put_flow(
     let flow = ApprovalFlow { kind, version: 1, steps: new.steps, when_no_approver: new.when_no_approver };
     flow.validate().map_err(|e| ApiError::invalid(format!("approval flow is not valid: {e}")))?;
     let stored = state.storage.put_approval_flow(caller.org_id, flow, crate::now_ms()).await?;
+    let detail = format!("version {}, {} steps", stored.version, stored.steps.len());
+    record(&state, &caller, AuditAction::ApprovalFlowPublished, stored.kind.as_str(), detail).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 

@@ -40,6 +40,7 @@ use fieldkit_domain::geo::Datum;
 use fieldkit_domain::protocol::{ErrorCode, ErrorDetail};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditAction, record};
 use crate::customer_csv::{self, BadRow, Change, ParseOptions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiQuery, Caller};
@@ -193,6 +194,8 @@ pub(super) async fn import(
         bad_rows = bad_lines,
         "customers imported"
     );
+    let detail = format!("imported {}, updated {}", report.imported, report.updated);
+    record(&state, &caller, AuditAction::CustomersImported, org_id, detail).await?;
     Ok((StatusCode::OK, Json(report)).into_response())
 }
 

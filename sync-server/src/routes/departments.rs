@@ -10,6 +10,7 @@ use fieldkit_domain::model::{Department, Role, User};
 use serde::Deserialize;
 
 use super::double_option;
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
@@ -74,6 +75,7 @@ pub(super) async fn create(
         Department { id: TeamId::new(), name: checked_name(&body.name)?, parent_id: body.parent_id };
     state.storage.save_department(caller.org_id, department.clone()).await?;
     tracing::info!(org = %caller.org_id, department = %department.id, "department added");
+    record(&state, &caller, AuditAction::DepartmentSaved, department.id, "added").await?;
     Ok((StatusCode::CREATED, Json(department)))
 }
 
@@ -85,6 +87,12 @@ pub(super) async fn patch(
     ApiJson(change): ApiJson<DepartmentChange>,
 ) -> ApiResult<Json<Department>> {
     admin_only(&caller)?;
+    let changed = match (change.name.is_some(), change.parent_id.is_some()) {
+        (true, true) => "changed name, parent_id",
+        (true, false) => "changed name",
+        (false, true) => "changed parent_id",
+        (false, false) => "changed nothing",
+    };
     let mut department = state
         .storage
         .departments(caller.org_id)
@@ -100,5 +108,6 @@ pub(super) async fn patch(
     }
     state.storage.save_department(caller.org_id, department.clone()).await?;
     tracing::info!(org = %caller.org_id, department = %id, "department changed");
+    record(&state, &caller, AuditAction::DepartmentSaved, id, changed).await?;
     Ok(Json(department))
 }

@@ -9,6 +9,7 @@ use fieldkit_domain::ids::{DeviceId, UserId};
 use fieldkit_domain::model::Role;
 use serde::Serialize;
 
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, Caller};
 use crate::state::AppState;
@@ -39,5 +40,7 @@ pub(super) async fn revoke(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("device {device_id} not found")))?;
     tracing::info!(device = %device_id, revoked_ms, by = %caller.id, "device revoked");
+    record(&state, &caller, AuditAction::DeviceRevoked, device_id, format!("revoked at {revoked_ms}"))
+        .await?;
     Ok(Json(Revocation { device_id, revoked_ms, requested_by: caller.id }))
 }

@@ -3,6 +3,7 @@
 mod analytics;
 mod approvals;
 mod assign;
+mod audit;
 mod blobs;
 mod customer_import;
 mod customers;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users", get(users::list).post(users::create))
         .route("/v1/users/{id}", patch(users::patch))
         .route("/v1/devices/{device_id}/revoke", post(devices::revoke))
+        .route("/v1/audit", get(audit::list))
         .route("/v1/live", get(live::live))
         .route("/v1/org/settings", get(settings::get).put(settings::put))
         .route("/v1/reports/day", get(reports::day))

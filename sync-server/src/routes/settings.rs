@@ -8,6 +8,7 @@ use fieldkit_domain::ids::OrgId;
 use fieldkit_domain::model::{OrgSettings, Role};
 use fieldkit_domain::protocol::Record;
 
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
@@ -41,5 +42,6 @@ pub(super) async fn put(
     new.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
     state.storage.put_record(caller.org_id, Record::OrgSettings(new.clone()), None).await?;
     tracing::info!(org = %caller.org_id, "org settings replaced");
+    record(&state, &caller, AuditAction::SettingsChanged, caller.org_id, "replaced").await?;
     Ok(Json(new))
 }

@@ -18,6 +18,7 @@ use fieldkit_domain::model::{Role, SopStepKind, TaskKind};
 use fieldkit_domain::protocol::{Record, RecordKind};
 use serde::Deserialize;
 
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::state::AppState;
@@ -117,5 +118,7 @@ pub(super) async fn put(
     flow.validate().map_err(|e| ApiError::invalid(format!("task flow is not valid: {e}")))?;
     let stored = state.storage.put_task_flow(caller.org_id, flow, crate::now_ms()).await?;
     tracing::info!(task_kind = %kind, "task flow defined");
+    let detail = format!("{} steps", stored.steps.len());
+    record(&state, &caller, AuditAction::TaskFlowPublished, &kind, detail).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }

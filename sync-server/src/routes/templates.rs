@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::form_design::{DesignError, problems_of};
 use super::reference;
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
@@ -78,6 +79,8 @@ pub(super) async fn create_form(
     .max();
     template.version = next_version(template.id, new.version, latest)?;
     state.storage.put_record(caller.org_id, Record::FormTemplate(template.clone()), None).await?;
+    let detail = format!("version {}, {} fields", template.version, template.fields.len());
+    record(&state, &caller, AuditAction::FormTemplatePublished, template.id, detail).await?;
     Ok((StatusCode::CREATED, Json(template)))
 }
 

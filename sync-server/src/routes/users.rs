@@ -9,6 +9,7 @@ use fieldkit_domain::model::{DataScope, Role, User};
 use serde::{Deserialize, Serialize};
 
 use super::double_option;
+use crate::audit::{AuditAction, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Caller};
 use crate::provision::{self, ProvisionError, UserSpec};
@@ -73,6 +74,18 @@ pub(super) struct UserChangeBody {
     data_scope: Option<Option<DataScope>>,
 }
 
+/// The fields a change sets, by name, for the audit log (never their values).
+fn changed_fields(body: &UserChangeBody) -> String {
+    let fields = [
+        ("display_name", body.display_name.is_some()),
+        ("role", body.role.is_some()),
+        ("team_id", body.team_id.is_some()),
+        ("data_scope", body.data_scope.is_some()),
+    ];
+    let named: Vec<&str> = fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect();
+    if named.is_empty() { "nothing".to_owned() } else { named.join(", ") }
+}
+
 fn admin_only(caller: &User) -> ApiResult<()> {
     if caller.role == Role::Admin {
         Ok(())
@@ -121,6 +134,8 @@ pub(super) async fn create(
             ProvisionError::Storage(e) => e.into(),
         })?;
     tracing::info!(org = %caller.org_id, user = %user.id, role = user.role.as_str(), "user added");
+    record(&state, &caller, AuditAction::UserCreated, user.id, format!("role {}", user.role.as_str()))
+        .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -138,6 +153,7 @@ pub(super) async fn patch(
     {
         return Err(ApiError::invalid("display_name must not be empty"));
     }
+    let changed = changed_fields(&body);
     let change = UserChange {
         display_name: body.display_name.map(|n| n.trim().to_owned()),
         role: body.role,
@@ -146,5 +162,6 @@ pub(super) async fn patch(
     };
     let user = state.storage.update_user(caller.org_id, id, change).await?;
     tracing::info!(org = %caller.org_id, user = %id, "user changed");
+    record(&state, &caller, AuditAction::UserChanged, id, format!("changed {changed}")).await?;
     Ok(Json(user.into()))
 }

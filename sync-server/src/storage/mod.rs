@@ -658,6 +658,17 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<Option<i64>>;
     /// When the org's device was revoked, if it was.
     async fn device_revocation(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<i64>>;
+    /// Appends one entry to the org's audit log (append-only: entries are never changed)
+    /// and answers its sequence number, one above the org's previous entry's.
+    async fn append_audit(&self, org_id: OrgId, entry: crate::audit::NewAuditEntry) -> StorageResult<u64>;
+    /// The org's audit entries, newest first: those with a sequence number below
+    /// `before_seq` (every one when `None`), at most `limit` of them.
+    async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::audit::AuditEntry>>;
     /// Adds facts to the org's grow-only set in one transaction, in order; a fact stored now
     /// is stored with its verdict, its location points and its photo check (which moves the
     /// device's chain head when verified, and checks the bytes if the blob already arrived).

@@ -6,6 +6,7 @@
 
 mod approval_flows;
 mod assign;
+mod audit;
 mod blobs;
 mod customer_codes;
 mod departments;
@@ -32,6 +33,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
+use crate::audit::{AuditEntry, NewAuditEntry};
+
 use super::{
     DeviceKey, DocResult, DocUpdate, FactInsert, FactQuery, FeedPage, FeedReader, KeyRegistration,
     LocationPoint, NewDeviceKey, NewToken, NewUser, PhotoHash, PhotoQuery, PointSource, ReceivedFact,
@@ -54,6 +57,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/012_approval_flows.sql")),
     M::up(include_str!("../../../migrations/013_doc_echoes.sql")),
     M::up(include_str!("../../../migrations/014_device_revocations.sql")),
+    M::up(include_str!("../../../migrations/015_audit_log.sql")),
 ];
 const READERS: usize = 4;
 
@@ -216,6 +220,19 @@ impl Storage for SqliteStorage {
 
     async fn device_revocation(&self, org_id: OrgId, device_id: DeviceId) -> StorageResult<Option<i64>> {
         self.read(move |tx| devices::revocation(tx, org_id, device_id)).await
+    }
+
+    async fn append_audit(&self, org_id: OrgId, entry: NewAuditEntry) -> StorageResult<u64> {
+        self.write(move |tx| audit::append(tx, org_id, &entry)).await
+    }
+
+    async fn audit_log(
+        &self,
+        org_id: OrgId,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> StorageResult<Vec<AuditEntry>> {
+        self.read(move |tx| audit::log(tx, org_id, before_seq, limit)).await
     }
 
     async fn store_facts(
