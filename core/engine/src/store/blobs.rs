@@ -134,15 +134,9 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
-        (dir, store)
-    }
-
     #[test]
     fn the_queue_shows_waiting_then_parked_blobs_with_their_reasons_and_not_finished_ones() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temp();
         let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
         store
             .write(|tx| {

@@ -83,6 +83,15 @@ impl Store {
         })
     }
 
+    /// A store over a fresh database in a new temp folder (kept while the folder lives), for
+    /// unit tests.
+    #[cfg(test)]
+    pub(crate) fn temp() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
+        (dir, store)
+    }
+
     /// Where a damaged database found at open was moved, if one was.
     #[must_use]
     pub fn recovered_from(&self) -> Option<&Path> {

@@ -171,15 +171,9 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("fieldkit.db")).expect("open");
-        (dir, store)
-    }
-
     #[test]
     fn a_new_edit_to_a_parked_document_puts_it_back_in_the_queue_due_now() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temp();
         store
             .write(|tx| {
                 append(tx, "task", "t1", 1)?;
@@ -200,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_parked_fact_stays_parked_when_appended_again() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temp();
         store
             .write(|tx| {
                 append(tx, KIND_FACT, "f1", 1)?;
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn a_new_edit_to_a_waiting_document_keeps_its_retry_time() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temp();
         store
             .write(|tx| {
                 append(tx, "visit", "v1", 1)?;
