@@ -195,6 +195,21 @@ impl Api {
         self.send_raw(method, path, token, raw).await
     }
 
+    /// Sends a JSON request as `token`'s user and insists on status `want`; returns the JSON
+    /// answer.
+    pub async fn expect(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+        want: StatusCode,
+    ) -> anyhow::Result<Value> {
+        let (status, answer) = self.send(method, path, Some(token), body.as_ref()).await?;
+        anyhow::ensure!(status == want, "{method} {path}: {status} {answer}");
+        Ok(answer)
+    }
+
     /// Pushes `facts` through `POST /v1/sync` as a phone of `token`'s user (a fresh device
     /// id) and returns the answer; fails unless the server answered 200 and every fact's
     /// outcome is one of `accepted` (`stored`, `already_stored`…).
@@ -303,4 +318,19 @@ pub fn log_to_stderr_if_asked() {
             .with_writer(std::io::stderr)
             .init();
     }
+}
+
+/// `len` bytes that do not compress, the same for the same `seed` (xorshift): a stand-in
+/// for the entropy-coded data of a photo or a recording.
+#[must_use]
+pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
 }

@@ -8,20 +8,6 @@ use fieldkit_e2e::harness::{Api, PASSWORD, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// Sends and insists on `want`; answers the body.
-async fn ok(
-    api: &Api,
-    method: &str,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> anyhow::Result<Value> {
-    let (status, answer) = api.send(method, path, Some(token), body.as_ref()).await?;
-    anyhow::ensure!(status == want, "{method} {path}: {status} {answer}");
-    Ok(answer)
-}
-
 /// The `(action, target)` pairs of a list of entries, in order.
 fn actions(entries: &Value) -> Vec<(String, String)> {
     entries
@@ -49,34 +35,33 @@ async fn admin_actions_are_listed_newest_first_to_that_orgs_admins_only_without_
     let admin = api.login("acme", "admin", PASSWORD).await?;
     let other_admin = api.login("globex", "admin", PASSWORD).await?;
 
-    let empty = ok(&api, "GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
+    let empty = api.expect("GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
     assert_eq!(empty, json!([]), "nothing done yet");
 
     // A department, a user in it, that user's scope, the settings, a revoked device.
-    let department = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/departments",
-        Some(json!({ "name": "Harbour District" })),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let department = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/departments",
+            Some(json!({ "name": "Harbour District" })),
+            StatusCode::CREATED,
+        )
+        .await?;
     let department_id = department["id"].as_str().unwrap_or_default().to_owned();
     let secret = "s3cret-Pa55word";
-    let user = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/users",
-        Some(json!({ "username": "wfang", "display_name": "Wang Fang", "role": "rep",
+    let user = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/users",
+            Some(json!({ "username": "wfang", "display_name": "Wang Fang", "role": "rep",
                      "team_id": department_id, "password": secret })),
-        StatusCode::CREATED,
-    )
-    .await?;
+            StatusCode::CREATED,
+        )
+        .await?;
     let user_id = user["id"].as_str().unwrap_or_default().to_owned();
-    ok(
-        &api,
+    api.expect(
         "PATCH",
         &admin,
         &format!("/v1/users/{user_id}"),
@@ -85,17 +70,16 @@ async fn admin_actions_are_listed_newest_first_to_that_orgs_admins_only_without_
     )
     .await?;
     let settings = OrgSettings { track_retention_days: 9, ..OrgSettings::default() };
-    ok(&api, "PUT", &admin, "/v1/org/settings", Some(serde_json::to_value(&settings)?), StatusCode::OK)
+    api.expect("PUT", &admin, "/v1/org/settings", Some(serde_json::to_value(&settings)?), StatusCode::OK)
         .await?;
     let device = DeviceId::new();
     let login = json!({ "org": "acme", "username": "rep1", "password": PASSWORD, "device_id": device });
     let (status, answer) = api.send("POST", "/v1/login", None, Some(&login)).await?;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    ok(&api, "POST", &admin, &format!("/v1/devices/{device}/revoke"), None, StatusCode::OK).await?;
+    api.expect("POST", &admin, &format!("/v1/devices/{device}/revoke"), None, StatusCode::OK).await?;
 
     // Refused changes leave no entry.
-    ok(
-        &api,
+    api.expect(
         "POST",
         &org.manager_token,
         "/v1/departments",
@@ -104,7 +88,7 @@ async fn admin_actions_are_listed_newest_first_to_that_orgs_admins_only_without_
     )
     .await?;
 
-    let entries = ok(&api, "GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
+    let entries = api.expect("GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
     let org_id = org.org.id.to_string();
     let expected: Vec<(String, String)> = [
         ("device_revoked", device.to_string()),
@@ -131,17 +115,17 @@ async fn admin_actions_are_listed_newest_first_to_that_orgs_admins_only_without_
     }
 
     // Paging: two at a time, each page below the last one's lowest seq.
-    let page = ok(&api, "GET", &admin, "/v1/audit?limit=2", None, StatusCode::OK).await?;
+    let page = api.expect("GET", &admin, "/v1/audit?limit=2", None, StatusCode::OK).await?;
     assert_eq!(actions(&page), expected[..2].to_vec());
-    let page = ok(&api, "GET", &admin, "/v1/audit?before=4&limit=2", None, StatusCode::OK).await?;
+    let page = api.expect("GET", &admin, "/v1/audit?before=4&limit=2", None, StatusCode::OK).await?;
     assert_eq!(actions(&page), expected[2..4].to_vec());
-    let page = ok(&api, "GET", &admin, "/v1/audit?before=2&limit=2", None, StatusCode::OK).await?;
+    let page = api.expect("GET", &admin, "/v1/audit?before=2&limit=2", None, StatusCode::OK).await?;
     assert_eq!(actions(&page), expected[4..].to_vec());
-    ok(&api, "GET", &admin, "/v1/audit?limit=0", None, StatusCode::UNPROCESSABLE_ENTITY).await?;
+    api.expect("GET", &admin, "/v1/audit?limit=0", None, StatusCode::UNPROCESSABLE_ENTITY).await?;
 
     // Only an admin reads it, only their own org's, and only signed in.
-    ok(&api, "GET", &org.manager_token, "/v1/audit", None, StatusCode::FORBIDDEN).await?;
-    let others = ok(&api, "GET", &other_admin, "/v1/audit", None, StatusCode::OK).await?;
+    api.expect("GET", &org.manager_token, "/v1/audit", None, StatusCode::FORBIDDEN).await?;
+    let others = api.expect("GET", &other_admin, "/v1/audit", None, StatusCode::OK).await?;
     assert_eq!(others, json!([]), "another org's admin sees none of it");
     let (status, _) = api.send("GET", "/v1/audit", None, None).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -159,11 +143,16 @@ async fn publishing_flows_and_templates_and_importing_customers_are_audited_with
 
     let steps = json!([{ "id": "manager", "title": "Manager", "approvers": [{ "type": "manager" }],
                          "rule": "any_of" }]);
-    ok(&api, "PUT", &admin, "/v1/approval-flows/leave", Some(json!({ "steps": steps })), StatusCode::CREATED)
-        .await?;
+    api.expect(
+        "PUT",
+        &admin,
+        "/v1/approval-flows/leave",
+        Some(json!({ "steps": steps })),
+        StatusCode::CREATED,
+    )
+    .await?;
     let task_steps = json!([{ "id": "diagnose", "title": "diagnose", "kind": { "type": "action" } }]);
-    ok(
-        &api,
+    api.expect(
         "PUT",
         &admin,
         "/v1/task-flows/repair",
@@ -174,7 +163,7 @@ async fn publishing_flows_and_templates_and_importing_customers_are_audited_with
     let form = json!({ "title": "Visit report",
                        "fields": [{ "key": "note", "label": "note", "kind": { "type": "text" }, "required": false }] });
     let template =
-        ok(&api, "POST", &org.manager_token, "/v1/form-templates", Some(form), StatusCode::CREATED).await?;
+        api.expect("POST", &org.manager_token, "/v1/form-templates", Some(form), StatusCode::CREATED).await?;
     let csv = "name,lat,lng,grade\nLucky Corner Store,31.2500,121.5000,C\n";
     let response = reqwest::Client::new()
         .post(format!("{}/v1/customers/import", server.url))
@@ -185,7 +174,7 @@ async fn publishing_flows_and_templates_and_importing_customers_are_audited_with
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
 
-    let entries = ok(&api, "GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
+    let entries = api.expect("GET", &admin, "/v1/audit", None, StatusCode::OK).await?;
     let expected: Vec<(String, String)> = [
         ("customers_imported", org.org.id.to_string()),
         ("form_template_published", template["id"].as_str().unwrap_or_default().to_owned()),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fieldkit_domain::protocol::BlobStatus;
-use fieldkit_e2e::harness::{Api, PASSWORD, Phone, TestServer, open_phone};
+use fieldkit_e2e::harness::{Api, PASSWORD, Phone, TestServer, incompressible, open_phone};
 use fieldkit_e2e::proxy::{FaultPlan, FaultProxy};
 use fieldkit_server::Limits;
 use reqwest::StatusCode;
@@ -19,19 +19,6 @@ use tokio::task::JoinHandle;
 
 /// The engine's upload chunk (`fieldkit_engine`'s `CHUNK_BYTES`).
 const CHUNK: u64 = 256 * 1024;
-
-/// `len` bytes that do not compress (a stand-in for a JPEG's entropy-coded data).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
 
 async fn put_raw(
     api: &Api,
@@ -50,7 +37,7 @@ async fn a_5_mb_photo_cut_at_80_percent_resumes_where_it_stopped() -> anyhow::Re
     let server = TestServer::start().await?;
     server.org("acme", 1).await?;
     let phone = server.phone("acme", "rep1").await?;
-    let photo = noise(5 * 1024 * 1024, 1);
+    let photo = incompressible(5 * 1024 * 1024, 1);
     let record = phone.kit.record_photo(None, &photo, None)?;
     assert_eq!(phone.kit.blob_state(&record.sha256)?.as_deref(), Some("pending"));
 
@@ -85,7 +72,7 @@ async fn a_5_mb_photo_cut_at_80_percent_resumes_where_it_stopped() -> anyhow::Re
 async fn a_blob_the_server_already_has_is_not_sent_again() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.org("acme", 2).await?;
-    let photo = noise(700 * 1024, 2);
+    let photo = incompressible(700 * 1024, 2);
     let first = server.phone("acme", "rep1").await?;
     first.kit.record_photo(None, &photo, None)?;
     assert_eq!(first.kit.sync_now().await?.blobs.bytes_sent, photo.len() as u64);
@@ -104,8 +91,8 @@ async fn a_refused_blob_never_holds_back_the_data_and_the_server_lists_what_is_m
     let server = TestServer::start_with(limits).await?;
     let org = server.org("acme", 1).await?;
     let phone = server.phone("acme", "rep1").await?;
-    let too_big = phone.kit.record_photo(None, &noise(2 * 1024 * 1024, 3), None)?;
-    let fine = phone.kit.record_photo(None, &noise(300 * 1024, 4), None)?;
+    let too_big = phone.kit.record_photo(None, &incompressible(2 * 1024 * 1024, 3), None)?;
+    let fine = phone.kit.record_photo(None, &incompressible(300 * 1024, 4), None)?;
 
     let report = phone.kit.sync_now().await?;
     assert_eq!(report.pushed, 2, "both photo records synced");
@@ -130,7 +117,7 @@ async fn bytes_that_do_not_match_their_name_or_size_are_refused_and_kept_nowhere
     server.org("acme", 1).await?;
     let api = Api::new(&server.url);
     let token = api.login("acme", "rep1", PASSWORD).await?;
-    let bytes = noise(1000, 5);
+    let bytes = incompressible(1000, 5);
     let sha = hex::encode(Sha256::digest(&bytes));
 
     // A name that is not a sha-256 (and could be a path).
@@ -286,7 +273,7 @@ async fn a_5_mb_upload_whose_connection_dies_at_80_percent_resumes_and_sends_onl
     let phone = Phone::from_kit(open_phone(&dir.path().join("fieldkit.db"), &cutter.url, "acme")?, dir);
     phone.kit.login("rep1", PASSWORD).await?;
     let size = 5 * 1024 * 1024;
-    let photo = noise(usize::try_from(size)?, 6);
+    let photo = incompressible(usize::try_from(size)?, 6);
     let record = phone.kit.record_photo(None, &photo, None)?;
 
     // The connection dies 100 KiB into the 17th chunk (about 82 % of the bytes, request heads
@@ -336,8 +323,8 @@ async fn a_refused_blob_is_shown_to_the_app_with_the_servers_reason() -> anyhow:
     let server = TestServer::start_with(limits).await?;
     server.org("acme", 1).await?;
     let phone = server.phone("acme", "rep1").await?;
-    let too_big = phone.kit.record_photo(None, &noise(2 * 1024 * 1024, 7), None)?;
-    let fine = phone.kit.record_photo(None, &noise(300 * 1024, 8), None)?;
+    let too_big = phone.kit.record_photo(None, &incompressible(2 * 1024 * 1024, 7), None)?;
+    let fine = phone.kit.record_photo(None, &incompressible(300 * 1024, 8), None)?;
     let waiting = phone.kit.blob_queue()?;
     assert_eq!(waiting.len(), 2, "both wait before the sync: {waiting:?}");
     assert!(waiting.iter().all(|b| !b.parked && b.reason.is_none() && b.attempts == 0));
@@ -375,7 +362,7 @@ async fn a_blob_whose_upload_keeps_failing_backs_off_instead_of_hammering_the_se
     let dir = tempfile::tempdir()?;
     let phone = Phone::from_kit(open_phone(&dir.path().join("fieldkit.db"), proxy.url(), "acme")?, dir);
     phone.kit.login("rep1", PASSWORD).await?;
-    let photo = noise(600 * 1024, 10);
+    let photo = incompressible(600 * 1024, 10);
     let record = phone.kit.record_photo(None, &photo, None)?;
 
     // The server answers 500/503 to everything.

@@ -44,19 +44,6 @@ async fn send(
     api.send(method, path, Some(token), body.as_ref()).await
 }
 
-async fn ok(
-    api: &Api,
-    method: &str,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-    want: StatusCode,
-) -> anyhow::Result<Value> {
-    let (status, answer) = send(api, method, token, path, body).await?;
-    anyhow::ensure!(status == want, "{method} {path}: {status} {answer}");
-    Ok(answer)
-}
-
 struct Person {
     id: UserId,
     token: String,
@@ -94,21 +81,21 @@ async fn world() -> anyhow::Result<World> {
     let admin = api.login("acme", "admin", PASSWORD).await?;
 
     let department = |name: &str, parent: Option<&Value>| json!({ "name": name, "parent_id": parent.map(|p| p["id"].clone()) });
-    let east =
-        ok(&api, "POST", &admin, "/v1/departments", Some(department("East", None)), StatusCode::CREATED)
-            .await?;
-    let shanghai = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/departments",
-        Some(department("Shanghai", Some(&east))),
-        StatusCode::CREATED,
-    )
-    .await?;
-    let west =
-        ok(&api, "POST", &admin, "/v1/departments", Some(department("West", None)), StatusCode::CREATED)
-            .await?;
+    let east = api
+        .expect("POST", &admin, "/v1/departments", Some(department("East", None)), StatusCode::CREATED)
+        .await?;
+    let shanghai = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/departments",
+            Some(department("Shanghai", Some(&east))),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let west = api
+        .expect("POST", &admin, "/v1/departments", Some(department("West", None)), StatusCode::CREATED)
+        .await?;
 
     let mut people = Vec::new();
     for (name, role, team, scope) in [
@@ -121,7 +108,7 @@ async fn world() -> anyhow::Result<World> {
     ] {
         let body = json!({ "username": name, "display_name": name, "role": role,
             "team_id": team["id"], "data_scope": scope, "password": PASSWORD });
-        let user = ok(&api, "POST", &admin, "/v1/users", Some(body), StatusCode::CREATED).await?;
+        let user = api.expect("POST", &admin, "/v1/users", Some(body), StatusCode::CREATED).await?;
         let id: UserId = serde_json::from_value(user["id"].clone())?;
         people.push(Person { id, token: api.login("acme", name, PASSWORD).await? });
     }
@@ -130,38 +117,38 @@ async fn world() -> anyhow::Result<World> {
     let (manager_east, manager_below, manager_west) = (next(), next(), next());
     let (rep_east, rep_shanghai, rep_west) = (next(), next(), next());
 
-    let cola = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/products",
-        Some(json!({ "sku": "COLA", "name": "Cola", "line": "drinks",
+    let cola = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/products",
+            Some(json!({ "sku": "COLA", "name": "Cola", "line": "drinks",
             "list_price": { "minor": 350, "currency": "CNY" } })),
-        StatusCode::CREATED,
-    )
-    .await?;
+            StatusCode::CREATED,
+        )
+        .await?;
     let cola: ProductId = serde_json::from_value(cola["id"].clone())?;
-    let customer = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/customers",
-        Some(json!({ "name": "Shop", "grade": "A", "geofence_radius_m": 150,
+    let customer = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/customers",
+            Some(json!({ "name": "Shop", "grade": "A", "geofence_radius_m": 150,
             "place": { "point": shop(), "address": "" } })),
-        StatusCode::CREATED,
-    )
-    .await?;
+            StatusCode::CREATED,
+        )
+        .await?;
     let customer: CustomerId = serde_json::from_value(customer["id"].clone())?;
-    let west_shop = ok(
-        &api,
-        "POST",
-        &admin,
-        "/v1/customers",
-        Some(json!({ "name": "West Shop", "grade": "B", "owner_id": rep_west.id,
+    let west_shop = api
+        .expect(
+            "POST",
+            &admin,
+            "/v1/customers",
+            Some(json!({ "name": "West Shop", "grade": "B", "owner_id": rep_west.id,
             "place": { "point": shop(), "address": "" } })),
-        StatusCode::CREATED,
-    )
-    .await?;
+            StatusCode::CREATED,
+        )
+        .await?;
     let west_shop = west_shop["id"].as_str().unwrap_or_default().to_owned();
 
     let now = fieldkit_server::now_ms();
@@ -174,16 +161,16 @@ async fn world() -> anyhow::Result<World> {
             &["stored"],
         )
         .await?;
-        let task = ok(
-            &api,
-            "POST",
-            &admin,
-            "/v1/tasks",
-            Some(json!({ "kind": "customer_visit", "title": "Visit", "customer_id": customer,
+        let task = api
+            .expect(
+                "POST",
+                &admin,
+                "/v1/tasks",
+                Some(json!({ "kind": "customer_visit", "title": "Visit", "customer_id": customer,
                 "assignee_id": rep.id, "deadline_ms": now + DAY_MS })),
-            StatusCode::CREATED,
-        )
-        .await?;
+                StatusCode::CREATED,
+            )
+            .await?;
         tasks.push(task["id"].as_str().unwrap_or_default().to_owned());
     }
     let date = |ms: i64| {
@@ -353,15 +340,16 @@ async fn department_and_below_reaches_nested_departments_and_follows_a_move() ->
 
     // Shanghai moves under West: the East manager's reach no longer includes it, West's
     // department-only manager still does not reach it (it is below, not in, West).
-    let moved = ok(
-        &w.api,
-        "PATCH",
-        &w.admin,
-        &format!("/v1/departments/{}", w.shanghai["id"].as_str().unwrap_or_default()),
-        Some(json!({ "parent_id": w.west["id"] })),
-        StatusCode::OK,
-    )
-    .await?;
+    let moved = w
+        .api
+        .expect(
+            "PATCH",
+            &w.admin,
+            &format!("/v1/departments/{}", w.shanghai["id"].as_str().unwrap_or_default()),
+            Some(json!({ "parent_id": w.west["id"] })),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(moved["parent_id"], w.west["id"]);
     let answers = read_everything(&w, &w.manager_below, w.rep_shanghai.id, &w.tasks[1]).await?;
     assert_eq!(mentions(&answers, &shanghai), Vec::<String>::new(), "a moved department stayed in reach");
@@ -374,7 +362,7 @@ async fn department_and_below_reaches_nested_departments_and_follows_a_move() ->
     assert_eq!(mentions(&answers, &shanghai), Vec::<String>::new());
 
     // The users list shows each user's place in the tree.
-    let users = ok(&w.api, "GET", &w.admin, "/v1/users", None, StatusCode::OK).await?;
+    let users = w.api.expect("GET", &w.admin, "/v1/users", None, StatusCode::OK).await?;
     let row = users.as_array().and_then(|u| u.iter().find(|u| u["id"] == json!(w.rep_shanghai.id))).cloned();
     let row = row.unwrap_or(Value::Null);
     assert_eq!(row["department_path"], json!([w.west["id"], w.shanghai["id"]]));
@@ -418,33 +406,35 @@ async fn the_org_tree_refuses_cycles_unknown_parents_and_non_admins() -> anyhow:
     .await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Nothing changed: the tree is as built.
-    let tree = ok(&w.api, "GET", &w.admin, "/v1/departments", None, StatusCode::OK).await?;
+    let tree = w.api.expect("GET", &w.admin, "/v1/departments", None, StatusCode::OK).await?;
     assert_eq!(tree.as_array().map(Vec::len), Some(3));
     assert!(tree.as_array().into_iter().flatten().all(|d| d["name"] != "X" && d["name"] != "Mine"));
 
     // An admin moves West's rep to East; East's manager now reaches them and the scope
     // can be reset to the role's default with null.
-    let moved = ok(
-        &w.api,
-        "PATCH",
-        &w.admin,
-        &format!("/v1/users/{}", w.rep_west.id),
-        Some(json!({ "team_id": w.east["id"], "data_scope": "department" })),
-        StatusCode::OK,
-    )
-    .await?;
+    let moved = w
+        .api
+        .expect(
+            "PATCH",
+            &w.admin,
+            &format!("/v1/users/{}", w.rep_west.id),
+            Some(json!({ "team_id": w.east["id"], "data_scope": "department" })),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(moved["data_scope"], "department");
-    let users = ok(&w.api, "GET", &w.manager_east.token, "/v1/users", None, StatusCode::OK).await?;
+    let users = w.api.expect("GET", &w.manager_east.token, "/v1/users", None, StatusCode::OK).await?;
     assert!(users.to_string().contains(&w.rep_west.id.to_string()));
-    let reset = ok(
-        &w.api,
-        "PATCH",
-        &w.admin,
-        &format!("/v1/users/{}", w.rep_west.id),
-        Some(json!({ "data_scope": null })),
-        StatusCode::OK,
-    )
-    .await?;
+    let reset = w
+        .api
+        .expect(
+            "PATCH",
+            &w.admin,
+            &format!("/v1/users/{}", w.rep_west.id),
+            Some(json!({ "data_scope": null })),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(reset["data_scope"], "self");
     assert_eq!(reset["data_scope_set"], false);
     Ok(())
@@ -467,7 +457,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
     let w = world().await?;
     // Visits with 10, 20 and 30 colas at 3.50 by East's, Shanghai's and West's reps.
     let by = |by: &str| format!("/v1/reports/summary?{}&by={by}", w.period);
-    let regions = ok(&w.api, "GET", &w.admin, &by("region"), None, StatusCode::OK).await?;
+    let regions = w.api.expect("GET", &w.admin, &by("region"), None, StatusCode::OK).await?;
     assert_eq!(regions["groups"].as_array().map(Vec::len), Some(2), "{regions}");
     let east = group(&regions, &w.east["id"]);
     assert_eq!((east["group_name"].as_str(), east["rep_count"].as_u64()), (Some("East"), Some(2)));
@@ -476,7 +466,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
     assert_eq!((west["figures"]["visits"].as_u64(), amount(west)), (Some(1), 10_500));
     assert_eq!(regions["totals"]["order_amounts"][0]["minor"], 21_000);
 
-    let teams = ok(&w.api, "GET", &w.admin, &by("team"), None, StatusCode::OK).await?;
+    let teams = w.api.expect("GET", &w.admin, &by("team"), None, StatusCode::OK).await?;
     let amounts: Vec<(Option<&str>, i64)> = teams["groups"]
         .as_array()
         .into_iter()
@@ -486,7 +476,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
     assert_eq!(amounts, vec![(Some("East"), 3_500), (Some("Shanghai"), 7_000), (Some("West"), 10_500)]);
 
     // A department-and-below manager's regions hold only East, with Shanghai inside it.
-    let mine = ok(&w.api, "GET", &w.manager_below.token, &by("region"), None, StatusCode::OK).await?;
+    let mine = w.api.expect("GET", &w.manager_below.token, &by("region"), None, StatusCode::OK).await?;
     assert_eq!(mine["groups"].as_array().map(Vec::len), Some(1), "{mine}");
     assert_eq!(amount(group(&mine, &w.east["id"])), 10_500);
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use fieldkit_domain::ids::{CustomerId, TaskId};
 use fieldkit_domain::model::TaskStatus;
 use fieldkit_domain::protocol::RecordKind;
-use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, check_in_at, open_phone, visit_once};
+use fieldkit_e2e::harness::{
+    Api, PASSWORD, TestOrg, TestServer, check_in_at, incompressible, open_phone, visit_once,
+};
 use fieldkit_engine::{FieldKit, ScheduleConfig, SyncObserver, SyncProgress, SyncReport, SyncState};
 use fieldkit_server::Limits;
 use fieldkit_server::storage::{FactFilter, Storage};
@@ -231,19 +233,6 @@ async fn slow_uplink(target: String, bytes_per_sec: u64) -> anyhow::Result<Strin
     Ok(url)
 }
 
-/// `len` bytes that do not compress.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_in_syncs_while_a_slow_photo_upload_is_still_running() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
@@ -251,7 +240,7 @@ async fn a_check_in_syncs_while_a_slow_photo_upload_is_still_running() -> anyhow
     // 256 KiB/s up: the 1.5 MB photo takes about six seconds, a data sync a few ms.
     let url = slow_uplink(server.url.trim_start_matches("http://").to_owned(), 256 * 1024).await?;
     let (kit, _dir) = shared_phone(&url, "rep1").await?;
-    let photo = kit.record_photo(None, &noise(1_536 * 1024), None)?;
+    let photo = kit.record_photo(None, &incompressible(1_536 * 1024, 0x9e37_79b9_7f4a_7c15), None)?;
 
     // The first sync pushes the photo record, then starts uploading its bytes.
     let uploading = tokio::spawn({

@@ -6,24 +6,11 @@ use fieldkit_domain::clock::{EventTime, Hlc};
 use fieldkit_domain::ids::{CustomerId, FactId};
 use fieldkit_domain::model::{VoiceNote, VoiceNoteError};
 use fieldkit_domain::protocol::Fact;
-use fieldkit_e2e::harness::{Api, TestServer, visit_once};
+use fieldkit_e2e::harness::{Api, TestServer, incompressible, visit_once};
 use fieldkit_engine::Error;
 use fieldkit_server::Limits;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-/// `len` bytes that do not compress (a stand-in for AAC frames).
-fn audio(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
 
 /// The blobs the server says stored facts still wait for, as the manager sees them.
 async fn missing(api: &Api, manager_token: &str) -> anyhow::Result<Vec<Value>> {
@@ -43,7 +30,7 @@ async fn a_voice_note_recorded_offline_syncs_once_and_its_audio_is_missing_until
 
     // Offline: a visit and a 30-second memo in it.
     let visit = visit_once(&phone.kit, CustomerId::new())?;
-    let sound = audio(180 * 1024, 7);
+    let sound = incompressible(180 * 1024, 7);
     let note = phone.kit.record_voice_note(
         Some(visit.visit_id),
         None,
@@ -107,7 +94,7 @@ async fn a_bad_voice_note_is_refused_on_the_phone_with_a_typed_error_and_nothing
     let phone = server.phone("acme", "rep1").await?;
     let customer = Some(CustomerId::new());
     let before = phone.kit.sync_status()?;
-    let sound = audio(4 * 1024, 8);
+    let sound = incompressible(4 * 1024, 8);
 
     let silent = phone.kit.record_voice_note(None, customer, &sound, "audio/aac", 0, None);
     assert!(
