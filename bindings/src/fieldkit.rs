@@ -169,7 +169,9 @@ pub(crate) fn parse_opt_id<T: FromStr>(field: &str, text: Option<&str>) -> Resul
 mod tests {
     use super::*;
 
-    fn open_fresh(dir: &tempfile::TempDir) -> Arc<FieldKit> {
+    /// An engine over a fresh file in `dir`, its server never reached (also for the
+    /// submodules' tests).
+    pub(super) fn open_fresh(dir: &tempfile::TempDir) -> Arc<FieldKit> {
         let path = dir.path().join("f.db").to_string_lossy().into_owned();
         FieldKit::open(path, "http://127.0.0.1:9".into(), "acme".into()).expect("opens")
     }

@@ -69,14 +69,8 @@ impl FieldKit {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn open_fresh(dir: &tempfile::TempDir) -> Arc<FieldKit> {
-        let path = dir.path().join("f.db").to_string_lossy().into_owned();
-        FieldKit::open(path, "http://127.0.0.1:9".into(), "acme".into()).expect("opens")
-    }
+    use crate::fieldkit::tests::open_fresh;
 
     #[test]
     fn the_task_step_calls_name_a_malformed_id_or_step_and_an_unknown_task_is_not_found() {
