@@ -51,6 +51,16 @@ pub enum FieldKitError {
         /// Which record.
         what: String,
     },
+    /// The database key the app gave (`openEncrypted`) does not open the phone database
+    /// `file`: a wrong key, or a file that is not a database. Nothing was changed: the file
+    /// is left as it was. Open again with the right key from the keystore; if the key is
+    /// lost, so is the data in the file (the app may then move the file away itself and
+    /// start a fresh database, losing work not yet synced).
+    #[error("the database key does not open {file}")]
+    WrongDatabaseKey {
+        /// The database file's name (not its path).
+        file: String,
+    },
     /// The local database cannot be used: written by a newer version of the app (update
     /// the app), unreadable, or the disk failed.
     #[error("storage: {detail}")]
@@ -113,6 +123,8 @@ impl From<EngineError> for FieldKitError {
             | EngineError::Closed(_)
             | EngineError::Server { .. } => Self::Refused { reason: detail, verdict: None },
             EngineError::NotFound(what) => Self::NotFound { what },
+            EngineError::WrongDatabaseKey { file } => Self::WrongDatabaseKey { file },
+            EngineError::InvalidDatabaseKey { .. } => Self::invalid("key", detail),
             EngineError::SchemaTooNew { .. }
             | EngineError::Database(_)
             | EngineError::Migration(_)
@@ -196,6 +208,18 @@ mod tests {
         assert!(
             matches!(early, FieldKitError::Refused { ref reason, verdict: None } if reason.contains("diagnose")),
             "{early:?}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_database_key_is_its_own_variant_naming_the_file_and_a_short_key_is_invalid_input() {
+        let wrong = FieldKitError::from(EngineError::WrongDatabaseKey { file: "f.db".into() });
+        assert_eq!(wrong, FieldKitError::WrongDatabaseKey { file: "f.db".into() });
+        assert_eq!(wrong.to_string(), "the database key does not open f.db");
+        let short = FieldKitError::from(EngineError::InvalidDatabaseKey { len: 16 });
+        assert!(
+            matches!(short, FieldKitError::InvalidInput { ref field, ref detail } if field == "key" && detail.contains("16")),
+            "{short:?}"
         );
     }
 

@@ -73,6 +73,65 @@ impl FieldKit {
         })
     }
 
+    /// Opens the engine as `open` does, on a database encrypted (SQLCipher, AES-256) with
+    /// `key`: 32 random bytes the app creates once and keeps in the platform keystore
+    /// (Android Keystore, iOS Keychain), and gives at every launch. A missing file becomes a
+    /// new encrypted database; an unencrypted one (from an app release without encryption)
+    /// is encrypted in place first, crash-safe.
+    ///
+    /// Fails with `WrongDatabaseKey` when the key does not open the existing file: the file
+    /// is left exactly as it was (never moved aside as damaged); with `InvalidInput` (`key`)
+    /// unless the key is 32 bytes; otherwise as `open` does.
+    #[uniffi::constructor]
+    pub fn open_encrypted(
+        db_path: String,
+        server_url: String,
+        org: String,
+        key: Vec<u8>,
+    ) -> Result<Arc<Self>, FieldKitError> {
+        guard(|| {
+            let key = fieldkit_engine::DatabaseKey::take(key)?;
+            let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
+            let inner = fieldkit_engine::FieldKit::open_encrypted(config, &key)?;
+            Ok(Arc::new(Self { inner: Arc::new(inner) }))
+        })
+    }
+
+    /// `openEncrypted` signing photos with the app's own key, as `openWithSigner` does.
+    #[uniffi::constructor]
+    pub fn open_encrypted_with_signer(
+        db_path: String,
+        server_url: String,
+        org: String,
+        key: Vec<u8>,
+        signer: Arc<dyn crate::signer::PhotoSigner>,
+    ) -> Result<Arc<Self>, FieldKitError> {
+        guard(|| {
+            let key = fieldkit_engine::DatabaseKey::take(key)?;
+            let signer = crate::signer::ForeignSigner::new(signer)?;
+            let config = fieldkit_engine::Config { db_path: PathBuf::from(db_path), server_url, org };
+            let inner =
+                fieldkit_engine::FieldKit::open_encrypted_with_signer(config, &key, Arc::new(signer))?;
+            Ok(Arc::new(Self { inner: Arc::new(inner) }))
+        })
+    }
+
+    /// Re-encrypts the phone database with `new_key` (32 bytes) while the engine stays open;
+    /// other calls wait until it is done (it rewrites the whole file: about as long as
+    /// copying it). Also encrypts a database opened with `open`. A crash during the change
+    /// leaves a file that opens with the old key or with the new one: store the new key in
+    /// the keystore before calling, and drop the old one only after this returns (try the
+    /// new key first at the next launch, then the old one on `WrongDatabaseKey`).
+    ///
+    /// Fails with `InvalidInput` (`key`) unless the key is 32 bytes, `Storage` if the disk
+    /// fails (the database then still opens with the old key).
+    pub fn change_database_key(&self, new_key: Vec<u8>) -> Result<(), FieldKitError> {
+        guard(|| {
+            let key = fieldkit_engine::DatabaseKey::take(new_key)?;
+            Ok(self.inner.change_database_key(Some(&key))?)
+        })
+    }
+
     /// This installation's id (a UUID), stable across launches.
     pub fn device_id(&self) -> String {
         self.inner.device_id().to_string()
@@ -218,6 +277,40 @@ mod tests {
         assert!(matches!(logged_out, Err(FieldKitError::Unauthorized { .. })), "{logged_out:?}");
         assert!(kit.search_kb("陈列".into(), 5).expect("searches").is_empty());
         assert!(kit.parked_items().expect("reads").is_empty());
+    }
+
+    #[test]
+    fn an_encrypted_database_opens_only_with_its_key_and_a_wrong_key_changes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f.db");
+        let open = |key: Vec<u8>| {
+            FieldKit::open_encrypted(
+                path.to_string_lossy().into_owned(),
+                "http://127.0.0.1:9".into(),
+                "acme".into(),
+                key,
+            )
+        };
+        let kit = open(vec![1; 32]).expect("opens encrypted");
+        let device = kit.device_id();
+        drop(kit);
+        let before = std::fs::read(&path).expect("read");
+        assert!(!before.starts_with(b"SQLite format 3"), "the file is encrypted");
+        match open(vec![2; 32]) {
+            Err(FieldKitError::WrongDatabaseKey { file }) => assert_eq!(file, "f.db"),
+            Err(other) => panic!("wrong error: {other:?}"),
+            Ok(_) => panic!("a wrong key must not open the database"),
+        }
+        assert_eq!(std::fs::read(&path).expect("read"), before, "the file is unchanged");
+        assert!(
+            matches!(open(vec![1; 16]), Err(FieldKitError::InvalidInput { ref field, .. }) if field == "key")
+        );
+        let kit = open(vec![1; 32]).expect("the right key opens it");
+        assert_eq!(kit.device_id(), device);
+        kit.change_database_key(vec![3; 32]).expect("rekeyed");
+        drop(kit);
+        assert!(matches!(open(vec![1; 32]), Err(FieldKitError::WrongDatabaseKey { .. })));
+        assert_eq!(open(vec![3; 32]).expect("the new key opens it").device_id(), device);
     }
 
     #[test]

@@ -101,9 +101,16 @@ kotlin_cleanup() {
 }
 
 # Starts the debug fieldkit-server on a free loopback port over a temp data dir with the org
-# `kotlin`, the admin `admin` and the rep `rep` (password $password, id $rep_id); sets $addr.
+# `kotlin`, the admin `admin` and the rep `rep` (password $password, id $rep_id), rate limits
+# off; sets $addr.
 kotlin_start_server() {
   echo "== start fieldkit-server on a free loopback port"
+  # The suites and benchmarks sign the same users in dozens of times a minute from one
+  # address: the server's request and login budgets (meant for phones in the field) are off,
+  # exported so that the servers the tests start themselves inherit it. Rate limits have
+  # their own scenario tests (tests/tests/rate_limits.rs).
+  export FIELDKIT_RATE_LIMIT_TOKEN=off FIELDKIT_RATE_LIMIT_IP=off FIELDKIT_RATE_LIMIT_LOGIN_IP=off \
+    FIELDKIT_RATE_LIMIT_LOGIN_ACCOUNT=off
   data_dir="$(mktemp -d "${TMPDIR:-/tmp}/fieldkit-kotlin-server.XXXXXX")"
   server_log="$data_dir/server.log"
   server_pid=""

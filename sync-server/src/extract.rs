@@ -190,6 +190,35 @@ impl FromRequestParts<AppState> for SyncCaller {
     }
 }
 
+/// The caller of `POST /v1/token/refresh`: the holder of a known, unexpired token issued to
+/// a device that is not revoked (else 401 `unauthenticated`), with that token's digest.
+pub struct TokenHolder {
+    /// The token's user.
+    pub user: User,
+    /// The device it was issued to.
+    pub device: DeviceId,
+    /// Its SHA-256, lower-case hex (as stored).
+    pub token_sha256: String,
+}
+
+impl FromRequestParts<AppState> for TokenHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token_sha256 = auth::token_digest(bearer(parts)?);
+        let unknown = || ApiError::new(ErrorCode::Unauthenticated, "unknown or expired token; log in again");
+        let user = state.storage.user_by_token(&token_sha256, crate::now_ms()).await?.ok_or_else(unknown)?;
+        let device = state.storage.token_device(&token_sha256).await?.ok_or_else(unknown)?;
+        if state.storage.device_revocation(user.org_id, device).await?.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                format!("device {device} was revoked; its token cannot be refreshed"),
+            ));
+        }
+        Ok(Self { user, device, token_sha256 })
+    }
+}
+
 /// The bearer token of the `Authorization` header.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts

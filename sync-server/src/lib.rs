@@ -22,6 +22,7 @@ mod orders;
 mod periodic;
 pub mod photos;
 pub mod provision;
+pub mod rate_limit;
 pub mod report_kit;
 pub mod retention;
 mod revocation;
@@ -47,8 +48,10 @@ pub fn now_ms() -> i64 {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns. Meanwhile it prunes location data past each org's retention, at
-/// start and then every [`Limits::track_prune_every`]; the pruning stops with the shutdown.
+/// flight and returns. Each request knows its TCP peer's address (for the per-address rate
+/// limits, see [`rate_limit`]). Meanwhile it prunes location data past each org's
+/// retention, at start and then every [`Limits::track_prune_every`], and forgets rate-limit
+/// keys gone quiet every [`rate_limit::SWEEP_EVERY`]; both stop with the shutdown.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -56,17 +59,26 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pruner = tokio::spawn(retention::run(state.storage.clone(), state.limits.track_prune_every, stopped));
+    let sweeper = tokio::spawn(rate_limit::sweep_until(
+        state.limiters.clone(),
+        rate_limit::SWEEP_EVERY,
+        stop.subscribe(),
+    ));
     let stop_on_shutdown = stop.clone();
-    let served = axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_on_shutdown.send(true);
         })
         .await;
-    // Also when serving failed: the pruner never outlives the server.
+    // Also when serving failed: the background tasks never outlive the server.
     let _ = stop.send(true);
     if let Err(e) = pruner.await {
         tracing::error!(error = %e, "track retention task failed");
+    }
+    if let Err(e) = sweeper.await {
+        tracing::error!(error = %e, "rate limit sweeper failed");
     }
     served
 }

@@ -8,29 +8,65 @@ use anyhow::Context;
 use clap::Parser;
 use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::config::{
-    Cli, Command, ServeArgs, VerifyPhotoArgs, blob_dir, database_path, server_key_path,
+    Cli, Command, LogFormat, ServeArgs, VerifyPhotoArgs, blob_dir, config_file, database_path,
+    server_key_path,
 };
 use fieldkit_server::photos::{ReceiptFile, verify_stamped_photo};
 use fieldkit_server::provision::{self, UserSpec};
 use fieldkit_server::retention;
 use fieldkit_server::server_key::ServerKey;
-use fieldkit_server::storage::{SqliteStorage, Storage, failure_code};
+use fieldkit_server::storage::{PgStorage, SqliteStorage, Storage, failure_code};
 use fieldkit_server::summaries;
 use fieldkit_server::{AppState, Limits};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+fn main() -> anyhow::Result<ExitCode> {
+    // First, while this is the only thread: the configuration file's variables join the
+    // environment (without replacing any already set), where the flags read their defaults.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(file) = config_file(&args) {
+        dotenvy::from_path(&file)
+            .with_context(|| format!("cannot read the configuration file {}", file.display()))?;
+    }
     let cli = Cli::parse();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,tower_http=warn".into())
+    };
+    // Logs on stderr: stdout carries the subcommands' answers (`verify-photo`, `backup`, …).
+    match cli.log_format {
+        LogFormat::Text => {
+            tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter()).init()
+        }
+        LogFormat::Json => {
+            tracing_subscriber::fmt().json().with_writer(std::io::stderr).with_env_filter(filter()).init();
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(cli))
+}
+
+/// Runs the command.
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::VerifyPhoto(args) => Ok(verify_photo(&args)),
+        Command::Backup { to } => {
+            if cli.database_url.as_deref().is_some_and(|url| !url.is_empty()) {
+                anyhow::bail!(
+                    "backup copies the embedded SQLite database; on PostgreSQL use pg_dump (docs/operations.md)"
+                );
+            }
+            let storage =
+                SqliteStorage::open(&database_path(&cli.data_dir)).context("cannot open the database")?;
+            storage.backup_to(&to).await.with_context(|| format!("cannot back up to {}", to.display()))?;
+            println!("backed up to {}", to.display());
+            Ok(ExitCode::SUCCESS)
+        }
         command => {
-            with_database(&cli.data_dir, command).await?;
+            let storage = open_storage(&cli.data_dir, cli.database_url.as_deref(), cli.database_pool).await?;
+            with_database(&cli.data_dir, storage, command).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -65,19 +101,39 @@ fn verify_photo(args: &VerifyPhotoArgs) -> ExitCode {
     }
 }
 
-/// The subcommands that work on the data folder.
-async fn with_database(data_dir: &Path, command: Command) -> anyhow::Result<()> {
+/// The database: PostgreSQL when a URL is given, else the data folder's SQLite file.
+async fn open_storage(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    pool: usize,
+) -> anyhow::Result<Arc<dyn Storage>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let storage =
-        Arc::new(SqliteStorage::open(&database_path(data_dir)).context("cannot open the database")?);
+    Ok(match database_url.filter(|url| !url.is_empty()) {
+        Some(url) => {
+            let storage = PgStorage::connect(url, pool).await.context("cannot open the postgres database")?;
+            tracing::info!(pool, "storage: postgres");
+            Arc::new(storage)
+        }
+        None => Arc::new(SqliteStorage::open(&database_path(data_dir)).context("cannot open the database")?),
+    })
+}
+
+/// The subcommands that work on the database.
+async fn with_database(data_dir: &Path, storage: Arc<dyn Storage>, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::VerifyPhoto(_) => anyhow::bail!("verify-photo uses no database"),
+        Command::VerifyPhoto(_) | Command::Backup { .. } => {
+            anyhow::bail!("handled before the database opens")
+        }
         Command::Serve(args) => {
-            let limits = Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() };
-            let blobs =
-                Arc::new(BlobStore::open(&blob_dir(data_dir)).context("cannot open the blob folder")?);
-            let server_key = ServerKey::load_or_create(&server_key_path(data_dir))?;
+            let limits =
+                args.rate_limits(Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() });
+            let blobs = Arc::new(
+                BlobStore::from_spec(args.blob_store.as_deref(), &blob_dir(data_dir))
+                    .context("cannot open the blob store")?,
+            );
+            let key_file = args.server_key_file.clone().unwrap_or_else(|| server_key_path(data_dir));
+            let server_key = ServerKey::load_or_create(&key_file)?;
             let mut state = AppState::new(storage, blobs, limits)
                 .map_err(anyhow::Error::msg)?
                 .with_server_key(server_key);

@@ -37,6 +37,9 @@ pub const FEED_SERVED: &str = "fieldkit_sync_feed_entries_served_total";
 /// Blobs named by facts (photos, voice notes) of every org whose bytes have not fully
 /// arrived, read at scrape time.
 pub const BLOBS_MISSING: &str = "fieldkit_blobs_missing";
+/// Requests refused for going over a rate limit, by reason (`token`, `ip`, `login_ip`,
+/// `login_account`; see `crate::rate_limit`).
+pub const RATE_LIMITED: &str = "fieldkit_rate_limited_total";
 
 /// Upper bounds of the request-duration buckets, in seconds.
 const DURATION_BUCKETS: [f64; 13] =
@@ -94,6 +97,10 @@ impl Metrics {
                 BLOBS_MISSING,
                 "Blobs named by facts of every org whose bytes have not fully arrived."
             );
+            ::metrics::describe_counter!(
+                RATE_LIMITED,
+                "Requests refused for going over a rate limit, by reason (token, ip, login_ip, login_account)."
+            );
         });
         metrics
     }
@@ -133,6 +140,12 @@ impl Metrics {
     /// Counts feed entries served.
     pub fn feed_served(&self, count: usize) {
         self.record(|| ::metrics::counter!(FEED_SERVED).increment(count as u64));
+    }
+
+    /// Counts one request refused for going over the `reason` budget (a fixed label from
+    /// `crate::rate_limit::Reason`, never a key).
+    pub fn rate_limited(&self, reason: &'static str) {
+        self.record(|| ::metrics::counter!(RATE_LIMITED, "reason" => reason).increment(1));
     }
 
     /// Everything measured so far in the Prometheus text format (version 0.0.4), with the
@@ -175,7 +188,9 @@ pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, request: Requ
 mod tests {
     use axum::http::Method;
 
-    use super::{BLOBS_MISSING, FACTS_STORED, HTTP_DURATION, HTTP_REQUESTS, Metrics, status_class};
+    use super::{
+        BLOBS_MISSING, FACTS_STORED, HTTP_DURATION, HTTP_REQUESTS, Metrics, RATE_LIMITED, status_class,
+    };
 
     #[test]
     fn a_request_is_counted_under_its_route_method_and_status_class_with_its_duration() {
@@ -234,6 +249,17 @@ mod tests {
         let metrics = Metrics::new();
         assert!(metrics.render(4).contains(&format!("{BLOBS_MISSING} 4")), "{}", metrics.render(4));
         assert!(metrics.render(0).contains(&format!("{BLOBS_MISSING} 0")), "{}", metrics.render(0));
+    }
+
+    #[test]
+    fn rate_limited_requests_are_counted_by_reason() {
+        let metrics = Metrics::new();
+        metrics.rate_limited("token");
+        metrics.rate_limited("token");
+        metrics.rate_limited("login_ip");
+        let text = metrics.render(0);
+        assert!(text.contains(&format!("{RATE_LIMITED}{{reason=\"token\"}} 2")), "{text}");
+        assert!(text.contains(&format!("{RATE_LIMITED}{{reason=\"login_ip\"}} 1")), "{text}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use fieldkit_domain::ids::OrgId;
 
 use crate::blobs::BlobStore;
 use crate::metrics::Metrics;
+use crate::rate_limit::{Budget, Cidr, Limiters};
 use crate::server_key::ServerKey;
 use crate::storage::Storage;
 
@@ -24,6 +26,48 @@ pub struct Limits {
     pub max_blob_bytes: u64,
     /// How often location data past each org's retention is pruned while serving.
     pub track_prune_every: Duration,
+    /// Requests per bearer token (counted by the token's SHA-256); `None`: unlimited.
+    pub rate_per_token: Option<Budget>,
+    /// Requests per client address (an IPv6 client's /64); `None`: unlimited.
+    pub rate_per_ip: Option<Budget>,
+    /// Login attempts per client address, on top of [`Limits::rate_per_ip`]; `None`:
+    /// unlimited.
+    pub login_per_ip: Option<Budget>,
+    /// Login attempts per `(org, username)`, from anywhere; `None`: unlimited.
+    pub login_per_account: Option<Budget>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (see
+    /// `crate::rate_limit::client_ip`); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// `n`, which is not zero.
+const fn nonzero(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => panic!("a budget count is not zero"),
+    }
+}
+
+impl Limits {
+    /// Requests per bearer token by default: a phone syncs every few seconds at most, a
+    /// dashboard loads a few dozen requests at once.
+    pub const DEFAULT_RATE_PER_TOKEN: Budget = Budget::per_second(nonzero(50), nonzero(200));
+    /// Requests per client address by default: several phones and a dashboard behind one
+    /// office address.
+    pub const DEFAULT_RATE_PER_IP: Budget = Budget::per_second(nonzero(100), nonzero(400));
+    /// Login attempts per client address by default: a phone logs in about once a month
+    /// (then refreshes its token), but a carrier's NAT puts many phones behind one address.
+    pub const DEFAULT_LOGIN_PER_IP: Budget = Budget::per_minute(nonzero(30), nonzero(60));
+    /// Login attempts per `(org, username)` by default: a person mistyping a password a few
+    /// times, not a guessing run.
+    pub const DEFAULT_LOGIN_PER_ACCOUNT: Budget = Budget::per_minute(nonzero(5), nonzero(10));
+
+    /// The same limits with every rate limit off: for load generators and benchmarks whose
+    /// simulated phones all come from one loopback address.
+    #[must_use]
+    pub fn without_rate_limits(self) -> Self {
+        Self { rate_per_token: None, rate_per_ip: None, login_per_ip: None, login_per_account: None, ..self }
+    }
 }
 
 impl Default for Limits {
@@ -33,6 +77,11 @@ impl Default for Limits {
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             max_blob_bytes: 50 * 1024 * 1024,
             track_prune_every: Duration::from_secs(60 * 60),
+            rate_per_token: Some(Self::DEFAULT_RATE_PER_TOKEN),
+            rate_per_ip: Some(Self::DEFAULT_RATE_PER_IP),
+            login_per_ip: Some(Self::DEFAULT_LOGIN_PER_IP),
+            login_per_account: Some(Self::DEFAULT_LOGIN_PER_ACCOUNT),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -57,6 +106,8 @@ pub struct AppState {
     /// This server's own Prometheus metrics (not a process-wide recorder: see
     /// `crate::metrics`).
     pub metrics: Arc<Metrics>,
+    /// This process's rate limiters, built from `limits`.
+    pub(crate) limiters: Arc<Limiters>,
     /// SHA-256 of the operator's token for `GET /metrics`; `None`: the endpoint is off.
     pub(crate) metrics_token_sha256: Option<[u8; 32]>,
     /// Pushes carrying photos of one org are checked and stored one at a time: each reads
@@ -96,6 +147,8 @@ impl AppState {
         let decoy_hash = crate::auth::hash_password("fieldkit decoy password")?.into();
         let actor = fieldkit_domain::docs::actor(uuid::Uuid::now_v7());
         let server_key = Arc::new(ServerKey::generate().map_err(|e| e.to_string())?);
+        let metrics = Arc::new(Metrics::new());
+        let limiters = Arc::new(Limiters::new(&limits, metrics.clone()));
         Ok(Self {
             storage,
             blobs,
@@ -103,7 +156,8 @@ impl AppState {
             decoy_hash,
             actor,
             server_key,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            limiters,
             metrics_token_sha256: None,
             photo_locks: OrgLocks::new(),
             approval_locks: OrgLocks::new(),

@@ -4,13 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use sha2::Digest;
+
 use fieldkit_domain::ids::{CustomerId, DeviceId, TeamId};
 use fieldkit_domain::model::{CheckIn, LocationFix, LocationProvider, Org, Role, User, WgsPoint};
 use fieldkit_domain::protocol::{Fact, PROTOCOL_VERSION, SyncRequest};
 use fieldkit_engine::{CheckInInput, Config, FieldKit};
 use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::provision::{self, UserSpec};
-use fieldkit_server::storage::SqliteStorage;
+use fieldkit_server::storage::{PgStorage, SqliteStorage, Storage};
 use fieldkit_server::{AppState, Limits};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -23,12 +25,53 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The operator's token for `GET /metrics` on every test server.
 pub const METRICS_TOKEN: &str = "operator metrics token";
 
+/// The environment variable naming a PostgreSQL server (a libpq URL) to run the test servers
+/// on instead of SQLite; `scripts/test` sets it for its second pass over the suite.
+pub const POSTGRES_ENV: &str = "FIELDKIT_TEST_POSTGRES";
+
+/// Whether the test servers run on PostgreSQL (see [`POSTGRES_ENV`]).
+pub fn on_postgres() -> bool {
+    std::env::var(POSTGRES_ENV).is_ok_and(|url| !url.is_empty())
+}
+
+/// The storage of a test server whose data folder is `data_dir`: SQLite in that folder, or,
+/// on PostgreSQL, a database named after the folder (created when missing), so a server
+/// restarted over the same folder finds its data again and every test gets its own.
+pub async fn open_storage(data_dir: &Path) -> anyhow::Result<Arc<dyn Storage>> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => {
+            let folder = data_dir.canonicalize()?;
+            let digest = sha2::Sha256::digest(folder.as_os_str().as_encoded_bytes());
+            let name = format!("fk_{}", &hex::encode(digest)[..24]);
+            let config = PgStorage::ensure_database(&url, &name).await?;
+            Ok(Arc::new(PgStorage::connect_with(config, 8).await?))
+        }
+        _ => Ok(Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(data_dir))?)),
+    }
+}
+
+/// A fresh database on the PostgreSQL server that `FIELDKIT_PG_URL` names (scripts/test
+/// starts one), for tests of several instances over one database whatever the pass; `None`,
+/// with the reason printed, when there is none and `FIELDKIT_REQUIRE_POSTGRES` is not `1`.
+pub async fn fresh_postgres() -> anyhow::Result<Option<tokio_postgres::Config>> {
+    let Some(url) = std::env::var("FIELDKIT_PG_URL").ok().filter(|u| !u.is_empty()) else {
+        anyhow::ensure!(
+            std::env::var("FIELDKIT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "FIELDKIT_REQUIRE_POSTGRES=1 but FIELDKIT_PG_URL is not set"
+        );
+        eprintln!("skipped: no PostgreSQL (set FIELDKIT_PG_URL, see scripts/pg-test-cluster)");
+        return Ok(None);
+    };
+    let name = format!("fk_{}", uuid::Uuid::now_v7().simple());
+    Ok(Some(PgStorage::ensure_database(&url, &name).await?))
+}
+
 /// The server, running in this process on a loopback port.
 pub struct TestServer {
     /// Base URL, `http://127.0.0.1:PORT`.
     pub url: String,
     /// The server's storage, for assertions that look behind the API.
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn Storage>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -48,11 +91,31 @@ impl TestServer {
         Ok(server)
     }
 
-    /// Starts a server over the database in `data_dir`, listening on `bind`.
+    /// Starts a server over the database in `data_dir`, listening on `bind` (SQLite in the
+    /// folder, or PostgreSQL in this pass of the suite: see [`open_storage`]).
     pub async fn start_in(data_dir: &Path, bind: &str, limits: Limits) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(data_dir))?);
+        Self::start_over(open_storage(data_dir).await?, blobs, bind, limits).await
+    }
+
+    /// As [`TestServer::start_in`], always on the folder's SQLite file: for tests whose
+    /// subject is that file (upgrades of it, a process killed over it, data written into it).
+    pub async fn start_in_sqlite(data_dir: &Path, bind: &str, limits: Limits) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let storage = Arc::new(SqliteStorage::open(&fieldkit_server::config::database_path(data_dir))?);
         let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(data_dir))?);
+        Self::start_over(storage, blobs, bind, limits).await
+    }
+
+    /// Starts a server over `storage` with blob bytes in `blobs`, listening on `bind`: one
+    /// of several instances over one database.
+    pub async fn start_over(
+        storage: Arc<dyn Storage>,
+        blobs: Arc<BlobStore>,
+        bind: &str,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
         let state = AppState::new(storage.clone(), blobs, limits)
             .map_err(anyhow::Error::msg)?
             .with_metrics_token(METRICS_TOKEN);
@@ -63,6 +126,19 @@ impl TestServer {
             let _ = rx.await;
         }));
         Ok(Self { url, storage, shutdown: Some(tx), task: Some(task), _dir: None })
+    }
+
+    /// Starts a server over the database in `data_dir` (as [`TestServer::start_in`]) with
+    /// its blob bytes in `blobs` instead of the data folder's `blobs/`: S3-compatible
+    /// storage, or one store several servers share.
+    pub async fn start_in_with_blobs(
+        data_dir: &Path,
+        bind: &str,
+        limits: Limits,
+        blobs: Arc<BlobStore>,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::start_over(open_storage(data_dir).await?, blobs, bind, limits).await
     }
 
     /// Creates an org with one team: a manager and `reps` reps (`rep1`, `rep2`, …).

@@ -13,5 +13,6 @@ pub mod browser;
 pub mod demo_data;
 pub mod facts;
 pub mod harness;
+pub mod load;
 pub mod proxy;
 pub mod year_data;

@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP/1.1 proxy on loopback, for chaos scenarios.
 //!
-//! [`FaultProxy`] listens on `127.0.0.1:0` and forwards to a server on a loopback address.
+//! [`FaultProxy`] listens on `127.0.0.1:0` and forwards to a server on a loopback address, or
+//! to several instances of it in turn, request by request ([`FaultProxy::balance`]).
 //! For every request it reads whole (head, then `Content-Length` bytes of body), it draws one
 //! [`Fault`] from a seeded [`SplitMix64`] according to a [`FaultPlan`]: drop the request, lose
 //! the answer after the server committed it, delay it, cut its body half-way, cut the answer
@@ -287,7 +288,9 @@ impl Counters {
 }
 
 struct Shared {
-    target: SocketAddr,
+    /// The servers, taken in turn, one per request (a load balancer without sticky sessions).
+    targets: Vec<SocketAddr>,
+    next_target: AtomicU64,
     plan: FaultPlan,
     rng: Mutex<SplitMix64>,
     enabled: AtomicBool,
@@ -322,12 +325,21 @@ impl FaultProxy {
     /// Starts a proxy on `127.0.0.1:0` in front of the server at `target_url`, which must be
     /// `http://` on a loopback address (e.g. `http://127.0.0.1:PORT`). Faults are on.
     pub async fn start(target_url: &str, plan: FaultPlan) -> anyhow::Result<Self> {
+        Self::balance(&[target_url], plan).await
+    }
+
+    /// As [`FaultProxy::start`] in front of several instances of the server: each request goes
+    /// to the next one in turn, so a client's consecutive requests reach different instances
+    /// (no sticky sessions).
+    pub async fn balance(target_urls: &[&str], plan: FaultPlan) -> anyhow::Result<Self> {
         plan.validate()?;
-        let target = loopback_target(target_url)?;
+        ensure!(!target_urls.is_empty(), "the proxy needs a server to forward to");
+        let targets = target_urls.iter().map(|url| loopback_target(url)).collect::<anyhow::Result<_>>()?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
-            target,
+            targets,
+            next_target: AtomicU64::new(0),
             plan,
             rng: Mutex::new(SplitMix64::new(plan.seed)),
             enabled: AtomicBool::new(true),
@@ -549,7 +561,9 @@ async fn read_some(stream: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> 
 }
 
 async fn connect_upstream(shared: &Shared) -> anyhow::Result<TcpStream> {
-    let stream = timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(shared.target))
+    let turn = shared.next_target.fetch_add(1, Ordering::Relaxed);
+    let target = shared.targets[usize::try_from(turn).unwrap_or(0) % shared.targets.len()];
+    let stream = timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(target))
         .await
         .context("connecting to the server timed out")??;
     stream.set_nodelay(true)?;

@@ -23,7 +23,7 @@ use fieldkit_domain::protocol::{Fact, RecordKind};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, open_phone};
 use fieldkit_e2e::proxy::{FaultCounts, FaultPlan, FaultProxy, SplitMix64};
 use fieldkit_engine::{CheckInInput, FieldKit, SyncReport};
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_server::storage::FactFilter;
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -11,7 +11,6 @@ use fieldkit_domain::ids::TeamId;
 use fieldkit_domain::model::{Grade, Role, WgsPoint};
 use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -12,7 +12,6 @@ use fieldkit_domain::geo::LocalFrame;
 use fieldkit_domain::ids::{TeamId, UserId};
 use fieldkit_domain::model::{Role, WgsPoint};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -18,7 +18,6 @@ use fieldkit_domain::protocol::RecordKind;
 use fieldkit_e2e::browser::{self, ScriptRun};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
 use fieldkit_engine::Error;
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@ use fieldkit_domain::ids::{CustomerId, FactId};
 use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at, visit_once};
 use fieldkit_engine::{CheckInInput, Error};
-use fieldkit_server::storage::{FactFilter, FeedReader, Storage};
+use fieldkit_server::storage::{FactFilter, FeedReader};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use fieldkit_domain::protocol::ErrorCode;
 use fieldkit_e2e::harness::{Api, TestOrg, TestServer, log_to_stderr_if_asked};
-use fieldkit_server::storage::{FeedReader, Storage};
+use fieldkit_server::storage::FeedReader;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

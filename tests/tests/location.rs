@@ -9,7 +9,6 @@ use fieldkit_domain::model::{LocationFix, LocationProvider, OrgSettings, Role, W
 use fieldkit_domain::nav::{AppIdentity, NavApp, Platform, TravelMode};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use fieldkit_engine::{CheckInInput, Error, FieldKit, VisitRefusal};
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

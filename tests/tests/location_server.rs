@@ -14,7 +14,7 @@ use fieldkit_domain::model::{
 use fieldkit_domain::protocol::{ErrorCode, Fact, PROTOCOL_VERSION};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestOrg, TestServer, log_to_stderr_if_asked};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{PointSource, Storage, TrackPrune};
+use fieldkit_server::storage::{PointSource, TrackPrune};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -256,7 +256,10 @@ async fn every_documented_operation_exists_and_answers_an_empty_request_without_
     let http = client();
 
     let mut problems = Vec::new();
-    for endpoint in documented(&doc) {
+    // The refresh replaces the admin's token: last, so every other operation sees a valid one.
+    let mut endpoints: Vec<Endpoint> = documented(&doc).into_iter().collect();
+    endpoints.sort_by_key(|(_, path)| path == "/v1/token/refresh");
+    for endpoint in endpoints {
         let op = operation(&doc, &endpoint);
         let open = op["security"].as_array().is_some_and(Vec::is_empty);
         for token in [None, Some(admin.as_str())] {

@@ -8,7 +8,6 @@ use fieldkit_domain::ids::{CustomerId, FactId, TeamId, UserId};
 use fieldkit_domain::model::{CustomerProposal, Grade, Place, Role, WgsPoint};
 use fieldkit_domain::protocol::{ErrorCode, Fact};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, log_to_stderr_if_asked};
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

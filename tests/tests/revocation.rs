@@ -7,7 +7,7 @@ use fieldkit_domain::ids::{CustomerId, DeviceId, FactId, TeamId, VisitId};
 use fieldkit_domain::model::{CheckIn, Role, User};
 use fieldkit_domain::protocol::{Fact, PROTOCOL_VERSION, SyncRequest};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, check_in_at, fix_at, visit_once};
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_server::storage::FactFilter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -502,7 +502,7 @@ async fn a_summary_by_team_or_region_adds_up_each_departments_reps_within_scope(
 /// (the same for every member), content-addressed blobs (the SHA-256 is the key, and hashes
 /// are listed only within scope), the check of a photo the asker already holds, and the
 /// operator's metrics (counts without ids, behind a token no org's user holds).
-const NOT_PER_USER: [&str; 19] = [
+const NOT_PER_USER: [&str; 20] = [
     "/metrics",
     "/v1/photos/verify",
     "/healthz",
@@ -523,6 +523,8 @@ const NOT_PER_USER: [&str; 19] = [
     "/v1/blobs/{sha256}/content",
     // Admin only; ids of admin actions, none of a rep's field data.
     "/v1/audit",
+    // The org's sequence number only.
+    "/v1/feed/wait",
 ];
 
 /// Whether `path` (with ids and a query) is an instance of the document's `template`.

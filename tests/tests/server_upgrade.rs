@@ -7,7 +7,7 @@ use fieldkit_domain::model::TaskStatus;
 use fieldkit_domain::protocol::RecordKind;
 use fieldkit_e2e::harness::{Api, TestServer, check_in_at, fix_at};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_server::storage::FactFilter;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ fn as_previous_release(db: &std::path::Path) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_offline_across_a_server_upgrade_uploads_its_queue_once() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let server = TestServer::start_in(data.path(), "127.0.0.1:0", Limits::default()).await?;
+    let server = TestServer::start_in_sqlite(data.path(), "127.0.0.1:0", Limits::default()).await?;
     let address = server.url.trim_start_matches("http://").to_owned();
     let org = server.org("acme", 1).await?;
     let api = Api::new(&server.url);
@@ -53,7 +53,7 @@ async fn a_phone_offline_across_a_server_upgrade_uploads_its_queue_once() -> any
 
     let db = fieldkit_server::config::database_path(data.path());
     as_previous_release(&db)?;
-    let server = TestServer::start_in(data.path(), &address, Limits::default()).await?;
+    let server = TestServer::start_in_sqlite(data.path(), &address, Limits::default()).await?;
     let report = phone.kit.sync_now().await?;
     assert_eq!((report.pushed, report.rejected), (4, 0), "{report:?}");
     assert_eq!(phone.kit.sync_status()?.outbox.pending, 0);

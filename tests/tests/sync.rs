@@ -13,7 +13,7 @@ use fieldkit_e2e::harness::{
 };
 use fieldkit_engine::{ScheduleConfig, SyncObserver, SyncReport, SyncState};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_server::storage::FactFilter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -321,6 +321,10 @@ async fn a_phone_offline_longer_than_removals_are_kept_starts_over_without_losin
     // While the phone is away: the task moves to rep2, and the server forgets the removal.
     patch_task(&api, &org, moved, json!({ "assignee_id": org.reps[1].id })).await?;
     patch_task(&api, &org, kept, json!({ "title": "stays, renamed" })).await?;
+    // A removal younger than the retention is kept ...
+    let hour_ago = fieldkit_server::now_ms() - 3_600_000;
+    assert_eq!(server.storage.prune_removals(org.org.id, hour_ago).await?, 0, "a fresh removal is kept");
+    // ... until it is older.
     let pruned = server.storage.prune_removals(org.org.id, fieldkit_server::now_ms() + 1).await?;
     assert_eq!(pruned, 1);
     let check_in = phone.kit.check_in(check_in_at(CustomerId::new()))?;

@@ -14,7 +14,7 @@ use fieldkit_e2e::harness::{
 };
 use fieldkit_engine::{FieldKit, ScheduleConfig, SyncObserver, SyncProgress, SyncReport, SyncState};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{FactFilter, Storage};
+use fieldkit_server::storage::FactFilter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

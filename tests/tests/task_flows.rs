@@ -15,7 +15,6 @@ use fieldkit_domain::protocol::{DocPush, Fact, PROTOCOL_VERSION, RecordKind, Syn
 use fieldkit_e2e::api_org::{ApiOrg, Person, call};
 use fieldkit_e2e::harness::{Api, TestServer, check_in_at};
 use fieldkit_engine::{CheckInInput, Error, TaskStepRefusal};
-use fieldkit_server::storage::Storage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -21,6 +21,20 @@ pub enum Error {
         /// The newest version this build knows.
         supported: usize,
     },
+    /// The database key the app gave does not open the database file (or the file is not a
+    /// database at all: with a key, the two look the same). Nothing was written: the file is
+    /// left as it was. Open it with the right key; if the key is lost, so is the data.
+    #[error("the database key does not open {file}")]
+    WrongDatabaseKey {
+        /// The database file's name (not its whole path).
+        file: String,
+    },
+    /// A database key that is not [`crate::DatabaseKey::LEN`] bytes long.
+    #[error("a database key must be 32 bytes, got {len}")]
+    InvalidDatabaseKey {
+        /// How many bytes were given.
+        len: usize,
+    },
     /// SQLite failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),

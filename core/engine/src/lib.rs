@@ -30,6 +30,7 @@ pub use fieldkit::{
     VisitRefusal, VisitSummary,
 };
 pub use signer::SharedSigner;
+pub use store::DatabaseKey;
 pub use store::kb::KbHit;
 pub use store::outbox::{OutboxStats, ParkedItem};
 pub use sync::scheduler::{ScheduleConfig, ScheduleHandle, SyncObserver, SyncState};

@@ -37,7 +37,7 @@ public func userMessage(_ error: Error, _ action: Action) -> UserMessage {
         return UserMessage(kind: .error, text: sentence(reason))
     case .NotFound:
         return UserMessage(kind: .error, text: Texts.notFound)
-    case .Storage:
+    case .Storage, .WrongDatabaseKey:
         return UserMessage(kind: .error, text: Texts.storage)
     case .Internal:
         return UserMessage(kind: .error, text: Texts.internal)

@@ -5,11 +5,14 @@
 //! also checks its size against every photo naming it (see `crate::photos`).
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, header};
 use fieldkit_domain::model::User;
 use fieldkit_domain::protocol::{BlobStatus, ErrorCode, MissingBlob, is_sha256_hex};
 use serde::Deserialize;
 
+use crate::blobs::{BlobError, Finish};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, Caller};
 use crate::state::AppState;
@@ -29,7 +32,7 @@ fn check_name(sha256: &str) -> ApiResult<()> {
     }
 }
 
-fn io_error(e: &std::io::Error) -> ApiError {
+fn store_error(e: &BlobError) -> ApiError {
     tracing::error!(error = %e, "blob store failed");
     ApiError::new(ErrorCode::Internal, "blob store failed; try again later")
 }
@@ -84,15 +87,25 @@ pub(super) async fn put_chunk(
             status.size
         )));
     }
-    state.blobs.write_at(org, &sha256, chunk.offset, body.to_vec()).await.map_err(|e| io_error(&e))?;
+    state.blobs.write_at(org, &sha256, chunk.offset, body).await.map_err(|e| store_error(&e))?;
     status.received = end;
     if end == status.size {
-        if !state.blobs.finish(org, &sha256).await.map_err(|e| io_error(&e))? {
-            state.storage.save_blob(org, BlobStatus { received: 0, ..status }).await?;
-            tracing::warn!(blob = %sha256, "uploaded bytes do not match the blob's hash; dropped");
-            return Err(ApiError::invalid(format!(
-                "the uploaded bytes do not hash to {sha256}; upload them again"
-            )));
+        match state.blobs.finish(org, &sha256, status.size).await.map_err(|e| store_error(&e))? {
+            Finish::Published => {}
+            Finish::Refused => {
+                state.storage.save_blob(org, BlobStatus { received: 0, ..status }).await?;
+                tracing::warn!(blob = %sha256, "uploaded bytes do not match the blob's hash; dropped");
+                return Err(ApiError::invalid(format!(
+                    "the uploaded bytes do not hash to {sha256}; upload them again"
+                )));
+            }
+            Finish::Short { received } => {
+                // A chunk acknowledged earlier is not in the store: resume from the gap.
+                tracing::warn!(blob = %sha256, received, "stored chunks stop short; resuming from there");
+                status.received = received;
+                state.storage.save_blob(org, status.clone()).await?;
+                return Ok(Json(status));
+            }
         }
         status.complete = true;
         let photos = state.storage.complete_blob(org, status.clone()).await?;
@@ -103,16 +116,21 @@ pub(super) async fn put_chunk(
     Ok(Json(status))
 }
 
+/// The bytes stream from the store to the client: a 50 MB blob is never held whole.
 pub(super) async fn content(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(sha256): ApiPath<String>,
-) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], Vec<u8>)> {
+) -> ApiResult<([(HeaderName, HeaderValue); 2], Body)> {
     check_name(&sha256)?;
     match state.storage.blob(caller.org_id, &sha256).await? {
         Some(status) if status.complete => {
-            let bytes = state.blobs.read(caller.org_id, &sha256).await.map_err(|e| io_error(&e))?;
-            Ok(([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes))
+            let bytes = state.blobs.read(caller.org_id, &sha256).await.map_err(|e| store_error(&e))?;
+            let headers = [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+                (header::CONTENT_LENGTH, HeaderValue::from(bytes.size)),
+            ];
+            Ok((headers, Body::from_stream(bytes.stream)))
         }
         _ => Err(ApiError::not_found(format!("blob {sha256} has not fully arrived"))),
     }

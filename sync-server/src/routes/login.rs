@@ -1,21 +1,35 @@
 //! `POST /v1/login`: password in, bearer token out. A login that carries the installation's
 //! photo-signing key registers it for the device (a different key replaces the old one).
 //! A revoked device (see `super::devices`) cannot be bound again: its login answers 403.
+//! Attempts are counted, before the password is checked, against the client address's and
+//! the `(org, username)`'s login budgets (`crate::rate_limit`): over either, 429.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use fieldkit_domain::protocol::{ErrorCode, LoginRequest, LoginResponse};
 
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::rate_limit::ClientIp;
 use crate::state::AppState;
 use crate::storage::{KeyRegistration, NewDeviceKey, NewToken};
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    client: Option<Extension<ClientIp>>,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
+) -> Response {
+    let address = client.map(|Extension(ClientIp(address))| address);
+    if let Err(limited) = state.limiters.check_login(address, &req.org, &req.username) {
+        return limited.into_response();
+    }
+    sign_in(state, req).await.into_response()
+}
+
+/// Checks the password and issues the token.
+async fn sign_in(state: AppState, req: LoginRequest) -> ApiResult<Json<LoginResponse>> {
     let found = state.storage.credentials(&req.org, &req.username).await?;
     let phc = found.as_ref().map_or_else(|| state.decoy_hash.to_string(), |(_, phc)| phc.clone());
     let password = req.password;

@@ -12,6 +12,7 @@ mod departments;
 mod devices;
 mod dispatch;
 mod facts;
+mod feed_wait;
 mod form_design;
 mod health;
 mod kb;
@@ -33,6 +34,7 @@ mod task_flows;
 mod tasks;
 mod team_reports;
 mod templates;
+mod token;
 mod users;
 mod visit_plans;
 
@@ -77,7 +79,9 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/", get(dashboard::slash))
         .route("/dashboard/{*path}", get(dashboard::asset))
         .route("/v1/login", post(login::login))
+        .route("/v1/token/refresh", post(token::refresh))
         .route("/v1/sync", post(sync::sync))
+        .route("/v1/feed/wait", get(feed_wait::wait))
         .route("/v1/tasks", post(tasks::create))
         .route("/v1/tasks/bulk", post(dispatch::bulk))
         .route("/v1/tasks/{id}", patch(tasks::patch).get(tasks::get).delete(tasks::delete))
@@ -140,6 +144,8 @@ pub fn router(state: AppState) -> Router {
         // After every route: it applies to the routes registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        // Before any body is read: a request over its budget reaches no handler.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit))
         // Sees axum's `MatchedPath`: requests are counted by route template, never raw path.
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http())

@@ -35,7 +35,8 @@ mod tests {
         // A new code fails to compile here until it is added to the list and the document.
         let _listed_here = |code: ErrorCode| match code {
             MalformedBody | InvalidRequest | UnsupportedProtocol | Unauthenticated | BadCredentials
-            | Forbidden | NotFound | MethodNotAllowed | PayloadTooLarge | Conflict | Internal => (),
+            | Forbidden | NotFound | MethodNotAllowed | PayloadTooLarge | Conflict | RateLimited
+            | Internal => (),
         };
         for code in [
             MalformedBody,
@@ -48,6 +49,7 @@ mod tests {
             MethodNotAllowed,
             PayloadTooLarge,
             Conflict,
+            RateLimited,
             Internal,
         ] {
             let wire = serde_json::to_value(code).expect("an error code serialises");

@@ -1,12 +1,14 @@
 //! Where the server keeps its data: the [`Storage`] trait and its backends.
 //!
 //! Routes speak only to the trait. The embedded SQLite backend is the default (one binary,
-//! one file); the SQL is kept portable so that a PostgreSQL backend can implement the same
-//! trait. Every accepted change gets the org's next sequence number inside the transaction
-//! that stores it, and writers to one org are serialised, so sequence order is commit order:
-//! a reader that has seen sequence N has seen every change up to N.
+//! one file); the PostgreSQL backend serves several server instances over one database.
+//! Every accepted change gets the org's next sequence number inside the transaction that
+//! stores it, and writers to one org are serialised (SQLite: one writer; PostgreSQL: a lock on
+//! the org's row taken first in every write), so sequence order is commit order: a reader
+//! that has seen sequence N has seen every change up to N.
 
 mod customer_codes;
+mod postgres;
 mod proposals;
 mod snapshots;
 mod sqlite;
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use customer_codes::ImportedCustomer;
+pub use postgres::PgStorage;
 pub use proposals::{DecisionOutcome, DecisionStatus, ProposalDecision};
 pub use snapshots::{FactChanges, FactMark, ReportSnapshot, SnapshotPeriod};
 pub use sqlite::SqliteStorage;
@@ -53,12 +56,21 @@ pub enum StorageError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// A stored value no longer reads as its type (a bug or a hand-edited database).
+    #[error("stored {0} does not read")]
+    Unreadable(String),
     /// The change would break a rule of the data (e.g. a department moved under itself).
     #[error("{0}")]
     Refused(String),
     /// The blocking worker running the query died.
     #[error("storage worker failed: {0}")]
     Worker(String),
+    /// PostgreSQL failed (connection, query or constraint).
+    #[error("postgres error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be taken from the pool.
+    #[error("postgres pool: {0}")]
+    Pool(String),
 }
 
 /// Result of storage calls.
@@ -628,6 +640,13 @@ pub struct StoredDoc {
 /// The server's data. Each call is one transaction.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
+    /// The org's newest change-feed sequence number (0 before its first change).
+    async fn feed_seq(&self, org_id: OrgId) -> StorageResult<u64>;
+    /// Signals of committed changes: each message names an org whose feed grew, sent after
+    /// the commit (on PostgreSQL, by whichever instance over the same database committed it).
+    /// Signals can be missed (a lagging receiver, a lost listening connection): a waiter
+    /// re-reads [`Storage::feed_seq`] after each signal and after a time-out.
+    fn feed_signals(&self) -> tokio::sync::broadcast::Receiver<OrgId>;
     /// Creates an org with a unique slug.
     async fn create_org(&self, slug: &str, name: &str) -> StorageResult<Org>;
     /// Finds an org by slug.
@@ -646,6 +665,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn user_by_token(&self, token_sha256: &str, now_ms: i64) -> StorageResult<Option<User>>;
     /// The device a token was issued to, if the token is known.
     async fn token_device(&self, token_sha256: &str) -> StorageResult<Option<DeviceId>>;
+    /// Replaces the token `old_sha256` with `new`, in one transaction: the old token is
+    /// deleted and the new one stored, but only if the old one is known, not expired at
+    /// `now_ms`, was issued to `new`'s user and device, and that device is not revoked in the
+    /// user's org. Answers whether it was replaced (`false`: nothing changed).
+    async fn refresh_token(&self, old_sha256: &str, new: NewToken, now_ms: i64) -> StorageResult<bool>;
     /// Revokes the org's device at `revoked_ms` (by `revoked_by`) unless it was revoked
     /// before; answers the revocation time kept (the first), or `None` when no token of the
     /// org's users and no key registered in the org names the device.

@@ -34,7 +34,7 @@ use fieldkit_domain::protocol::{Fact, Record};
 use fieldkit_e2e::harness::{Api, PASSWORD, TestServer, open_phone};
 use fieldkit_engine::{CheckInInput, FieldKit, SyncReport};
 use fieldkit_server::Limits;
-use fieldkit_server::storage::{FactFilter, NewFact, ReceivedFact, SqliteStorage, Storage};
+use fieldkit_server::storage::{FactFilter, NewFact, PgStorage, ReceivedFact, SqliteStorage, Storage};
 use reqwest::StatusCode;
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
@@ -77,7 +77,7 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         repeats: usize,
     },
-    /// 3. Server ingest on SQLite against a plain batched rusqlite loop.
+    /// 3. Server ingest: SQLite beside a plain rusqlite loop (and PostgreSQL with `--postgres`).
     Ingest {
         /// Facts inserted per run.
         #[arg(long, default_value_t = 100_000)]
@@ -85,6 +85,10 @@ enum Cmd {
         /// Facts per transaction (and per storage call).
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// A PostgreSQL server (libpq URL) to measure the same ingest on, in the same runs,
+        /// each into a fresh database.
+        #[arg(long, env = "FIELDKIT_PG_URL")]
+        postgres: Option<String>,
     },
     /// 4. First sync of a fresh phone.
     FirstSync {
@@ -194,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
                 WeekArgs { check_ins: 1_000, visit_edits: 0, task_edits: 0, tasks: 0, peer_records: 1_000 };
             week_offline(small, runs, peer.as_deref(), None).await?;
             reconnect(5_000, 20).await?;
-            ingest(100_000, 500, runs).await?;
+            ingest(100_000, 500, runs, None).await?;
             first_sync(5_000, 500, runs).await?;
             local_write(2_000, runs).await?;
             memory(50_000).await?;
@@ -203,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
             week_offline(week, runs, peer.as_deref(), None).await?;
         }
         Cmd::Reconnect { customers, repeats } => reconnect(customers, repeats).await?,
-        Cmd::Ingest { facts, batch } => ingest(facts, batch, runs).await?,
+        Cmd::Ingest { facts, batch, postgres } => ingest(facts, batch, runs, postgres).await?,
         Cmd::FirstSync { customers, tasks } => first_sync(customers, tasks, runs).await?,
         Cmd::LocalWrite { writes } => local_write(writes, runs).await?,
         Cmd::Memory { visits } => memory(visits).await?,
@@ -518,7 +522,7 @@ async fn reconnect(customers: usize, repeats: usize) -> anyhow::Result<()> {
 // 3. Server ingest
 // ---------------------------------------------------------------------------------------
 
-async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
+async fn ingest(facts: usize, batch: usize, runs: usize, postgres: Option<String>) -> anyhow::Result<()> {
     let batch = batch.max(1);
     println!(
         "\n== 3. Server ingest on SQLite: {facts} check-in facts in transactions of {batch}; \
@@ -534,12 +538,16 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
     let mut lookups = Vec::new();
     let mut seqs = Vec::new();
     let mut http = Vec::new();
+    let (mut pg_storage, mut pg_http) = (Vec::new(), Vec::new());
     for run in 1..=runs {
-        let s = ingest_storage(&bodies, batch).await?;
+        let dir = tempfile::tempdir()?;
+        let s =
+            ingest_storage(&SqliteStorage::open(&dir.path().join("fieldkit.db"))?, &bodies, batch).await?;
         let p = ingest_plain(&bodies, batch, Extra::None).await?;
         let l = ingest_plain(&bodies, batch, Extra::Lookup).await?;
         let q = ingest_plain(&bodies, batch, Extra::LookupAndSeq).await?;
-        let h = ingest_http(facts).await?;
+        let dir = tempfile::tempdir()?;
+        let h = ingest_http(Arc::new(SqliteStorage::open(&dir.path().join("fieldkit.db"))?), facts).await?;
         println!(
             "   run {run}: Storage::store_facts {s:.0} facts/s, plain rusqlite {p:.0} rows/s \
              (+ row lookup {l:.0}, + lookup and sequence bump {q:.0}), POST /v1/sync {h:.0} facts/s"
@@ -549,6 +557,15 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
         lookups.push(l);
         seqs.push(q);
         http.push(h);
+        if let Some(url) = postgres.as_deref() {
+            let s = ingest_storage(&fresh_postgres(url, 4).await?, &bodies, batch).await?;
+            let h = ingest_http(Arc::new(fresh_postgres(url, 16).await?), facts).await?;
+            println!(
+                "   run {run}, PostgreSQL: Storage::store_facts {s:.0} facts/s, POST /v1/sync {h:.0} facts/s"
+            );
+            pg_storage.push(s);
+            pg_http.push(h);
+        }
     }
     let (s, p, h) =
         (median(storage.iter().copied()), median(plain.iter().copied()), median(http.iter().copied()));
@@ -573,8 +590,23 @@ async fn ingest(facts: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
         fieldkit_domain::protocol::MAX_PUSH_ITEMS,
         100.0 * h / p
     );
+    if postgres.is_some() {
+        let (ps, ph) = (median(pg_storage.iter().copied()), median(pg_http.iter().copied()));
+        println!(
+            "   PostgreSQL beside it: Storage::store_facts {ps:.0} facts/s ({:.2}x SQLite's), \
+             POST /v1/sync {ph:.0} facts/s ({:.2}x SQLite's)",
+            ps / s,
+            ph / h
+        );
+    }
     print_load("end");
     Ok(())
+}
+
+/// A PostgreSQL storage over a fresh database on the server at `url`.
+async fn fresh_postgres(url: &str, pool: usize) -> anyhow::Result<PgStorage> {
+    let name = format!("fk_bench_{}", uuid::Uuid::now_v7().simple());
+    Ok(PgStorage::connect_with(PgStorage::ensure_database(url, &name).await?, pool).await?)
 }
 
 /// Canonical JSON bodies of `n` check-ins by `rep`, as the sync route encodes them.
@@ -630,11 +662,9 @@ fn fact_rows(facts: &[Fact]) -> anyhow::Result<Vec<ReceivedFact>> {
         .collect()
 }
 
-/// Facts per second through `Storage::store_facts` on a fresh SQLite file.
-async fn ingest_storage(facts: &[Fact], batch: usize) -> anyhow::Result<f64> {
-    let dir = tempfile::tempdir()?;
-    let storage = SqliteStorage::open(&dir.path().join("fieldkit.db"))?;
-    let org = fieldkit_server::provision::create_org(&storage, ORG, "Bench").await?;
+/// Facts per second through `Storage::store_facts` on `storage` (a fresh database).
+async fn ingest_storage(storage: &dyn Storage, facts: &[Fact], batch: usize) -> anyhow::Result<f64> {
+    let org = fieldkit_server::provision::create_org(storage, ORG, "Bench").await?;
     let rows = fact_rows(facts)?;
     let mut batches: Vec<Vec<ReceivedFact>> = Vec::new();
     let mut rows = rows.into_iter().peekable();
@@ -728,8 +758,10 @@ enum Extra {
 }
 
 /// Facts per second pushed through `POST /v1/sync` by one client, as full requests.
-async fn ingest_http(n: usize) -> anyhow::Result<f64> {
-    let server = TestServer::start().await?;
+async fn ingest_http(storage: Arc<dyn Storage>, n: usize) -> anyhow::Result<f64> {
+    let blobs = tempfile::tempdir()?;
+    let blobs = Arc::new(fieldkit_server::blobs::BlobStore::open(blobs.path())?);
+    let server = TestServer::start_over(storage, blobs, "127.0.0.1:0", Limits::default()).await?;
     let org = server.org(ORG, 1).await?;
     let api = Api::new(&server.url);
     let token = api.login(ORG, REP, PASSWORD).await?;
@@ -955,7 +987,7 @@ fn stop_child(child: &mut Child) {
 
 /// The server alone in this process, with the bench org and `tasks` tasks for the rep.
 async fn serve_child(data_dir: &Path, tasks: usize) -> anyhow::Result<()> {
-    let server = TestServer::start_in(data_dir, "127.0.0.1:0", Limits::default()).await?;
+    let server = TestServer::start_in_sqlite(data_dir, "127.0.0.1:0", Limits::default()).await?;
     let org = server.org(ORG, 2).await?;
     let api = Api::new(&server.url);
     dispatch_tasks(&api, &org.manager_token, org.reps[0].id, tasks).await?;

@@ -4,6 +4,7 @@
 //! keeps serving with the demo logins printed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -14,7 +15,9 @@ use fieldkit_e2e::harness::{Api, TestServer, open_phone};
 use fieldkit_engine::CheckInInput;
 use fieldkit_engine::photo::{PhotoInput, PipelineConfig};
 use fieldkit_server::Limits;
+use fieldkit_server::blobs::BlobStore;
 use fieldkit_server::provision::{self, UserSpec};
+use fieldkit_server::storage::PgStorage;
 use serde_json::json;
 
 const ORG: &str = "demo";
@@ -35,6 +38,10 @@ struct Args {
     /// Exit after the day instead of serving on.
     #[arg(long)]
     exit: bool,
+    /// Keep the server's data in this PostgreSQL database instead of SQLite in the data
+    /// folder (an empty database; `scripts/check-backup` uses it).
+    #[arg(long, env = "FIELDKIT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 #[tokio::main]
@@ -50,8 +57,20 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot empty {}", args.data_dir.display()))?;
     }
     let server_dir = args.data_dir.join("server");
-    let server = TestServer::start_in(&server_dir, &args.bind, Limits::default()).await?;
-    println!("FieldKit server on {} (SQLite in {})", server.url, server_dir.display());
+    let server = match args.database_url.as_deref().filter(|url| !url.is_empty()) {
+        Some(url) => {
+            let storage = Arc::new(PgStorage::connect(url, 8).await?);
+            let blobs = Arc::new(BlobStore::open(&fieldkit_server::config::blob_dir(&server_dir))?);
+            let server = TestServer::start_over(storage, blobs, &args.bind, Limits::default()).await?;
+            println!("FieldKit server on {} (PostgreSQL)", server.url);
+            server
+        }
+        None => {
+            let server = TestServer::start_in(&server_dir, &args.bind, Limits::default()).await?;
+            println!("FieldKit server on {} (SQLite in {})", server.url, server_dir.display());
+            server
+        }
+    };
 
     // The operator creates the org and its people.
     let storage = server.storage.as_ref();

@@ -159,7 +159,7 @@ async fn run(args: Args) -> Result<Outcome> {
     println!();
 
     // 2. Serve it.
-    let server = TestServer::start_in(&dir, "127.0.0.1:0", Limits::default()).await?;
+    let server = TestServer::start_in_sqlite(&dir, "127.0.0.1:0", Limits::default()).await?;
     let api = Api::new(&server.url);
     let admin = api.login(&spec.slug, "admin", PASSWORD).await?;
     let team = &year.teams[0];

@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = Instant::now();
     let server = loop {
-        match TestServer::start_in(&args.data_dir, &args.bind, Limits::default()).await {
+        match TestServer::start_in_sqlite(&args.data_dir, &args.bind, Limits::default()).await {
             Ok(server) => break server,
             Err(e) if is_addr_in_use(&e) && started.elapsed() < BIND_PATIENCE => {
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,5 +1,5 @@
-// The Swift bindings: opening a database, typed errors, and (against a real server) login,
-// the remembered session and a dispatched task reaching the phone.
+// The Swift bindings: opening a database (and an encrypted one), typed errors, and (against
+// a real server) login, the remembered session and a dispatched task reaching the phone.
 //
 // Written for machines with Swift (macOS with Xcode); NOT run in this repository's CI, which
 // has no Swift toolchain (there, scripts/check-swift-header checks the generated headers and
@@ -88,6 +88,34 @@ final class FieldKitCoreTests: XCTestCase {
         let first = try FieldKit.open(dbPath: db, serverUrl: unreachableURL, org: "acme").deviceId()
         let second = try FieldKit.open(dbPath: db, serverUrl: unreachableURL, org: "acme").deviceId()
         XCTAssertEqual(first, second)
+    }
+
+    func testAnEncryptedDatabaseOpensOnlyWithItsKeyAndAWrongKeyChangesNothing() throws {
+        let db = freshDb()
+        // As an app keeps it in the Keychain: 32 random bytes.
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        let newKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        let device: String
+        do {
+            device = try FieldKit.openEncrypted(dbPath: db, serverUrl: unreachableURL, org: "acme", key: key).deviceId()
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        XCTAssertFalse(before.starts(with: Data("SQLite format 3".utf8)), "the file is encrypted")
+        do {
+            _ = try FieldKit.openEncrypted(dbPath: db, serverUrl: unreachableURL, org: "acme", key: Data(repeating: 7, count: 32))
+            XCTFail("a wrong key opened the database")
+        } catch FieldKitError.WrongDatabaseKey(let file) {
+            XCTAssertEqual(file, "fieldkit.db")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "a wrong key changed the file")
+        do {
+            let kit = try FieldKit.openEncrypted(dbPath: db, serverUrl: unreachableURL, org: "acme", key: key)
+            XCTAssertEqual(kit.deviceId(), device)
+            try kit.changeDatabaseKey(newKey: newKey)
+        }
+        XCTAssertThrowsError(try FieldKit.openEncrypted(dbPath: db, serverUrl: unreachableURL, org: "acme", key: key))
+        let reopened = try FieldKit.openEncrypted(dbPath: db, serverUrl: unreachableURL, org: "acme", key: newKey)
+        XCTAssertEqual(reopened.deviceId(), device)
     }
 
     func testAnEmptyUsernameThrowsInvalidInputNamingTheField() async throws {

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request conflicts with what the server holds.
     Conflict,
+    /// Too many requests from this token, client address or login name for now: wait as
+    /// long as the `Retry-After` header says, then try again.
+    RateLimited,
     /// The server failed; retrying later may help.
     Internal,
 }

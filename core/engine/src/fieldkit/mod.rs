@@ -48,7 +48,7 @@ use crate::error::{Error, Result};
 use crate::photo::PhotoPipeline;
 use crate::session::{self, Session};
 use crate::signer::SharedSigner;
-use crate::store::{Store, meta, parse_json, to_json};
+use crate::store::{DatabaseKey, Store, meta, parse_json, to_json};
 use crate::sync::scheduler::{SyncObserver, Triggers};
 use crate::sync::{HttpClient, SyncProgress};
 use crate::time::ServerClock;
@@ -100,17 +100,38 @@ impl FieldKit {
     /// Opens the engine on its database, signing photos with a software key kept there.
     /// Works offline: no network call is made.
     pub fn open(config: Config) -> Result<Self> {
-        Self::open_with(config, None)
+        Self::open_with(config, None, None)
     }
 
     /// Opens the engine signing photos with the app's own key (a hardware key: Android
     /// Keystore, Secure Enclave). Its public key is registered at the next login.
     pub fn open_with_signer(config: Config, signer: SharedSigner) -> Result<Self> {
-        Self::open_with(config, Some(signer))
+        Self::open_with(config, Some(signer), None)
     }
 
-    fn open_with(config: Config, signer: Option<SharedSigner>) -> Result<Self> {
-        let store = Store::open(&config.db_path)?;
+    /// Opens the engine on a database encrypted with `key` (SQLCipher), which the app keeps
+    /// in the platform keystore and gives at every open.
+    ///
+    /// A missing file becomes a new encrypted database; an unencrypted one (from a release
+    /// without encryption) is encrypted in place first, crash-safe. A key that does not open
+    /// the existing file fails with [`Error::WrongDatabaseKey`], and the file is left exactly
+    /// as it was (it is not taken for a damaged file). See [`Store::open_with_key`].
+    pub fn open_encrypted(config: Config, key: &DatabaseKey) -> Result<Self> {
+        Self::open_with(config, None, Some(key))
+    }
+
+    /// [`FieldKit::open_encrypted`], signing photos with the app's own key as
+    /// [`FieldKit::open_with_signer`] does.
+    pub fn open_encrypted_with_signer(
+        config: Config,
+        key: &DatabaseKey,
+        signer: SharedSigner,
+    ) -> Result<Self> {
+        Self::open_with(config, Some(signer), Some(key))
+    }
+
+    fn open_with(config: Config, signer: Option<SharedSigner>, key: Option<&DatabaseKey>) -> Result<Self> {
+        let store = Store::open_with_key(&config.db_path, key)?;
         let signer = match signer {
             Some(signer) => signer,
             None => Arc::new(crate::signer::software_key(&store)?),
@@ -169,6 +190,17 @@ impl FieldKit {
         self.store.recovered_from()
     }
 
+    /// Re-encrypts the phone database under `new_key` (`None`: unencrypted), while the engine
+    /// stays open; other calls wait until it is done (it rewrites the whole file). Works from
+    /// a key to another and from an unencrypted database to a key. A crash during the change
+    /// leaves a file that opens with the old key or with the new one, so the app stores the
+    /// new key in its keystore before calling and drops the old one only after this returns.
+    pub fn change_database_key(&self, new_key: Option<&DatabaseKey>) -> Result<()> {
+        self.store.change_key(new_key)?;
+        tracing::info!(encrypted = new_key.is_some(), "database key changed");
+        Ok(())
+    }
+
     /// Logs in with a password and remembers the session, so later opens work offline.
     pub async fn login(&self, username: &str, password: &str) -> Result<User> {
         let request = LoginRequest {
@@ -179,10 +211,9 @@ impl FieldKit {
             device_key: Some(self.signer.public_key()),
         };
         let answer = self.client.login(&request).await?;
-        let session =
-            Session { token: answer.token, expires_at_ms: answer.expires_at_ms, user: answer.user.clone() };
+        let session = Session::from_answer(answer);
         self.store.write(|tx| session::save(tx, &session))?;
-        Ok(answer.user)
+        Ok(session.user)
     }
 
     /// Forgets the session on this phone. Queued work stays queued and is pushed after the
@@ -227,6 +258,46 @@ fn node_of(device: DeviceId) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(dir: &tempfile::TempDir) -> Config {
+        Config {
+            db_path: dir.path().join("phone.db"),
+            server_url: "http://127.0.0.1:9".into(),
+            org: "acme".into(),
+        }
+    }
+
+    #[test]
+    fn an_encrypted_engine_reopens_only_with_its_current_key_and_keeps_the_session() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (first, second) = (
+            DatabaseKey::from_bytes(&[1; DatabaseKey::LEN]).expect("key"),
+            DatabaseKey::from_bytes(&[2; DatabaseKey::LEN]).expect("key"),
+        );
+        let kit = FieldKit::open_encrypted(config(&dir), &first).expect("opens encrypted");
+        let user = testkit::log_in(&kit, None);
+        let device = kit.device_id();
+        drop(kit);
+
+        match FieldKit::open_encrypted(config(&dir), &second) {
+            Err(Error::WrongDatabaseKey { file }) => assert_eq!(file, "phone.db"),
+            Err(other) => panic!("wrong error: {other}"),
+            Ok(_) => panic!("a wrong key must not open the engine"),
+        }
+        let kit = FieldKit::open_encrypted(config(&dir), &first).expect("the right key opens it");
+        assert!(kit.recovered_database().is_none());
+        assert_eq!(kit.device_id(), device);
+        kit.change_database_key(Some(&second)).expect("key changed while open");
+        assert_eq!(kit.current_user().expect("reads").map(|u| u.id), Some(user.id));
+        drop(kit);
+
+        assert!(matches!(
+            FieldKit::open_encrypted(config(&dir), &first),
+            Err(Error::WrongDatabaseKey { .. })
+        ));
+        let kit = FieldKit::open_encrypted(config(&dir), &second).expect("the new key opens it");
+        assert_eq!(kit.current_user().expect("reads").map(|u| u.id), Some(user.id));
+    }
 
     #[test]
     fn the_engine_can_be_shared_between_threads() {

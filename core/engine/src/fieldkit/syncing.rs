@@ -125,6 +125,8 @@ impl FieldKit {
             o.on_state(SyncState::Syncing);
         }
         let session = self.store.read(session::load)?.ok_or(Error::NotLoggedIn)?;
+        let session =
+            session::refresh_if_due(&self.store, &self.client, session, self.server_now_ms()?).await?;
         self.flush_track(session.user.id)?;
         self.set_progress(Some(SyncProgress::default()));
         // Cleared however the sync ends, also when its future is dropped mid-flight.
@@ -137,6 +139,14 @@ impl FieldKit {
         };
         sync::run(&self.store, &self.client, &session, self.device_id, due, &self.server_clock, &on_progress)
             .await
+    }
+
+    /// Server time now: by this process's clock anchor, else device time plus the stored
+    /// offset, else device time.
+    fn server_now_ms(&self) -> Result<i64> {
+        let now = now_ms();
+        let offset = self.store.read(|conn| meta::get_i64(conn, meta::CLOCK_OFFSET_MS))?;
+        Ok(self.server_clock.estimate(offset.map(|o| now.saturating_add(o))).unwrap_or(now))
     }
 
     fn set_progress(&self, progress: Option<SyncProgress>) {

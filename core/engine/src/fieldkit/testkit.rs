@@ -30,7 +30,8 @@ pub(crate) fn log_in(kit: &FieldKit, team_id: Option<TeamId>) -> User {
         data_scope: None,
         department_path: Vec::new(),
     };
-    let session = Session { token: "token".into(), expires_at_ms: i64::MAX, user: user.clone() };
+    let session =
+        Session { token: "token".into(), expires_at_ms: i64::MAX, user: user.clone(), issued_at_ms: None };
     kit.store.write(|tx| session::save(tx, &session)).expect("session saved");
     user
 }

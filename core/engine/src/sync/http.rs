@@ -41,6 +41,12 @@ impl HttpClient {
         self.post("/v1/login", None, req).await.map(|(r, _)| r)
     }
 
+    /// Trades `token` for a fresh one (`POST /v1/token/refresh`); the old one stops working.
+    pub(crate) async fn refresh(&self, token: &str) -> Result<LoginResponse> {
+        let request = self.http.post(format!("{}/v1/token/refresh", self.base_url)).bearer_auth(token);
+        self.send(request).await.map(|(answer, _)| answer)
+    }
+
     pub(crate) async fn sync(&self, token: &str, req: &SyncRequest) -> Result<(SyncResponse, Sizes)> {
         self.post("/v1/sync", Some(token), req).await
     }

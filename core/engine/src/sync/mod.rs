@@ -274,7 +274,9 @@ fn check_answer(request: &SyncRequest, response: &SyncResponse) -> Result<()> {
     if !request.docs.iter().map(|d| (d.kind, d.id)).eq(response.doc_acks.iter().map(|a| (a.kind, a.id))) {
         return Err(Error::Protocol("acknowledgements do not match the documents pushed".into()));
     }
-    if response.cursor < request.cursor {
+    // Only a reset (the server lost what the cursor points past: pruned removals, or a
+    // database restored from a backup) starts the feed over from a lower cursor.
+    if response.cursor < request.cursor && !response.reset {
         return Err(Error::Protocol(format!(
             "feed cursor went back from {} to {}",
             request.cursor, response.cursor

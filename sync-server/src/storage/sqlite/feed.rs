@@ -65,9 +65,10 @@ fn upsert(tx: &Transaction<'_>, org_id: OrgId, row: &Row<'_>) -> StorageResult<u
         && Some(&previous) != audience.as_ref()
     {
         tx.prepare_cached(
-            "INSERT INTO scope_exits (org_id, seq, user_id, kind, id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO scope_exits (org_id, seq, user_id, kind, id, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![org, to_i64(seq), previous, kind, id])?;
+        .execute(params![org, to_i64(seq), previous, kind, id, crate::now_ms()])?;
     }
     Ok(seq)
 }
@@ -255,8 +256,10 @@ pub(super) fn page(
         })
         .optional()?
         .ok_or_else(|| StorageError::NotFound(format!("org {org_id}")))?;
-    // Removals before the floor are gone: a reader behind it starts over.
-    let reset = cursor > 0 && to_i64(cursor) < floor;
+    // Removals before the floor are gone: a reader behind it starts over. So does a reader
+    // ahead of the org's sequence: its cursor comes from before the database was restored
+    // from a backup, and the sequence numbers it skipped are being handed out again.
+    let reset = cursor > 0 && (to_i64(cursor) < floor || to_i64(cursor) > last_seq);
     let cursor = if reset { 0 } else { cursor };
     let (visible, everything) = match reader {
         FeedReader::Member(user) => (vec![user.to_string()], false),

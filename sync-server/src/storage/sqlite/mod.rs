@@ -29,7 +29,7 @@ use fieldkit_domain::ids::{DeviceId, OrgId, UserId};
 use fieldkit_domain::model::{Department, Org, User};
 use fieldkit_domain::protocol::{BlobStatus, MissingBlob, Record, RecordKind};
 use fieldkit_domain::signing::Sha256Hash;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
@@ -71,6 +71,14 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    signals: tokio::sync::broadcast::Sender<OrgId>,
+}
+
+thread_local! {
+    /// The orgs whose sequence the write running on this thread bumped: `next_seq` notes them,
+    /// `write` signals them once the transaction has committed (a write runs on one blocking
+    /// thread from start to commit, under the writer lock).
+    static BUMPED: std::cell::RefCell<Vec<OrgId>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -99,9 +107,31 @@ impl SqliteStorage {
                 Ok(Mutex::new(conn))
             })
             .collect::<StorageResult<Vec<_>>>()?;
+        let (signals, _) = tokio::sync::broadcast::channel(1024);
         Ok(Self {
-            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }),
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                signals,
+            }),
         })
+    }
+
+    /// Writes a consistent copy of the database to `to` (a new file) with `VACUUM INTO`,
+    /// from a reader's snapshot: writers go on meanwhile.
+    pub async fn backup_to(&self, to: &Path) -> StorageResult<()> {
+        if to.exists() {
+            return Err(StorageError::AlreadyExists(format!("backup file {}", to.display())));
+        }
+        let target = to.to_string_lossy().into_owned();
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let conn = inner.readers[0].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            conn.execute("VACUUM INTO ?1", [target])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn write<T, F>(&self, f: F) -> StorageResult<T>
@@ -112,9 +142,13 @@ impl SqliteStorage {
         let inner = Arc::clone(&self.inner);
         run_blocking(move || {
             let mut conn = inner.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            BUMPED.with_borrow_mut(Vec::clear);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            for org in BUMPED.take() {
+                let _ = inner.signals.send(org);
+            }
             Ok(out)
         })
         .await
@@ -162,11 +196,31 @@ fn next_seq(tx: &rusqlite::Transaction<'_>, org_id: OrgId) -> StorageResult<u64>
             rusqlite::Error::QueryReturnedNoRows => StorageError::NotFound(format!("org {org_id}")),
             other => other.into(),
         })?;
+    BUMPED.with_borrow_mut(|bumped| {
+        if !bumped.contains(&org_id) {
+            bumped.push(org_id);
+        }
+    });
     Ok(u64::try_from(seq).expect("sequence numbers start at 1 and only grow"))
 }
 
 #[async_trait]
 impl Storage for SqliteStorage {
+    async fn feed_seq(&self, org_id: OrgId) -> StorageResult<u64> {
+        self.read(move |tx| {
+            let seq: Option<i64> = tx
+                .query_row("SELECT last_seq FROM orgs WHERE id = ?1", [org_id.to_string()], |row| row.get(0))
+                .optional()?;
+            let seq = seq.ok_or_else(|| StorageError::NotFound(format!("org {org_id}")))?;
+            Ok(u64::try_from(seq).unwrap_or(0))
+        })
+        .await
+    }
+
+    fn feed_signals(&self) -> tokio::sync::broadcast::Receiver<OrgId> {
+        self.inner.signals.subscribe()
+    }
+
     async fn create_org(&self, slug: &str, name: &str) -> StorageResult<Org> {
         let (slug, name) = (slug.to_owned(), name.to_owned());
         self.write(move |tx| orgs::create_org(tx, &slug, &name)).await
@@ -206,6 +260,11 @@ impl Storage for SqliteStorage {
     async fn token_device(&self, token_sha256: &str) -> StorageResult<Option<DeviceId>> {
         let hash = token_sha256.to_owned();
         self.read(move |tx| devices::token_device(tx, &hash)).await
+    }
+
+    async fn refresh_token(&self, old_sha256: &str, new: NewToken, now_ms: i64) -> StorageResult<bool> {
+        let old = old_sha256.to_owned();
+        self.write(move |tx| orgs::refresh_token(tx, &old, new, now_ms)).await
     }
 
     async fn revoke_device(

@@ -177,6 +177,31 @@ pub(super) fn store_token(tx: &Transaction<'_>, token: NewToken) -> StorageResul
     Ok(())
 }
 
+/// Deletes the token `old_sha256` and stores `new` in its place, if the old one is known, not
+/// expired at `now_ms`, issued to `new`'s user and device, and that device is not revoked in
+/// the user's org; answers whether it did.
+pub(super) fn refresh_token(
+    tx: &Transaction<'_>,
+    old_sha256: &str,
+    new: NewToken,
+    now_ms: i64,
+) -> StorageResult<bool> {
+    let deleted = tx
+        .prepare_cached(
+            "DELETE FROM tokens
+             WHERE token_sha256 = ?1 AND user_id = ?2 AND device_id = ?3 AND expires_at_ms > ?4
+               AND NOT EXISTS (
+                 SELECT 1 FROM device_revocations r JOIN users u ON u.org_id = r.org_id
+                 WHERE u.id = tokens.user_id AND r.device_id = tokens.device_id)",
+        )?
+        .execute(params![old_sha256, new.user_id.to_string(), new.device_id.to_string(), now_ms])?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    store_token(tx, new)?;
+    Ok(true)
+}
+
 pub(super) fn user_by_token(
     tx: &Transaction<'_>,
     token_sha256: &str,
@@ -233,4 +258,59 @@ pub(super) fn update_user(
         ],
     )?;
     Ok(place(tx, Some(user))?.expect("a user given in is a user out"))
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::ids::{DeviceId, UserId};
+    use fieldkit_domain::model::Role;
+
+    use crate::storage::sqlite::SqliteStorage;
+    use crate::storage::{NewToken, NewUser, Storage};
+
+    fn token(name: &str, user: UserId, device: DeviceId, expires_at_ms: i64) -> NewToken {
+        NewToken { token_sha256: name.repeat(32), user_id: user, device_id: device.as_uuid(), expires_at_ms }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_replaces_an_unexpired_token_of_a_device_that_is_not_revoked_and_nothing_else()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let storage = SqliteStorage::open(&dir.path().join("db.sqlite3"))?;
+        let acme = storage.create_org("acme", "Acme").await?;
+        let new_user = |username: &str| NewUser {
+            org_id: acme.id,
+            username: username.into(),
+            display_name: username.into(),
+            role: Role::Admin,
+            team_id: None,
+            data_scope: None,
+            password_hash: "x".into(),
+        };
+        let (user, other) =
+            (storage.create_user(new_user("a")).await?, storage.create_user(new_user("b")).await?);
+        let device = DeviceId::new();
+        storage.store_token(token("aa", user.id, device, 10_000)).await?;
+
+        let wrong_user = token("bb", other.id, device, 20_000);
+        assert!(!storage.refresh_token(&"aa".repeat(32), wrong_user, 5_000).await?, "another user's");
+        let wrong_device = token("bb", user.id, DeviceId::new(), 20_000);
+        assert!(!storage.refresh_token(&"aa".repeat(32), wrong_device, 5_000).await?, "another device's");
+        let late = token("bb", user.id, device, 20_000);
+        assert!(!storage.refresh_token(&"aa".repeat(32), late, 10_000).await?, "expired at 10 000");
+        assert!(storage.user_by_token(&"aa".repeat(32), 5_000).await?.is_some(), "refusals changed nothing");
+
+        assert!(storage.refresh_token(&"aa".repeat(32), token("bb", user.id, device, 20_000), 5_000).await?);
+        assert!(storage.user_by_token(&"aa".repeat(32), 5_000).await?.is_none(), "the old one is gone");
+        assert_eq!(storage.user_by_token(&"bb".repeat(32), 15_000).await?.map(|u| u.id), Some(user.id));
+        assert!(!storage.refresh_token(&"aa".repeat(32), token("cc", user.id, device, 30_000), 5_000).await?);
+
+        storage.revoke_device(acme.id, device, 6_000, other.id).await?;
+        assert!(!storage.refresh_token(&"bb".repeat(32), token("dd", user.id, device, 30_000), 7_000).await?);
+        assert!(
+            storage.user_by_token(&"dd".repeat(32), 7_000).await?.is_none(),
+            "a revoked device gets none"
+        );
+        Ok(())
+    }
 }

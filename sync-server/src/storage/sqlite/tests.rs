@@ -292,3 +292,22 @@ mod photos {
         Ok(())
     }
 }
+
+#[tokio::test]
+async fn a_backup_is_a_database_with_the_same_data_and_never_overwrites_a_file() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let storage = SqliteStorage::open(&dir.path().join("live.sqlite3"))?;
+    let org = storage.create_org("acme", "Acme").await?;
+    let to = dir.path().join("backup.sqlite3");
+    storage.backup_to(&to).await?;
+    // Written after the backup: not in it.
+    storage.create_org("later", "Later").await?;
+
+    let restored = SqliteStorage::open(&to)?;
+    assert_eq!(restored.org_by_slug("acme").await?.map(|o| o.id), Some(org.id));
+    assert!(restored.org_by_slug("later").await?.is_none());
+    let before = std::fs::read(&to)?;
+    assert!(matches!(storage.backup_to(&to).await, Err(StorageError::AlreadyExists(_))));
+    assert_eq!(std::fs::read(&to)?, before, "the existing file is left as it was");
+    Ok(())
+}

@@ -1,6 +1,7 @@
 // The Kotlin bindings against the real server: login, typed errors, tasks reaching the
-// phone, a database from a newer app, and coroutines; then the offline queue through a real
-// outage (OfflineQueueTests.kt) and the rep's day (RepDayTests.kt).
+// phone, a database from a newer app, an encrypted database, and coroutines; then the
+// offline queue through a real outage (OfflineQueueTests.kt) and the rep's day
+// (RepDayTests.kt).
 package com.fieldkit.core.test
 
 import com.fieldkit.core.FieldKit
@@ -163,6 +164,38 @@ fun main() {
                     kit.close()
                 }
                 open(db).use { check(it.recoveredDatabase() == null) { "a healthy database reported as recovered" } }
+            },
+            TestCase("an encrypted database opens only with its key, a wrong key changes nothing, and the key changes") {
+                val taskId = dispatch("encrypted phone")
+                val db = freshDb()
+                // As an app keeps it in Android Keystore or the iOS Keychain: 32 random bytes.
+                val key = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) }
+                val wrongKey = ByteArray(32) { 7 }
+                fun openWith(k: ByteArray) = FieldKit.openEncrypted(db.toString(), TestEnv.serverUrl, TestEnv.org, k)
+                openWith(key).use { kit ->
+                    runBlocking { kit.login(TestEnv.rep, TestEnv.password); kit.syncNow() }
+                    check(kit.myTasks().any { it.id == taskId }) { "the task did not arrive" }
+                }
+                val before = Files.readAllBytes(db)
+                check(!String(before, 0, 15, Charsets.ISO_8859_1).startsWith("SQLite format")) { "the file is not encrypted" }
+                check(!String(before, Charsets.ISO_8859_1).contains(TestEnv.rep)) { "the username is readable in the file" }
+                val wrong = assertThrows<FieldKitException.WrongDatabaseKey> { openWith(wrongKey) }
+                assertEquals("fieldkit.db", wrong.file, "file")
+                check(before.contentEquals(Files.readAllBytes(db))) { "a wrong key changed the file" }
+                val short = assertThrows<FieldKitException.InvalidInput> { openWith(ByteArray(16)) }
+                assertEquals("key", short.field, "field")
+                val newKey = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) }
+                openWith(key).use { kit ->
+                    check(kit.recoveredDatabase() == null) { "the database was moved aside" }
+                    assertEquals(TestEnv.rep, kit.currentUser()?.username, "user with the right key")
+                    kit.changeDatabaseKey(newKey)
+                    check(kit.myTasks().any { it.id == taskId }) { "the task is gone after the key change" }
+                }
+                assertThrows<FieldKitException.WrongDatabaseKey> { openWith(key) }
+                openWith(newKey).use { kit ->
+                    assertEquals(TestEnv.rep, kit.currentUser()?.username, "user with the new key")
+                    check(kit.myTasks().any { it.id == taskId }) { "the task is gone with the new key" }
+                }
             },
             TestCase("suspend functions run from runBlocking and concurrent syncs both complete") {
                 dispatch("coroutines")

@@ -1,0 +1,393 @@
+//! Device keys, photo checks, receipt chains and perceptual hashes in PostgreSQL.
+//!
+//! `photo_checks.row_order` (an identity column) keeps the checks in insertion order, as
+//! SQLite's rowid does; perceptual hashes are stored as the signed 64-bit integer with the
+//! same bits.
+
+use fieldkit_domain::clock::EventTime;
+use fieldkit_domain::ids::{DeviceId, FactId, OrgId, UserId};
+use fieldkit_domain::model::LocationFix;
+use fieldkit_domain::signing::{DevicePublicKey, PerceptualHash, Sha256Hash, SignatureAlgorithm};
+use serde::Deserialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::{Tx, uuid_col};
+use crate::storage::{
+    DeviceKey, KeyRegistration, NewDeviceKey, PhotoCheck, PhotoHash, PhotoQuery, PhotoReason, PhotoReuse,
+    PhotoStatus, StorageError, StorageResult, StoredPhoto,
+};
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn algorithm_name(algorithm: SignatureAlgorithm) -> &'static str {
+    match algorithm {
+        SignatureAlgorithm::Ed25519 => "ed25519",
+        SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
+    }
+}
+
+/// A public key from its stored algorithm (column `idx`) and bytes (column `idx + 1`).
+fn key_col(row: &Row, idx: usize) -> StorageResult<DevicePublicKey> {
+    let algorithm: String = row.try_get(idx)?;
+    let bytes: Vec<u8> = row.try_get(idx + 1)?;
+    let key = match algorithm.as_str() {
+        "ed25519" => DevicePublicKey::ed25519(&bytes),
+        "ecdsa_p256_sha256" => DevicePublicKey::p256_sec1(&bytes),
+        other => return Err(StorageError::Unreadable(format!("key algorithm {other:?}"))),
+    };
+    key.map_err(|e| StorageError::Unreadable(format!("public key ({e})")))
+}
+
+fn status_col(row: &Row, idx: usize) -> StorageResult<PhotoStatus> {
+    let text: String = row.try_get(idx)?;
+    PhotoStatus::parse(&text).ok_or_else(|| StorageError::Unreadable(format!("photo status {text:?}")))
+}
+
+fn hash_col(row: &Row, idx: usize) -> StorageResult<Option<Sha256Hash>> {
+    let text: Option<String> = row.try_get(idx)?;
+    text.map(|t| t.parse::<Sha256Hash>().map_err(|e| StorageError::Unreadable(format!("receipt hash ({e})"))))
+        .transpose()
+}
+
+pub(super) async fn register_key(
+    tx: &Tx<'_>,
+    org_id: OrgId,
+    new: &NewDeviceKey,
+) -> StorageResult<KeyRegistration> {
+    let (org, device) = (org_id.to_string(), new.device_id.to_string());
+    let select = tx
+        .prepare_cached("SELECT algorithm, public_key FROM device_keys WHERE org_id = $1 AND device_id = $2")
+        .await?;
+    let before: Option<DevicePublicKey> =
+        tx.query_opt(&select, &[&org, &device]).await?.map(|row| key_col(&row, 0)).transpose()?;
+    let key_id = new.key.key_id();
+    let outcome = match before {
+        None => KeyRegistration::New,
+        Some(old) if old.key_id() == key_id => KeyRegistration::Unchanged,
+        Some(old) => KeyRegistration::Replaced { previous: old.key_id() },
+    };
+    // The same key again keeps its chain head; another key starts a chain of its own.
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO device_keys (org_id, device_id, user_id, algorithm, public_key, key_id, registered_ms,
+                                      chain_head)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+             ON CONFLICT (org_id, device_id) DO UPDATE SET user_id = excluded.user_id,
+                 algorithm = excluded.algorithm, public_key = excluded.public_key,
+                 registered_ms = excluded.registered_ms,
+                 chain_head = CASE WHEN device_keys.key_id = excluded.key_id THEN device_keys.chain_head END,
+                 key_id = excluded.key_id",
+        )
+        .await?;
+    tx.execute(
+        &upsert,
+        &[
+            &org,
+            &device,
+            &new.user_id.to_string(),
+            &algorithm_name(new.key.algorithm()),
+            &new.key.as_bytes(),
+            &key_id.to_string(),
+            &new.registered_ms,
+        ],
+    )
+    .await?;
+    Ok(outcome)
+}
+
+pub(super) async fn device_key(
+    tx: &Tx<'_>,
+    org_id: OrgId,
+    device_id: DeviceId,
+) -> StorageResult<Option<DeviceKey>> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT user_id, algorithm, public_key, registered_ms, chain_head FROM device_keys
+             WHERE org_id = $1 AND device_id = $2",
+        )
+        .await?;
+    let Some(row) = tx.query_opt(&statement, &[&org_id.to_string(), &device_id.to_string()]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(DeviceKey {
+        device_id,
+        user_id: UserId::from(uuid_col(&row, 0)?),
+        key: key_col(&row, 1)?,
+        registered_ms: row.try_get(3)?,
+        chain_head: hash_col(&row, 4)?,
+    }))
+}
+
+pub(super) async fn receipt_seen(
+    tx: &Tx<'_>,
+    org_id: OrgId,
+    receipt_hash: Sha256Hash,
+) -> StorageResult<bool> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM photo_checks
+                            WHERE org_id = $1 AND receipt_hash = $2 AND status = 'verified')",
+        )
+        .await?;
+    let row = tx.query_one(&statement, &[&org_id.to_string(), &receipt_hash.to_hex()]).await?;
+    Ok(row.try_get(0)?)
+}
+
+pub(super) async fn hashes(tx: &Tx<'_>, org_id: OrgId) -> StorageResult<Vec<PhotoHash>> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT fact_id, visit_id, dhash FROM photo_checks
+             WHERE org_id = $1 AND status = 'verified' AND dhash IS NOT NULL ORDER BY row_order",
+        )
+        .await?;
+    let rows = tx.query(&statement, &[&org_id.to_string()]).await?;
+    rows.iter()
+        .map(|row| {
+            let visit: Option<String> = row.try_get(1)?;
+            let dhash: i64 = row.try_get(2)?;
+            Ok(PhotoHash {
+                fact_id: FactId::from(uuid_col(row, 0)?),
+                visit_id: visit.map(|_| uuid_col(row, 1)).transpose()?.map(Into::into),
+                dhash: PerceptualHash(u64::from_ne_bytes(dhash.to_ne_bytes())),
+            })
+        })
+        .collect()
+}
+
+/// Stores the check of a photo fact stored now; a verified check moves its device's chain
+/// head (if the key it was verified with is still the device's), and the bytes are checked
+/// at once if the blob has already arrived.
+pub(super) async fn insert_check(
+    tx: &Tx<'_>,
+    org: &str,
+    fact_id: FactId,
+    rep_id: UserId,
+    check: &PhotoCheck,
+    now_ms: i64,
+) -> StorageResult<()> {
+    let fact = fact_id.to_string();
+    let signed = check.signed.as_ref();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO photo_checks (org_id, fact_id, rep_id, visit_id, sha256, size_bytes, status, reasons,
+                                       device_id, key_id, receipt_hash, verification_code, dhash, reuse_of,
+                                       reuse_distance, countersignature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &org,
+            &fact,
+            &rep_id.to_string(),
+            &check.visit_id.map(|v| v.to_string()),
+            &check.sha256,
+            &to_i64(check.size_bytes),
+            &check.status.as_str(),
+            &serde_json::to_string(&check.reasons).expect("reasons always serialize"),
+            &signed.map(|s| s.device_id.to_string()),
+            &signed.map(|s| s.key_id.to_string()),
+            &signed.map(|s| s.receipt_hash.to_hex()),
+            &signed.map(|s| s.verification_code.as_str()),
+            &signed.map(|s| i64::from_ne_bytes(s.dhash.0.to_ne_bytes())),
+            &check.reuse.map(|r| r.of_fact_id.to_string()),
+            &check.reuse.map(|r| i64::from(r.distance)),
+            &check.countersignature,
+        ],
+    )
+    .await?;
+    if let (PhotoStatus::Verified, Some(signed)) = (check.status, signed) {
+        let advance = tx
+            .prepare_cached(
+                "UPDATE device_keys SET chain_head = $4 WHERE org_id = $1 AND device_id = $2 AND key_id = $3",
+            )
+            .await?;
+        tx.execute(
+            &advance,
+            &[&org, &signed.device_id.to_string(), &signed.key_id.to_string(), &signed.receipt_hash.to_hex()],
+        )
+        .await?;
+    }
+    let arrived_size = tx
+        .prepare_cached("SELECT size FROM blobs WHERE org_id = $1 AND sha256 = $2 AND complete = 1")
+        .await?;
+    let arrived: Option<i64> =
+        tx.query_opt(&arrived_size, &[&org, &check.sha256]).await?.map(|row| row.try_get(0)).transpose()?;
+    if let Some(size) = arrived {
+        check_bytes(tx, org, &check.sha256, size.unsigned_abs(), Some(&fact), now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Checks the photos naming blob `sha256` (only `fact_id`, if given) whose bytes were not
+/// checked yet against the blob's `size`. Returns how many were checked.
+pub(super) async fn check_bytes(
+    tx: &Tx<'_>,
+    org: &str,
+    sha256: &str,
+    size: u64,
+    fact_id: Option<&str>,
+    now_ms: i64,
+) -> StorageResult<usize> {
+    // One statement per shape (SQLite's `(?3 IS NULL OR fact_id = ?3)`), so that the one-fact
+    // lookup goes by the primary key.
+    let pending = {
+        const PENDING: &str = "SELECT fact_id, size_bytes, status, reasons FROM photo_checks
+             WHERE org_id = $1 AND sha256 = $2 AND bytes_checked_ms IS NULL";
+        let rows = match fact_id {
+            Some(fact) => {
+                let statement = tx.prepare_cached(&format!("{PENDING} AND fact_id = $3")).await?;
+                tx.query(&statement, &[&org, &sha256, &fact]).await?
+            }
+            None => {
+                let statement = tx.prepare_cached(PENDING).await?;
+                tx.query(&statement, &[&org, &sha256]).await?
+            }
+        };
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, status_col(row, 2)?, row.try_get(3)?)))
+            .collect::<StorageResult<Vec<(String, i64, PhotoStatus, String)>>>()?
+    };
+    let update = tx
+        .prepare_cached(
+            "UPDATE photo_checks SET bytes_verified = $3, bytes_checked_ms = $4, status = $5, reasons = $6
+             WHERE org_id = $1 AND fact_id = $2",
+        )
+        .await?;
+    for (fact, expected, status, reasons) in &pending {
+        let (expected, mut status) = (expected.unsigned_abs(), *status);
+        let mut reasons: Vec<PhotoReason> = serde_json::from_str(reasons)
+            .map_err(|source| StorageError::Corrupt { what: "photo reasons", source })?;
+        let matches = expected == size;
+        if !matches {
+            reasons.push(PhotoReason::bytes_mismatch(sha256, expected, size));
+            if status == PhotoStatus::Verified {
+                status = PhotoStatus::Failed;
+            }
+        }
+        tx.execute(
+            &update,
+            &[
+                &org,
+                fact,
+                &i64::from(matches),
+                &now_ms,
+                &status.as_str(),
+                &serde_json::to_string(&reasons).expect("reasons always serialize"),
+            ],
+        )
+        .await?;
+    }
+    Ok(pending.len())
+}
+
+/// The part of a photo fact's stored body the listing shows.
+#[derive(Deserialize)]
+struct PhotoBody {
+    body: PhotoFields,
+}
+
+#[derive(Deserialize)]
+struct PhotoFields {
+    at: EventTime,
+    fix: Option<LocationFix>,
+}
+
+pub(super) async fn list(tx: &Tx<'_>, org_id: OrgId, query: &PhotoQuery) -> StorageResult<Vec<StoredPhoto>> {
+    // Only the filters in use go into the SQL, so that a lookup by hash or code uses its index.
+    let mut conditions = vec!["p.org_id = $1".to_owned()];
+    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(org_id.to_string())];
+    let mut add = |condition: &str, arg: Box<dyn ToSql + Sync + Send>| {
+        args.push(arg);
+        conditions.push(condition.replace("$N", &format!("${}", args.len())));
+    };
+    if let Some(ids) = &query.rep_ids {
+        add("p.rep_id = ANY($N)", Box::new(ids.iter().map(ToString::to_string).collect::<Vec<String>>()));
+    }
+    if let Some(visit) = query.visit_id {
+        add("p.visit_id = $N", Box::new(visit.to_string()));
+    }
+    if let Some(customer) = query.customer_id {
+        add(
+            "p.visit_id IN (SELECT (c.body::jsonb #>> '{body,visit_id}') FROM facts c
+                            WHERE c.org_id = $1 AND c.kind = 'check_in'
+                              AND (c.body::jsonb #>> '{body,customer_id}') = $N)",
+            Box::new(customer.to_string()),
+        );
+    }
+    if let Some(sha256) = &query.sha256 {
+        add("p.sha256 = $N", Box::new(sha256.clone()));
+    }
+    if let Some(code) = &query.verification_code {
+        add("p.verification_code = $N", Box::new(code.clone()));
+    }
+    let sql = format!(
+        "SELECT p.fact_id, p.rep_id, p.visit_id, p.sha256, p.size_bytes, p.verification_code, p.receipt_hash,
+                p.status, p.reasons, p.bytes_verified, p.reuse_of, p.reuse_distance, p.countersignature,
+                f.received_ms, f.body,
+                (SELECT (c.body::jsonb #>> '{{body,customer_id}}') FROM facts c
+                 WHERE c.org_id = p.org_id AND c.kind = 'check_in'
+                   AND (c.body::jsonb #>> '{{body,visit_id}}') = p.visit_id
+                 ORDER BY c.seq LIMIT 1)
+         FROM photo_checks p JOIN facts f ON f.org_id = p.org_id AND f.id = p.fact_id
+         WHERE {}
+         ORDER BY f.seq",
+        conditions.join(" AND ")
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect();
+    let rows = tx.query(&sql, &params).await?;
+    rows.iter().map(photo_from_row).collect()
+}
+
+fn photo_from_row(row: &Row) -> StorageResult<StoredPhoto> {
+    let visit: Option<String> = row.try_get(2)?;
+    let reuse_of: Option<String> = row.try_get(10)?;
+    let reuse_distance: Option<i64> = row.try_get(11)?;
+    let reuse_distance = reuse_distance
+        .map(|d| u32::try_from(d).map_err(|_| StorageError::Unreadable(format!("reuse distance {d}"))))
+        .transpose()?;
+    let customer: Option<String> = row.try_get(15)?;
+    let reuse = match (reuse_of, reuse_distance) {
+        (Some(_), Some(distance)) => Some(PhotoReuse { of_fact_id: uuid_col(row, 10)?.into(), distance }),
+        _ => None,
+    };
+    let reasons: String = row.try_get(8)?;
+    let body: String = row.try_get(14)?;
+    let (fact_id, rep_id) = (uuid_col(row, 0)?.into(), uuid_col(row, 1)?.into());
+    let visit_id = visit.map(|_| uuid_col(row, 2)).transpose()?.map(Into::into);
+    let customer_id = customer.map(|_| uuid_col(row, 15)).transpose()?.map(Into::into);
+    let sha256: String = row.try_get(3)?;
+    let size_bytes = row.try_get::<_, i64>(4)?.unsigned_abs();
+    let verification_code: Option<String> = row.try_get(5)?;
+    let receipt_hash = hash_col(row, 6)?;
+    let status = status_col(row, 7)?;
+    let bytes_verified = row.try_get::<_, i64>(9)? != 0;
+    let countersignature: Option<Vec<u8>> = row.try_get(12)?;
+    let received_ms: i64 = row.try_get(13)?;
+    let body = serde_json::from_str::<PhotoBody>(&body)
+        .map_err(|source| StorageError::Corrupt { what: "photo fact", source })?;
+    let reasons = serde_json::from_str::<Vec<PhotoReason>>(&reasons)
+        .map_err(|source| StorageError::Corrupt { what: "photo reasons", source })?;
+    Ok(StoredPhoto {
+        fact_id,
+        rep_id,
+        visit_id,
+        customer_id,
+        sha256,
+        size_bytes,
+        taken_at: body.body.at,
+        fix: body.body.fix,
+        verification_code,
+        receipt_hash,
+        status,
+        reasons,
+        bytes_verified,
+        reuse,
+        received_ms,
+        countersignature,
+    })
+}
