@@ -37,6 +37,9 @@ pub const FEED_SERVED: &str = "fieldkit_sync_feed_entries_served_total";
 /// Blobs named by facts (photos, voice notes) of every org whose bytes have not fully
 /// arrived, read at scrape time.
 pub const BLOBS_MISSING: &str = "fieldkit_blobs_missing";
+/// How late facts reach the server: from the moment the phone recorded them to their first
+/// storing, in seconds (a rep offline in a basement for an hour shows as an hour).
+pub const SYNC_LAG: &str = "fieldkit_sync_lag_seconds";
 /// Requests refused for going over a rate limit, by reason (`token`, `ip`, `login_ip`,
 /// `login_account`; see `crate::rate_limit`).
 pub const RATE_LIMITED: &str = "fieldkit_rate_limited_total";
@@ -44,6 +47,21 @@ pub const RATE_LIMITED: &str = "fieldkit_rate_limited_total";
 /// Upper bounds of the request-duration buckets, in seconds.
 const DURATION_BUCKETS: [f64; 13] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Upper bounds of the sync-lag buckets, in seconds: a second to a week.
+const LAG_BUCKETS: [f64; 11] = [
+    1.0,
+    10.0,
+    60.0,
+    300.0,
+    900.0,
+    3_600.0,
+    4.0 * 3_600.0,
+    12.0 * 3_600.0,
+    86_400.0,
+    3.0 * 86_400.0,
+    7.0 * 86_400.0,
+];
 
 /// How many requests pass between two upkeeps of the recorder (moving recorded durations into
 /// their buckets), so that they do not pile up when nobody scrapes.
@@ -80,6 +98,8 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &DURATION_BUCKETS)
             .expect("the duration buckets are not empty")
+            .set_buckets_for_metric(Matcher::Full(SYNC_LAG.to_owned()), &LAG_BUCKETS)
+            .expect("the lag buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
         let metrics = Self { recorder, handle, requests: AtomicU64::new(0), scrape: Mutex::new(()) };
@@ -91,6 +111,11 @@ impl Metrics {
                 "Time from a request's arrival to its response's head, by route template, method and status class."
             );
             ::metrics::describe_counter!(FACTS_STORED, "Facts pushed by phones and stored for the first time.");
+            ::metrics::describe_histogram!(
+                SYNC_LAG,
+                ::metrics::Unit::Seconds,
+                "From a fact's recording on the phone to its first storing on the server."
+            );
             ::metrics::describe_counter!(DOCS_MERGED, "Shared-document pushes merged into a new stored state.");
             ::metrics::describe_counter!(FEED_SERVED, "Change-feed entries served to phones by sync.");
             ::metrics::describe_gauge!(
@@ -130,6 +155,16 @@ impl Metrics {
     /// Counts facts stored for the first time.
     pub fn facts_stored(&self, count: usize) {
         self.record(|| ::metrics::counter!(FACTS_STORED).increment(count as u64));
+    }
+
+    /// Records how late each newly stored fact arrived: milliseconds from its event on the
+    /// phone to its storing (negative values, a phone clock ahead, count as 0).
+    pub fn fact_lags(&self, lags_ms: impl IntoIterator<Item = i64>) {
+        self.record(|| {
+            for lag_ms in lags_ms {
+                ::metrics::histogram!(SYNC_LAG).record(lag_ms.max(0) as f64 / 1000.0);
+            }
+        });
     }
 
     /// Counts document pushes merged into a new state.
@@ -189,7 +224,8 @@ mod tests {
     use axum::http::Method;
 
     use super::{
-        BLOBS_MISSING, FACTS_STORED, HTTP_DURATION, HTTP_REQUESTS, Metrics, RATE_LIMITED, status_class,
+        BLOBS_MISSING, FACTS_STORED, HTTP_DURATION, HTTP_REQUESTS, Metrics, RATE_LIMITED, SYNC_LAG,
+        status_class,
     };
 
     #[test]
@@ -249,6 +285,18 @@ mod tests {
         let metrics = Metrics::new();
         assert!(metrics.render(4).contains(&format!("{BLOBS_MISSING} 4")), "{}", metrics.render(4));
         assert!(metrics.render(0).contains(&format!("{BLOBS_MISSING} 0")), "{}", metrics.render(0));
+    }
+
+    #[test]
+    fn fact_lags_fall_into_buckets_from_a_second_to_a_week() {
+        let metrics = Metrics::new();
+        // Synced at once, after an hour in a basement, and from a phone clock ahead.
+        metrics.fact_lags([400, 3_600_000, -5_000]);
+        let text = metrics.render(0);
+        assert!(text.contains(&format!("{SYNC_LAG}_bucket{{le=\"1\"}} 2")), "{text}");
+        assert!(text.contains(&format!("{SYNC_LAG}_bucket{{le=\"900\"}} 2")), "{text}");
+        assert!(text.contains(&format!("{SYNC_LAG}_bucket{{le=\"3600\"}} 3")), "{text}");
+        assert!(text.contains(&format!("{SYNC_LAG}_count 3")), "{text}");
     }
 
     #[test]

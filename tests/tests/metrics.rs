@@ -89,6 +89,9 @@ async fn the_operator_reads_requests_sync_counts_and_latencies_without_any_id() 
 
     let stored: f64 = samples(&text, "fieldkit_sync_facts_stored_total").iter().map(|(_, v)| v).sum();
     assert!(stored >= 3.0, "facts stored: {stored}\n{text}");
+    // Every newly stored fact with an event time has its lag recorded.
+    let lags: f64 = samples(&text, "fieldkit_sync_lag_seconds_count").iter().map(|(_, v)| v).sum();
+    assert!(lags >= 3.0 && lags <= stored, "lags recorded: {lags} of {stored} facts\n{text}");
     let merged: f64 = samples(&text, "fieldkit_sync_documents_merged_total").iter().map(|(_, v)| v).sum();
     assert!(merged >= 3.0, "visit documents merged: {merged}\n{text}");
     let served: f64 = samples(&text, "fieldkit_sync_feed_entries_served_total").iter().map(|(_, v)| v).sum();

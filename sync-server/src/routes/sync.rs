@@ -119,6 +119,7 @@ pub(super) async fn sync(
     let offered =
         if accepted.is_empty() { Vec::new() } else { receive(&state, &user, &accepted, now_ms).await? };
     let offered_count = offered.len();
+    let lags_ms: Vec<Option<i64>> = offered.iter().map(|f| f.event_ms.map(|event| now_ms - event)).collect();
     let stored = if offered.is_empty() {
         Vec::new()
     } else {
@@ -136,6 +137,12 @@ pub(super) async fn sync(
         return Err(ApiError::new(ErrorCode::Internal, "internal error; try again later"));
     }
     state.metrics.facts_stored(stored.iter().filter(|s| matches!(s, FactInsert::Stored(_))).count());
+    state.metrics.fact_lags(
+        stored
+            .iter()
+            .zip(&lags_ms)
+            .filter_map(|(s, lag)| matches!(s, FactInsert::Stored(_)).then_some(*lag)?),
+    );
     let mut stored = stored.into_iter();
     let acks = req
         .push
