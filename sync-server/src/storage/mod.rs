@@ -12,6 +12,7 @@ mod postgres;
 mod proposals;
 mod snapshots;
 mod sqlite;
+mod values;
 mod visit_plans;
 
 use async_trait::async_trait;

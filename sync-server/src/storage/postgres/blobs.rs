@@ -5,10 +5,7 @@ use fieldkit_domain::protocol::{BlobStatus, MissingBlob};
 
 use super::{Tx, uuid_col};
 use crate::storage::StorageResult;
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use crate::storage::values::to_i64;
 
 pub(super) async fn get(tx: &Tx<'_>, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>> {
     let statement = tx

@@ -5,22 +5,11 @@ use fieldkit_domain::protocol::{FeedChange, FeedEntry, PushOutcome, Record, Reco
 use uuid::Uuid;
 
 use super::{Tx, next_seq, uuid_col};
+use crate::storage::values::{parse_audience, parse_kind, parse_record, to_i64};
 use crate::storage::{
     DocDecision, DocResult, DocUpdate, FeedPage, FeedReader, StorageError, StorageResult, StoredDoc,
     StoredRecord,
 };
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn parse_record(body: &str) -> StorageResult<Record> {
-    serde_json::from_str(body).map_err(|source| StorageError::Corrupt { what: "record", source })
-}
-
-fn parse_audience(text: Option<String>) -> Option<UserId> {
-    text.and_then(|a| Uuid::parse_str(&a).ok()).map(UserId::from)
-}
 
 /// A row of `records` to write.
 struct Row<'a> {
@@ -238,13 +227,6 @@ pub(super) async fn records(
         )
         .await?;
     rows.iter().map(stored_record).collect()
-}
-
-fn parse_kind(kind: &str) -> StorageResult<RecordKind> {
-    RecordKind::parse(kind).ok_or_else(|| StorageError::Corrupt {
-        what: "record kind",
-        source: serde::de::Error::custom(format!("unknown kind {kind:?}")),
-    })
 }
 
 pub(super) async fn page(

@@ -13,14 +13,11 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::{Tx, uuid_col};
+use crate::storage::values::to_i64;
 use crate::storage::{
     DeviceKey, KeyRegistration, NewDeviceKey, PhotoCheck, PhotoHash, PhotoQuery, PhotoReason, PhotoReuse,
     PhotoStatus, StorageError, StorageResult, StoredPhoto,
 };
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 fn algorithm_name(algorithm: SignatureAlgorithm) -> &'static str {
     match algorithm {

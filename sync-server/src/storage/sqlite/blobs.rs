@@ -6,10 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::uuid_col;
 use crate::storage::StorageResult;
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use crate::storage::values::to_i64;
 
 pub(super) fn get(tx: &Transaction<'_>, org_id: OrgId, sha256: &str) -> StorageResult<Option<BlobStatus>> {
     Ok(tx

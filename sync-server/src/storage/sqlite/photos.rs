@@ -9,14 +9,11 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 
 use super::uuid_col;
+use crate::storage::values::to_i64;
 use crate::storage::{
     DeviceKey, KeyRegistration, NewDeviceKey, PhotoCheck, PhotoHash, PhotoQuery, PhotoReason, PhotoReuse,
     PhotoStatus, StorageError, StorageResult, StoredPhoto,
 };
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 fn conversion(idx: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, message.into())
